@@ -1,0 +1,1 @@
+"""The thin layer that composes the parts: CLI and process wiring."""

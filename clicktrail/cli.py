@@ -1,0 +1,247 @@
+"""`clicktrail`: the one command that composes the parts."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from collector import sites as site_store
+from collector.connections import RedisTarget, resolve, sync_client
+from collector.settings import Settings, SettingsError, load_settings, parse_value
+
+log = logging.getLogger("clicktrail")
+
+
+def _setting(name: str) -> Callable[[str], Any]:
+    def parse(raw: str) -> Any:
+        try:
+            return parse_value(name, raw, f"--{name.replace('_', '-')}")
+        except SettingsError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("where the data is")
+    group.add_argument(
+        "--redis-url",
+        type=_setting("redis_url"),
+        metavar="URL",
+        help="Redis to use; env REDIS_URL. Unset: embedded Redis in --data-dir",
+    )
+    group.add_argument(
+        "--data-dir",
+        type=_setting("data_dir"),
+        metavar="DIR",
+        help="embedded Redis folder; env CLICKTRAIL_DATA (./clicktrail-data)",
+    )
+    group.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="settings file; env CLICKTRAIL_CONFIG (./clicktrail.toml)",
+    )
+    return common
+
+
+def _http(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", type=_setting("host"), help="address to bind; env CLICKTRAIL_HOST (127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=_setting("port"), help="port to bind; env CLICKTRAIL_PORT (8000)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="clicktrail", description="Self-hosted clickstream and heatmap tracker."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", parents=[common], help="run everything on one machine")
+    _http(serve)
+    serve.set_defaults(run=cmd_serve)
+
+    collector = commands.add_parser(
+        "collector", parents=[common], help="run only the collector (production shape)"
+    )
+    _http(collector)
+    collector.set_defaults(run=cmd_serve)
+
+    site = commands.add_parser("site", help="register the sites to track")
+    site_commands = site.add_subparsers(dest="site_command", required=True, metavar="ACTION")
+    add = site_commands.add_parser("add", parents=[common], help="register a site")
+    add.add_argument("name", help="short name: lowercase letters, digits and '-'")
+    add.add_argument(
+        "--origin",
+        action="append",
+        required=True,
+        metavar="URL",
+        help="origin allowed to send events, e.g. https://shop.example (repeatable)",
+    )
+    add.add_argument(
+        "--shards",
+        type=_setting("shards"),
+        help="stream shards for this site; env CLICKTRAIL_SHARDS (1)",
+    )
+    add.add_argument(
+        "--public-url",
+        type=_setting("public_url"),
+        metavar="URL",
+        help="collector URL for the script tag; env CLICKTRAIL_PUBLIC_URL",
+    )
+    add.set_defaults(run=cmd_site_add)
+    listing = site_commands.add_parser("list", parents=[common], help="list sites")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(run=cmd_site_list)
+    remove = site_commands.add_parser("remove", parents=[common], help="forget a site")
+    remove.add_argument("name")
+    remove.set_defaults(run=cmd_site_remove)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    settings = load_settings(config_path=args.config)
+    names = ("redis_url", "data_dir", "host", "port", "shards", "public_url")
+    return settings.with_overrides(**{n: getattr(args, n, None) for n in names})
+
+
+def script_tag(settings: Settings, key: str) -> str:
+    return f'<script defer src="{settings.collector_url}/t.js" data-site="{key}"></script>'
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from collector.app import create_app
+
+    target = resolve(settings, hold=True)
+    try:
+        app = create_app(settings, target.url)
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,  # access logs would hold raw IPs
+            proxy_headers=False,  # X-Forwarded-For is read by us, from trusted proxies only
+            server_header=False,
+            log_level=settings.log_level,
+            timeout_graceful_shutdown=10,
+        )
+        log.info(
+            "clicktrail collector on http://%s:%d (Redis: %s)",
+            settings.host,
+            settings.port,
+            "embedded" if target.embedded else "REDIS_URL",
+        )
+        _Server(config).run()
+    finally:
+        target.close()
+    return 0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGINT/SIGTERM after a graceful stop, which would skip our cleanup
+    (stopping the embedded Redis); here the signal only starts the graceful stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self.handle_exit)
+        yield
+
+
+def _with_redis(settings: Settings, action: Callable[[Any], int]) -> int:
+    target: RedisTarget = resolve(settings)
+    client = sync_client(target.url)
+    try:
+        return action(client)
+    finally:
+        client.close()
+        target.close()
+
+
+def cmd_site_add(args: argparse.Namespace, settings: Settings) -> int:
+    site = site_store.new_site(args.name, args.origin, settings.shards)
+
+    def add(client: Any) -> int:
+        site_store.add_site(client, site)
+        print(f"Site {site.name} added. Allowed origins: {', '.join(site.origins)}")
+        print(f"Public key: {site.key}")
+        print("Paste this into every page, before </head>:")
+        print(script_tag(settings, site.key))
+        return 0
+
+    return _with_redis(settings, add)
+
+
+def cmd_site_list(args: argparse.Namespace, settings: Settings) -> int:
+    def show(client: Any) -> int:
+        found = site_store.list_sites(client)
+        if args.json:
+            print(
+                json.dumps(
+                    [
+                        {
+                            "name": s.name,
+                            "key": s.key,
+                            "origins": list(s.origins),
+                            "shards": s.shards,
+                        }
+                        for s in found
+                    ],
+                    indent=2,
+                )
+            )
+        elif not found:
+            print("No sites yet: clicktrail site add NAME --origin https://your.site")
+        for s in found if not args.json else []:
+            print(f"{s.name}\t{s.key}\t{' '.join(s.origins)}")
+        return 0
+
+    return _with_redis(settings, show)
+
+
+def cmd_site_remove(args: argparse.Namespace, settings: Settings) -> int:
+    def remove(client: Any) -> int:
+        site = site_store.remove_site(client, args.name)
+        print(f"Site {site.name} removed; its key {site.key} no longer works.")
+        return 0
+
+    return _with_redis(settings, remove)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from(args)
+    except SettingsError as exc:
+        parser.error(str(exc))
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return int(args.run(args, settings))
+    except site_store.SiteError as exc:
+        print(f"clicktrail: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Event schema, validation, the ingest app and the Redis store."""

@@ -1,0 +1,77 @@
+"""The collector's ASGI app: `POST /e`, `GET /t.js`, health, readiness and metrics."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import redis.exceptions
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from collector.connections import async_client
+from collector.ingest import REDIS_DOWN, Collector
+from collector.metrics import Metrics
+from collector.privacy import VisitorHasher
+from collector.settings import Settings
+from collector.sites import SiteDirectory
+from collector.snippet import SnippetEndpoint
+from collector.store import BatchWriter
+from tracker_js import SNIPPET_PATH
+
+log = logging.getLogger(__name__)
+
+PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def create_app(settings: Settings, redis_url: str) -> Starlette:
+    """The collector, storing into the Redis at `redis_url` (resolved by the caller)."""
+    client = async_client(redis_url)
+    metrics = Metrics()
+    sites = SiteDirectory(client)
+    writer = BatchWriter(client)
+    collector = Collector(settings, sites, writer, VisitorHasher(client), metrics)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        writer.start()
+        with contextlib.suppress(*REDIS_DOWN):
+            await sites.reload()
+        try:
+            yield
+        finally:
+            await writer.close()  # every batch taken is answered before we go
+            await client.aclose()
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        try:
+            await client.ping()
+        except (*REDIS_DOWN, redis.exceptions.ResponseError) as exc:
+            return JSONResponse({"status": "redis unreachable", "error": str(exc)}, 503)
+        return JSONResponse({"status": "ready"})
+
+    async def metrics_endpoint(request: Request) -> Response:
+        try:
+            await sites.reload()
+            await metrics.refresh_streams(client, sites.sites())
+        except REDIS_DOWN as exc:
+            log.warning("metrics without stream gauges, Redis unreachable: %s", exc)
+        return Response(metrics.render(), media_type=PROMETHEUS_TYPE)
+
+    routes = [
+        Route("/e", collector.collect, methods=["POST"]),
+        Route("/e", collector.preflight, methods=["OPTIONS"]),
+        Route("/t.js", SnippetEndpoint(SNIPPET_PATH).serve, methods=["GET", "HEAD"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.redis = client
+    return app

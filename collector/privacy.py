@@ -1,0 +1,83 @@
+"""Who is asking, and whether we may count them: bots, opt-out signals, client IP, visitor ids.
+
+No raw IP leaves this module: it only feeds rate limiting (in memory) and a keyed daily hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import re
+import secrets
+import time
+from collections.abc import Iterable
+
+import redis.asyncio as aioredis
+from starlette.datastructures import Headers
+
+from collector import keys
+from collector.settings import Network
+
+BOT_PATTERN = re.compile(
+    r"bot\b|bot/|crawl|spider|slurp|facebookexternalhit|embedly|preview|lighthouse|pingdom|"
+    r"uptime|monitor|curl/|wget/|python-requests|go-http-client|java/|okhttp|phantomjs",
+    re.IGNORECASE,
+)
+
+
+def is_bot(user_agent: str) -> bool:
+    return not user_agent or BOT_PATTERN.search(user_agent) is not None
+
+
+def opted_out(headers: Headers, honor_dnt: bool) -> bool:
+    """Global Privacy Control always; Do Not Track when configured."""
+    if headers.get("sec-gpc", "").strip() == "1":
+        return True
+    return honor_dnt and headers.get("dnt", "").strip() == "1"
+
+
+def client_ip(peer: str | None, forwarded_for: str | None, trusted: Iterable[Network]) -> str:
+    """The peer address, or, when the peer is a trusted proxy, the nearest untrusted hop in
+    X-Forwarded-For (read right to left, as each proxy appends)."""
+    trusted = tuple(trusted)
+    if not peer or not forwarded_for or not _in(peer, trusted):
+        return peer or ""
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _in(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _in(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+class VisitorHasher:
+    """Visitor id = HMAC(daily random salt, site|ip|user agent); salts expire after 48 h,
+    so ids cannot be linked across days nor reversed to an address."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+        self._day = ""
+        self._salt = b""
+
+    async def visitor_id(self, site: str, ip: str, user_agent: str) -> str:
+        day = time.strftime("%Y%m%d", time.gmtime())
+        if day != self._day:
+            self._salt = await self._salt_of(day)
+            self._day = day
+        message = f"{site}|{ip}|{user_agent}".encode()
+        return hmac.new(self._salt, message, hashlib.sha256).hexdigest()[:16]
+
+    async def _salt_of(self, day: str) -> bytes:
+        key = keys.visitor_salt(day)
+        # Every collector must agree on the day's salt: the first one to ask makes it.
+        await self._client.set(key, secrets.token_bytes(32), nx=True, ex=keys.SALT_TTL_S)
+        salt = await self._client.get(key)
+        return bytes(salt)

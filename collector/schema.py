@@ -1,0 +1,176 @@
+"""The event schema, version 1: what the snippet sends and what the streams hold.
+
+Everything a stranger can send to `POST /e` is decoded here in one pass by msgspec, which checks
+types, ranges and lengths and names the offending field (`$.events[3].x`) in its error.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+import msgspec
+
+SCHEMA_VERSION = 1
+
+# Bounds. Coordinates are CSS pixels; 1e6 px covers the tallest real documents with room to spare.
+MAX_PX = 1_000_000.0
+MAX_SCREEN_PX = 100_000
+MIN_TS_MS = 1_577_836_800_000  # 2020-01-01: older client clocks are broken, not old data
+MAX_TS_MS = 4_102_444_800_000  # 2100-01-01
+
+EventId = Annotated[str, msgspec.Meta(min_length=8, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+Token = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Timestamp = Annotated[int, msgspec.Meta(ge=MIN_TS_MS, le=MAX_TS_MS)]
+Px = Annotated[float, msgspec.Meta(ge=-MAX_PX, le=MAX_PX)]
+Extent = Annotated[float, msgspec.Meta(ge=0, le=MAX_PX)]
+ScreenPx = Annotated[int, msgspec.Meta(ge=0, le=MAX_SCREEN_PX)]
+Path = Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=r"^/")]
+ShortText = Annotated[str, msgspec.Meta(max_length=256)]
+Selector = Annotated[str, msgspec.Meta(max_length=512)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+PropValue = Annotated[str, msgspec.Meta(max_length=256)] | int | float | bool | None
+
+
+class _Event(msgspec.Struct, tag_field="t", forbid_unknown_fields=True, omit_defaults=True):
+    id: EventId
+    ts: Timestamp  # client clock, ms; corrected with the batch's sent_at at read time
+    p: Path  # page path, query stripped but for the allow-list
+    pv: Token  # page-view id, shared by all events of one page view
+
+
+class PageView(_Event, tag="pageview"):
+    ref: ShortText = ""  # previous in-site path or external referrer host
+    vw: ScreenPx = 0  # viewport width and height
+    vh: ScreenPx = 0
+    sw: ScreenPx = 0  # screen width and height
+    sh: ScreenPx = 0
+    utm: dict[Annotated[str, msgspec.Meta(max_length=32)], ShortText] = {}
+
+
+class Click(_Event, tag="click"):
+    x: Px  # document coordinates (viewport coordinates when fixed)
+    y: Px
+    vw: ScreenPx
+    vh: ScreenPx
+    dh: Extent = 0  # document height at click time
+    sel: Selector = ""  # stable CSS selector of the target
+    tag: Annotated[str, msgspec.Meta(max_length=32)] = ""
+    ox: Px = 0  # click offset inside the target's box
+    oy: Px = 0
+    fixed: bool = False  # target is fixed/sticky: x, y are viewport coordinates
+    ptr: Literal["mouse", "touch", "pen", ""] = ""
+    dead: bool = False
+    label: Annotated[str, msgspec.Meta(max_length=64)] = ""
+
+
+class RageClick(_Event, tag="rage"):
+    x: Px
+    y: Px
+    vw: ScreenPx
+    vh: ScreenPx
+    n: Annotated[int, msgspec.Meta(ge=3, le=1000)]  # clicks in the burst
+    sel: Selector = ""
+    fixed: bool = False
+
+
+class Scroll(_Event, tag="scroll"):
+    depth: Extent  # deepest pixel seen (bottom edge of the viewport)
+    dh: Extent  # document height
+    vh: ScreenPx
+
+
+class Custom(_Event, tag="custom"):
+    name: Name
+    props: Annotated[
+        dict[Annotated[str, msgspec.Meta(max_length=64)], PropValue], msgspec.Meta(max_length=20)
+    ] = {}
+
+
+Event = PageView | Click | RageClick | Scroll | Custom
+EVENT_TYPES: tuple[type[_Event], ...] = (PageView, Click, RageClick, Scroll, Custom)
+
+
+class Batch(msgspec.Struct, forbid_unknown_fields=True):
+    site: Token  # the site's public key
+    sent_at: Timestamp  # client clock when sent: the offset to server time corrects skew
+    sid: Token  # session id
+    events: list[Event]
+    v: Literal[1] = 1
+
+
+class BatchError(ValueError):
+    """The batch is malformed; `field` is a JSONPath to the culprit."""
+
+    def __init__(self, message: str, field: str = "$") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+_DECODER = msgspec.json.Decoder(Batch)
+_PATH_IN_MESSAGE = re.compile(r" - at `(?P<path>[^`]+)`$")
+
+
+def decode_batch(body: bytes, max_events: int, max_age_ms: int) -> Batch:
+    """Decode and check one batch, or raise BatchError naming the field."""
+    try:
+        batch = _DECODER.decode(body)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        match = _PATH_IN_MESSAGE.search(message)
+        field = match.group("path") if match else "$"
+        raise BatchError(_PATH_IN_MESSAGE.sub("", message), field) from None
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise BatchError(f"body is not valid JSON: {exc}") from None
+    check_batch(batch, max_events, max_age_ms)
+    return batch
+
+
+def check_batch(batch: Batch, max_events: int, max_age_ms: int) -> None:
+    """The checks that span fields: counts, duplicate ids, times against sent_at."""
+    if not batch.events:
+        raise BatchError("a batch needs at least one event", "$.events")
+    if len(batch.events) > max_events:
+        raise BatchError(f"a batch holds at most {max_events} events", "$.events")
+    seen: set[str] = set()
+    for i, event in enumerate(batch.events):
+        if event.id in seen:
+            raise BatchError(f"duplicate event id {event.id!r}", f"$.events[{i}].id")
+        seen.add(event.id)
+        # A little slack for clocks that tick between building an event and sending it.
+        if event.ts > batch.sent_at + 60_000:
+            raise BatchError("event is later than the batch's sent_at", f"$.events[{i}].ts")
+        if batch.sent_at - event.ts > max_age_ms:
+            raise BatchError("event is older than the accepted age", f"$.events[{i}].ts")
+
+
+class StoredHeader(msgspec.Struct, array_like=True):
+    """What the collector adds to each stored batch; the events follow it in the stream entry."""
+
+    v: int  # schema version
+    site: str  # site name
+    sid: str  # session id
+    vid: str  # visitor id: keyed daily hash, "" when not derived
+    recv: int  # server time of receipt, ms
+    skew: int  # server minus client clock, ms: add to an event's ts for server time
+
+
+_MSGPACK = msgspec.msgpack.Encoder()
+_HEADER_DECODER = msgspec.msgpack.Decoder(StoredHeader)
+_EVENT_DECODER = msgspec.msgpack.Decoder(Event)
+
+
+def encode_event(event: Event) -> bytes:
+    return _MSGPACK.encode(event)
+
+
+def encode_header(header: StoredHeader) -> bytes:
+    return _MSGPACK.encode(header)
+
+
+def decode_header(raw: bytes) -> StoredHeader:
+    return _HEADER_DECODER.decode(raw)
+
+
+def decode_event(raw: bytes) -> Event:
+    return _EVENT_DECODER.decode(raw)

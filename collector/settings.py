@@ -1,0 +1,251 @@
+"""Settings: declared once, read from the environment and `clicktrail.toml` in this module only."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "CLICKTRAIL_"
+CONFIG_FILE = "clicktrail.toml"
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the key."""
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _parse_networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
+
+
+def _parse_redis_url(raw: str) -> str:
+    scheme = raw.split("://", 1)[0].lower() if "://" in raw else ""
+    if scheme not in {"redis", "rediss", "unix"}:
+        raise ValueError(f"expected a redis://, rediss:// or unix:// URL, got {raw!r}")
+    return raw
+
+
+def _parse_http_url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")) or len(raw) < 10:
+        raise ValueError(f"expected an http:// or https:// URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _parse_log_level(raw: str) -> str:
+    level = raw.strip().lower()
+    if level not in {"debug", "info", "warning", "error"}:
+        raise ValueError(f"expected debug, info, warning or error, got {raw!r}")
+    return level
+
+
+def _parse_fsync(raw: str) -> str:
+    if raw not in {"always", "everysec"}:
+        raise ValueError(f"expected always or everysec, got {raw!r}")
+    return raw
+
+
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = int(str(raw).strip())
+        if not low <= value <= high:
+            raise ValueError(f"expected an integer from {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _positive_float(raw: str) -> float:
+    value = float(str(raw).strip())
+    if not value > 0 or value != value or value == float("inf"):
+        raise ValueError(f"expected a positive number, got {raw!r}")
+    return value
+
+
+def _port(raw: str) -> int:
+    return _bounded_int(1, 65535)(raw)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One setting: its name (also the CLI option), env var, parser and help text."""
+
+    name: str
+    env: str
+    parse: Callable[[str], Any]
+    help: str
+
+
+# The one table of settings. README.md documents each row; tests/test_docs.py checks it.
+SPECS: tuple[Spec, ...] = (
+    Spec(
+        "redis_url",
+        "REDIS_URL",
+        _parse_redis_url,
+        "Redis to use (redis://, rediss://, unix://). Unset: an embedded Redis in data_dir.",
+    ),
+    Spec(
+        "data_dir",
+        "CLICKTRAIL_DATA",
+        Path,
+        "Folder of the embedded Redis (AOF files, socket). Default ./clicktrail-data.",
+    ),
+    Spec("host", "CLICKTRAIL_HOST", str, "Address the HTTP server binds. Default 127.0.0.1."),
+    Spec("port", "CLICKTRAIL_PORT", _port, "Port the HTTP server binds. Default 8000."),
+    Spec(
+        "public_url",
+        "CLICKTRAIL_PUBLIC_URL",
+        _parse_http_url,
+        "URL where browsers reach the collector, used in the <script> tag that "
+        "`site add` prints. Default http://HOST:PORT.",
+    ),
+    Spec(
+        "max_body_bytes",
+        "CLICKTRAIL_MAX_BODY_BYTES",
+        _bounded_int(1024, 16 * 1024 * 1024),
+        "Largest accepted POST /e body, in bytes (413 above). Default 65536.",
+    ),
+    Spec(
+        "max_events",
+        "CLICKTRAIL_MAX_EVENTS",
+        _bounded_int(1, 1000),
+        "Most events in one batch (400 above). Default 200.",
+    ),
+    Spec(
+        "max_event_age_s",
+        "CLICKTRAIL_MAX_EVENT_AGE_S",
+        _bounded_int(60, 30 * 86400),
+        "Oldest event accepted, in seconds before the batch's sent_at. Default 172800 (48 h).",
+    ),
+    Spec(
+        "rate_ip_per_s",
+        "CLICKTRAIL_RATE_IP_PER_S",
+        _positive_float,
+        "Batches per second one client IP may send (burst 5x). Default 20.",
+    ),
+    Spec(
+        "rate_site_per_s",
+        "CLICKTRAIL_RATE_SITE_PER_S",
+        _positive_float,
+        "Batches per second one site may send to this collector (burst 5x). Default 5000.",
+    ),
+    Spec(
+        "honor_dnt",
+        "CLICKTRAIL_HONOR_DNT",
+        _parse_bool,
+        "Drop requests with `DNT: 1` (Sec-GPC: 1 is always honoured). Default true.",
+    ),
+    Spec(
+        "trusted_proxies",
+        "CLICKTRAIL_TRUSTED_PROXIES",
+        _parse_networks,
+        "Comma-separated CIDRs whose X-Forwarded-For is believed. Default none.",
+    ),
+    Spec(
+        "buffer_max_events",
+        "CLICKTRAIL_BUFFER_MAX",
+        _bounded_int(1_000, 10**9),
+        "Unprocessed batches a stream shard may hold before POST /e answers 503. Default 1000000.",
+    ),
+    Spec(
+        "shards",
+        "CLICKTRAIL_SHARDS",
+        _bounded_int(1, 1024),
+        "Stream shards for a new site (fixed per site at `site add`). Default 1.",
+    ),
+    Spec(
+        "redis_fsync",
+        "CLICKTRAIL_REDIS_FSYNC",
+        _parse_fsync,
+        "Embedded Redis appendfsync: everysec (default) or always.",
+    ),
+    Spec("log_level", "CLICKTRAIL_LOG_LEVEL", _parse_log_level, "Logging level. Default info."),
+)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str | None = None
+    data_dir: Path = Path("clicktrail-data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    max_body_bytes: int = 64 * 1024
+    max_events: int = 200
+    max_event_age_s: int = 48 * 3600
+    rate_ip_per_s: float = 20.0
+    rate_site_per_s: float = 5000.0
+    honor_dnt: bool = True
+    trusted_proxies: tuple[Network, ...] = field(default_factory=tuple)
+    buffer_max_events: int = 1_000_000
+    shards: int = 1
+    redis_fsync: str = "everysec"
+    log_level: str = "info"
+
+    @property
+    def collector_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def with_overrides(self, **values: Any) -> Settings:
+        """Apply already-parsed values (CLI options), ignoring those left as None."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
+assert set(SPEC_BY_NAME) == {f.name for f in fields(Settings)}, "SPECS and Settings disagree"
+
+
+def parse_value(name: str, raw: Any, source: str) -> Any:
+    """Cast one raw value (env string, TOML value or CLI string) or raise naming the key."""
+    spec = SPEC_BY_NAME[name]
+    if isinstance(raw, bool) and spec.parse is _parse_bool:
+        return raw
+    try:
+        return spec.parse(str(raw))
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{source}: {exc}") from None
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"{path}: cannot read: {exc}") from None
+    table = data.get("clicktrail", {})
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: [clicktrail] must be a table")
+    values = {}
+    for key, raw in table.items():
+        if key not in SPEC_BY_NAME:
+            raise SettingsError(f"{path}: unknown setting [clicktrail].{key}")
+        values[key] = parse_value(key, raw, f"{path}: [clicktrail].{key}")
+    return values
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, config_path: Path | None = None
+) -> Settings:
+    """Defaults, then `clicktrail.toml` (if present), then the environment."""
+    env = os.environ if environ is None else environ
+    path = config_path or Path(env.get(f"{ENV_PREFIX}CONFIG", CONFIG_FILE))
+    values: dict[str, Any] = _from_file(path) if path.is_file() else {}
+    for spec in SPECS:
+        raw = env.get(spec.env)
+        if raw is not None and raw != "":
+            values[spec.name] = parse_value(spec.name, raw, spec.env)
+    return Settings(**values)

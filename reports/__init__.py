@@ -1,0 +1,1 @@
+"""Sessions, funnels and abandonment reports, built on collector's schema and store."""
