@@ -74,4 +74,5 @@ def create_app(settings: Settings, redis_url: str) -> Starlette:
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.redis = client
+    app.state.collector = collector
     return app

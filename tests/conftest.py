@@ -1,0 +1,73 @@
+"""Fixtures: a real Redis (embedded, or REDIS_URL when set), flushed per test, and factories."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from starlette.testclient import TestClient
+
+from collector import sites
+from collector.app import create_app
+from collector.embedded import EmbeddedRedis
+from collector.settings import Settings
+
+from tests.factories import BROWSER_UA, ORIGIN
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # CI runs the tests that touch Redis a second time against a system Redis (-m redis).
+    for item in items:
+        if "redis_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.redis)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis")).ensure()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def site(redis_client: redis.Redis) -> sites.Site:
+    return sites.add_site(redis_client, sites.new_site("shop", [ORIGIN]))
+
+
+@pytest.fixture
+def make_client(redis_url: str, redis_client: redis.Redis) -> Iterator[Callable[..., TestClient]]:
+    """TestClient factory over the real app; settings overrides as keyword arguments."""
+    opened: list[TestClient] = []
+
+    def make(**overrides: Any) -> TestClient:
+        settings = Settings(data_dir=Path("unused"), **overrides)
+        client = TestClient(create_app(settings, redis_url), client=("203.0.113.7", 50000))
+        client.headers.update({"user-agent": BROWSER_UA, "content-type": "text/plain"})
+        client.__enter__()  # runs the lifespan: writer task, site directory
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient], site: sites.Site) -> TestClient:
+    return make_client()

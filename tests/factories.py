@@ -1,0 +1,58 @@
+"""Builders of batches and events as the snippet sends them, and readers of what got stored."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import redis
+
+from collector import keys
+
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
+ORIGIN = "https://shop.example"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def click(**fields: Any) -> dict[str, Any]:
+    event = {"t": "click", "id": uuid.uuid4().hex[:16], "ts": now_ms(), "p": "/cart",
+             "pv": "pv1", "x": 100.5, "y": 240, "vw": 1280, "vh": 800, "dh": 3000,
+             "sel": "button.buy", "tag": "button", "ox": 4, "oy": 6}
+    event.update(fields)
+    return event
+
+
+def pageview(**fields: Any) -> dict[str, Any]:
+    event = {"t": "pageview", "id": uuid.uuid4().hex[:16], "ts": now_ms(), "p": "/cart",
+             "pv": "pv1", "ref": "/product/1", "vw": 1280, "vh": 800, "sw": 1920, "sh": 1080}
+    event.update(fields)
+    return event
+
+
+def batch(site_key: str, events: list[dict[str, Any]] | None = None, **fields: Any) -> dict[str, Any]:
+    body = {"site": site_key, "sid": "session-1", "sent_at": now_ms(),
+            "events": events if events is not None else [pageview(), click()]}
+    body.update(fields)
+    return body
+
+
+def stored_entries(client: redis.Redis, site_name: str = "shop", shard: int = 0) -> list[Any]:
+    return client.xrange(keys.events_stream(site_name, shard))
+
+
+def total_keys(client: redis.Redis) -> int:
+    return int(client.dbsize())
+
+
+def decode_entry(entry: Any) -> tuple[Any, dict[str, Any]]:
+    """(header, {event id: event}) of one stream entry."""
+    from collector.schema import decode_event, decode_header
+
+    _, fields = entry
+    header = decode_header(fields[b"h"])
+    events = {k.decode(): decode_event(v) for k, v in fields.items() if k != b"h"}
+    return header, events
