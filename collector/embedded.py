@@ -14,8 +14,11 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +45,18 @@ def socket_path_for(data_dir: Path) -> Path:
     return Path("/tmp") / f"clicktrail-{digest}.sock"
 
 
-def _answers(socket_path: Path) -> bool:
+def _client(socket_path: Path, timeout_s: float = 2.0) -> redis.Redis:
+    # No retries: a refused connection or a closing server is an answer here, not a hiccup.
+    return redis.Redis(
+        unix_socket_path=str(socket_path), socket_timeout=timeout_s, retry=Retry(NoBackoff(), 0)
+    )
+
+
+def answers(socket_path: Path) -> bool:
+    """Whether a Redis serves this socket (one still loading its AOF counts)."""
     if not socket_path.exists():
         return False
-    client = redis.Redis(unix_socket_path=str(socket_path), socket_timeout=2)
+    client = _client(socket_path)
     try:
         return bool(client.ping())
     except redis.exceptions.BusyLoadingError:
@@ -79,7 +90,7 @@ class EmbeddedRedis:
         self.socket_path = socket_path_for(self.data_dir)
         self.owned = False
         self._process: subprocess.Popen[bytes] | None = None
-        self._serve_lock: object | None = None
+        self._serve_lock: IO[str] | None = None
 
     @property
     def url(self) -> str:
@@ -89,7 +100,7 @@ class EmbeddedRedis:
         """Make sure a server answers on the socket; start one (and own it) if none does."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with _locked(self.data_dir / "start.lock"):
-            if _answers(self.socket_path):
+            if answers(self.socket_path):
                 log.info("using the embedded Redis already serving %s", self.data_dir)
                 return self
             self.socket_path.unlink(missing_ok=True)
@@ -155,7 +166,7 @@ class EmbeddedRedis:
     def _ready(self) -> bool:
         if not self.socket_path.exists():
             return False
-        client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=2)
+        client = _client(self.socket_path)
         try:
             return bool(client.ping())
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
@@ -174,10 +185,12 @@ class EmbeddedRedis:
                 self._shutdown()
         else:
             self._shutdown()
+            self._serve_lock.close()
+            self._serve_lock = None
         self.owned = False
 
     def _shutdown(self) -> None:
-        client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=STOP_TIMEOUT_S)
+        client = _client(self.socket_path, STOP_TIMEOUT_S)
         try:
             client.shutdown()  # fsyncs the AOF first
         except (redis.exceptions.ConnectionError, OSError):

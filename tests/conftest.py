@@ -15,7 +15,6 @@ from collector import sites
 from collector.app import create_app
 from collector.embedded import EmbeddedRedis
 from collector.settings import Settings
-
 from tests.factories import BROWSER_UA, ORIGIN
 
 

@@ -19,23 +19,52 @@ def now_ms() -> int:
 
 
 def click(**fields: Any) -> dict[str, Any]:
-    event = {"t": "click", "id": uuid.uuid4().hex[:16], "ts": now_ms(), "p": "/cart",
-             "pv": "pv1", "x": 100.5, "y": 240, "vw": 1280, "vh": 800, "dh": 3000,
-             "sel": "button.buy", "tag": "button", "ox": 4, "oy": 6}
+    event = {
+        "t": "click",
+        "id": uuid.uuid4().hex[:16],
+        "ts": now_ms(),
+        "p": "/cart",
+        "pv": "pv1",
+        "x": 100.5,
+        "y": 240,
+        "vw": 1280,
+        "vh": 800,
+        "dh": 3000,
+        "sel": "button.buy",
+        "tag": "button",
+        "ox": 4,
+        "oy": 6,
+    }
     event.update(fields)
     return event
 
 
 def pageview(**fields: Any) -> dict[str, Any]:
-    event = {"t": "pageview", "id": uuid.uuid4().hex[:16], "ts": now_ms(), "p": "/cart",
-             "pv": "pv1", "ref": "/product/1", "vw": 1280, "vh": 800, "sw": 1920, "sh": 1080}
+    event = {
+        "t": "pageview",
+        "id": uuid.uuid4().hex[:16],
+        "ts": now_ms(),
+        "p": "/cart",
+        "pv": "pv1",
+        "ref": "/product/1",
+        "vw": 1280,
+        "vh": 800,
+        "sw": 1920,
+        "sh": 1080,
+    }
     event.update(fields)
     return event
 
 
-def batch(site_key: str, events: list[dict[str, Any]] | None = None, **fields: Any) -> dict[str, Any]:
-    body = {"site": site_key, "sid": "session-1", "sent_at": now_ms(),
-            "events": events if events is not None else [pageview(), click()]}
+def batch(
+    site_key: str, events: list[dict[str, Any]] | None = None, **fields: Any
+) -> dict[str, Any]:
+    body = {
+        "site": site_key,
+        "sid": "session-1",
+        "sent_at": now_ms(),
+        "events": events if events is not None else [pageview(), click()],
+    }
     body.update(fields)
     return body
 

@@ -48,8 +48,11 @@ def test_clock_skew_is_recorded_for_correction(
     client: TestClient, redis_client: redis.Redis, site: Site
 ) -> None:
     sent = batch(site.key)
-    skewed = {**sent, "sent_at": sent["sent_at"] - 3_600_000,
-              "events": [{**e, "ts": e["ts"] - 3_600_000} for e in sent["events"]]}
+    skewed = {
+        **sent,
+        "sent_at": sent["sent_at"] - 3_600_000,
+        "events": [{**e, "ts": e["ts"] - 3_600_000} for e in sent["events"]],
+    }
     assert client.post("/e", json=skewed).status_code == 202
     header, _ = decode_entry(stored_entries(redis_client)[0])
     assert 3_590_000 < header.skew < 3_700_000  # the client runs an hour behind
@@ -71,8 +74,12 @@ def test_bots_and_opted_out_visitors_get_202_and_nothing_is_stored(
     make_client: Callable[..., TestClient], redis_client: redis.Redis, site: Site
 ) -> None:
     client = make_client()
-    for headers in ({"user-agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"},
-                    {"user-agent": ""}, {"sec-gpc": "1"}, {"dnt": "1"}):
+    for headers in (
+        {"user-agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"},
+        {"user-agent": ""},
+        {"sec-gpc": "1"},
+        {"dnt": "1"},
+    ):
         response = client.post("/e", json=batch(site.key), headers=headers)
         assert response.status_code == 202, headers
         assert response.json() == {"accepted": 0, "dropped": 2, "duplicates": 0}
@@ -84,8 +91,9 @@ def test_bots_and_opted_out_visitors_get_202_and_nothing_is_stored(
 def test_cors_is_echoed_only_for_registered_origins(client: TestClient, site: Site) -> None:
     ok = client.post("/e", json=batch(site.key), headers={"origin": "https://SHOP.example:443"})
     assert ok.headers["access-control-allow-origin"] == "https://SHOP.example:443"
-    preflight = client.options("/e", headers={"origin": ORIGIN,
-                                              "access-control-request-method": "POST"})
+    preflight = client.options(
+        "/e", headers={"origin": ORIGIN, "access-control-request-method": "POST"}
+    )
     assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == ORIGIN
     stranger = client.options("/e", headers={"origin": "https://evil.example"})

@@ -31,8 +31,10 @@ def raw(template: str) -> Body:
 
 def deep(depth: int) -> Body:
     nested = "[" * depth + "]" * depth
-    return raw('{"site":"KEY","sid":"s","sent_at":NOW,"events":[{"t":"custom","id":"abcdefgh",'
-               '"ts":NOW,"p":"/","pv":"p","name":"x","props":{"a":' + nested + "}}]}")
+    return raw(
+        '{"site":"KEY","sid":"s","sent_at":NOW,"events":[{"t":"custom","id":"abcdefgh",'
+        '"ts":NOW,"p":"/","pv":"p","name":"x","props":{"a":' + nested + "}}]}"
+    )
 
 
 PLAIN = {"content-type": "text/plain"}
@@ -52,51 +54,111 @@ CASES: list[tuple[str, Body, dict[str, str], int, str]] = [
     ("selector too long", with_events(click(sel="div>" * 200)), PLAIN, 400, "$.events[0].sel"),
     ("path too long", with_events(click(p="/" + "a" * 3000)), PLAIN, 400, "$.events[0].p"),
     ("path not absolute", with_events(click(p="https://x/")), PLAIN, 400, "$.events[0].p"),
-    ("NaN coordinate", raw('{"site":"KEY","sid":"s","sent_at":NOW,"events":[{"t":"click",'
-                           '"id":"abcdefgh","ts":NOW,"p":"/","pv":"p","x":NaN,"y":1,"vw":1,'
-                           '"vh":1}]}'), PLAIN, 400, "$"),
+    (
+        "NaN coordinate",
+        raw(
+            '{"site":"KEY","sid":"s","sent_at":NOW,"events":[{"t":"click",'
+            '"id":"abcdefgh","ts":NOW,"p":"/","pv":"p","x":NaN,"y":1,"vw":1,'
+            '"vh":1}]}'
+        ),
+        PLAIN,
+        400,
+        "$",
+    ),
     ("huge float", with_events(click(x=1e308)), PLAIN, 400, "$.events[0].x"),
     ("huge integer", with_events(click(vw=10**30)), PLAIN, 400, "$.events[0].vw"),
     ("negative viewport", with_events(click(vw=-5)), PLAIN, 400, "$.events[0].vw"),
     ("absurd coordinate", with_events(click(y=5_000_000)), PLAIN, 400, "$.events[0].y"),
     ("boolean as number", with_events(click(x=True)), PLAIN, 400, "$.events[0].x"),
-    ("far-future timestamp", with_events(click(ts=now_ms() + 86_400_000)), PLAIN, 400,
-     "$.events[0].ts"),
-    ("ancient timestamp", with_events(click(ts=1_000_000_000_000)), PLAIN, 400,
-     "$.events[0].ts"),
-    ("event older than 48 h", with_events(click(ts=now_ms() - 49 * 3600_000)), PLAIN, 400,
-     "$.events[0].ts"),
-    ("invalid UTF-8", lambda key: json.dumps(batch(key)).encode().replace(b"/cart", b"/\xff\xfe"),
-     PLAIN, 400, "$"),
+    (
+        "far-future timestamp",
+        with_events(click(ts=now_ms() + 86_400_000)),
+        PLAIN,
+        400,
+        "$.events[0].ts",
+    ),
+    ("ancient timestamp", with_events(click(ts=1_000_000_000_000)), PLAIN, 400, "$.events[0].ts"),
+    (
+        "event older than 48 h",
+        with_events(click(ts=now_ms() - 49 * 3600_000)),
+        PLAIN,
+        400,
+        "$.events[0].ts",
+    ),
+    (
+        "invalid UTF-8",
+        lambda key: json.dumps(batch(key)).encode().replace(b"/cart", b"/\xff\xfe"),
+        PLAIN,
+        400,
+        "$",
+    ),
     ("deep nesting", deep(5000), PLAIN, 400, "$.events[0].props[...]"),
-    ("duplicate event ids", with_events(click(id="sameid01"), click(id="sameid01")), PLAIN, 400,
-     "$.events[1].id"),
-    ("event id with odd characters", with_events(click(id="abc def<1>")), PLAIN, 400,
-     "$.events[0].id"),
+    (
+        "duplicate event ids",
+        with_events(click(id="sameid01"), click(id="sameid01")),
+        PLAIN,
+        400,
+        "$.events[1].id",
+    ),
+    (
+        "event id with odd characters",
+        with_events(click(id="abc def<1>")),
+        PLAIN,
+        400,
+        "$.events[0].id",
+    ),
     ("event id too short", with_events(click(id="abc")), PLAIN, 400, "$.events[0].id"),
     ("unsupported schema version", as_json(v=2), PLAIN, 400, "$.v"),
-    ("too many custom props", with_events({"t": "custom", "id": "abcdefgh", "ts": now_ms(),
-                                           "p": "/", "pv": "p", "name": "n",
-                                           "props": {str(i): i for i in range(21)}}),
-     PLAIN, 400, "$.events[0].props"),
+    (
+        "too many custom props",
+        with_events(
+            {
+                "t": "custom",
+                "id": "abcdefgh",
+                "ts": now_ms(),
+                "p": "/",
+                "pv": "p",
+                "name": "n",
+                "props": {str(i): i for i in range(21)},
+            }
+        ),
+        PLAIN,
+        400,
+        "$.events[0].props",
+    ),
     ("session id with spaces", as_json(sid="a b"), PLAIN, 400, "$.sid"),
-    ("unknown site key", lambda key: json.dumps(batch("ct_unknownkey")).encode(), PLAIN, 403,
-     "$.site"),
+    (
+        "unknown site key",
+        lambda key: json.dumps(batch("ct_unknownkey")).encode(),
+        PLAIN,
+        403,
+        "$.site",
+    ),
     ("disallowed origin", as_json(), {**PLAIN, "origin": "https://evil.example"}, 403, "origin"),
     ("opaque origin", as_json(), {**PLAIN, "origin": "null"}, 403, "origin"),
-    ("body over 64 KiB", with_events(*[click(sel="a" * 500) for _ in range(150)]), PLAIN, 413,
-     "$"),
-    ("form content type", as_json(), {"content-type": "application/x-www-form-urlencoded"}, 415,
-     "content-type"),
+    ("body over 64 KiB", with_events(*[click(sel="a" * 500) for _ in range(150)]), PLAIN, 413, "$"),
+    (
+        "form content type",
+        as_json(),
+        {"content-type": "application/x-www-form-urlencoded"},
+        415,
+        "content-type",
+    ),
     ("no content type", as_json(), {"content-type": ""}, 415, "content-type"),
 ]
 
 
-@pytest.mark.parametrize(("body", "headers", "status", "field"),
-                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "field"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_bad_batch_is_refused_and_changes_nothing(
-    client: TestClient, redis_client: redis.Redis, site: Site, body: Body,
-    headers: dict[str, str], status: int, field: str,
+    client: TestClient,
+    redis_client: redis.Redis,
+    site: Site,
+    body: Body,
+    headers: dict[str, str],
+    status: int,
+    field: str,
 ) -> None:
     before = sorted(redis_client.keys("*"))
     response = client.post("/e", content=body(site.key), headers=headers)
@@ -124,8 +186,11 @@ def test_a_body_streamed_past_the_limit_is_cut_off(client: TestClient, site: Sit
 def test_a_good_event_beside_a_bad_one_is_not_stored(
     client: TestClient, redis_client: redis.Redis, site: Site
 ) -> None:
-    response = client.post("/e", json=batch(site.key, [pageview(), click(x="left")]),
-                           headers={"origin": ORIGIN, "content-type": "application/json"})
+    response = client.post(
+        "/e",
+        json=batch(site.key, [pageview(), click(x="left")]),
+        headers={"origin": ORIGIN, "content-type": "application/json"},
+    )
     assert response.status_code == 400
     assert response.json()["field"] == "$.events[1].x"
     assert redis_client.keys("ct:{shop:*") == []

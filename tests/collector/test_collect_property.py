@@ -18,8 +18,9 @@ from tests.factories import decode_entry, now_ms, stored_entries
 NOW = now_ms()
 JUNK = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 EVENT_ID = st.text("abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=8, max_size=40)
@@ -33,24 +34,44 @@ COMMON = {
 }
 CLICK = st.fixed_dictionaries(
     {"t": st.just("click"), **COMMON, "x": COORD, "y": COORD, "vw": SCREEN, "vh": SCREEN},
-    optional={"sel": st.text(max_size=512), "fixed": st.booleans(), "dead": st.booleans(),
-              "ptr": st.sampled_from(["mouse", "touch", "pen"]), "label": st.text(max_size=64),
-              "dh": st.floats(0, 1e6), "ox": COORD, "oy": COORD},
+    optional={
+        "sel": st.text(max_size=512),
+        "fixed": st.booleans(),
+        "dead": st.booleans(),
+        "ptr": st.sampled_from(["mouse", "touch", "pen"]),
+        "label": st.text(max_size=64),
+        "dh": st.floats(0, 1e6),
+        "ox": COORD,
+        "oy": COORD,
+    },
 )
 PAGEVIEW = st.fixed_dictionaries(
     {"t": st.just("pageview"), **COMMON},
-    optional={"ref": st.text(max_size=256), "vw": SCREEN, "sw": SCREEN,
-              "utm": st.dictionaries(st.text(max_size=32), st.text(max_size=256), max_size=3)},
+    optional={
+        "ref": st.text(max_size=256),
+        "vw": SCREEN,
+        "sw": SCREEN,
+        "utm": st.dictionaries(st.text(max_size=32), st.text(max_size=256), max_size=3),
+    },
 )
 SCROLL = st.fixed_dictionaries(
-    {"t": st.just("scroll"), **COMMON, "depth": st.floats(0, 1e6), "dh": st.floats(0, 1e6),
-     "vh": SCREEN},
+    {
+        "t": st.just("scroll"),
+        **COMMON,
+        "depth": st.floats(0, 1e6),
+        "dh": st.floats(0, 1e6),
+        "vh": SCREEN,
+    },
 )
 CUSTOM = st.fixed_dictionaries(
     {"t": st.just("custom"), **COMMON, "name": st.text(min_size=1, max_size=64)},
-    optional={"props": st.dictionaries(st.text(max_size=64), st.none() | st.booleans()
-                                       | st.integers(-(2**53), 2**53) | st.text(max_size=20),
-                                       max_size=20)},
+    optional={
+        "props": st.dictionaries(
+            st.text(max_size=64),
+            st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20),
+            max_size=20,
+        )
+    },
 )
 EVENT = st.one_of(CLICK, PAGEVIEW, SCROLL, CUSTOM)
 
@@ -111,8 +132,11 @@ def same_value(sent: Any, stored: Any) -> bool:
     return bool(sent == stored)
 
 
-@settings(max_examples=250, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_any_body_is_stored_intact_or_refused_without_a_trace(
     client: TestClient, redis_client: redis.Redis, site: Site, data: st.DataObject

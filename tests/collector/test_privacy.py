@@ -1,0 +1,65 @@
+"""Privacy rules: bots and opt-outs recognised, the client IP read only through trusted proxies."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from starlette.datastructures import Headers
+
+from collector.privacy import client_ip, is_bot, opted_out
+
+PROXIES = (ipaddress.ip_network("10.0.0.0/8"),)
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "expected"),
+    [
+        ("198.51.100.1", None, "198.51.100.1"),
+        ("198.51.100.1", "1.2.3.4", "198.51.100.1"),  # untrusted peer: its header is ignored
+        ("10.0.0.5", "1.2.3.4", "1.2.3.4"),
+        ("10.0.0.5", "6.6.6.6, 1.2.3.4, 10.0.0.9", "1.2.3.4"),  # spoofed left hop is skipped
+        ("10.0.0.5", "10.0.0.7, 10.0.0.9", "10.0.0.7"),
+        ("10.0.0.5", "garbage, 1.2.3.4", "1.2.3.4"),
+        ("10.0.0.5", "", "10.0.0.5"),
+        (None, "1.2.3.4", ""),
+    ],
+)
+def test_client_ip_believes_forwarded_for_only_from_trusted_proxies(
+    peer: str | None, forwarded: str | None, expected: str
+) -> None:
+    assert client_ip(peer, forwarded, PROXIES) == expected
+
+
+@pytest.mark.parametrize(
+    ("agent", "bot"),
+    [
+        ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", True),
+        ("Mozilla/5.0 (compatible; bingbot/2.0)", True),
+        ("facebookexternalhit/1.1", True),
+        ("curl/8.5.0", True),
+        ("python-requests/2.32", True),
+        ("", True),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile",
+            False,
+        ),
+        ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari", False),
+    ],
+)
+def test_bots_are_recognised_by_user_agent(agent: str, bot: bool) -> None:
+    assert is_bot(agent) is bot
+
+
+@pytest.mark.parametrize(
+    ("headers", "honor_dnt", "out"),
+    [
+        ({"sec-gpc": "1"}, False, True),
+        ({"dnt": "1"}, True, True),
+        ({"dnt": "1"}, False, False),
+        ({"dnt": "0", "sec-gpc": "0"}, True, False),
+        ({}, True, False),
+    ],
+)
+def test_opt_out_signals(headers: dict[str, str], honor_dnt: bool, out: bool) -> None:
+    assert opted_out(Headers(headers), honor_dnt) is out

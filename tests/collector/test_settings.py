@@ -1,0 +1,89 @@
+"""Settings come from defaults, then clicktrail.toml, then the environment; a bad value fails at
+start-up with a message naming the key."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from collector.settings import Settings, SettingsError, load_settings
+
+
+def test_defaults_need_no_configuration(tmp_path: Path) -> None:
+    settings = load_settings({}, tmp_path / "absent.toml")
+    assert settings == Settings()
+    assert settings.collector_url == "http://127.0.0.1:8000"
+
+
+def test_environment_values_are_cast(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "REDIS_URL": "redis://127.0.0.1:6379/3",
+            "CLICKTRAIL_DATA": "/var/lib/ct",
+            "CLICKTRAIL_PORT": "9000",
+            "CLICKTRAIL_HONOR_DNT": "off",
+            "CLICKTRAIL_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
+            "CLICKTRAIL_RATE_IP_PER_S": "2.5",
+        },
+        tmp_path / "absent.toml",
+    )
+    assert settings.redis_url == "redis://127.0.0.1:6379/3"
+    assert settings.data_dir == Path("/var/lib/ct")
+    assert settings.port == 9000
+    assert settings.honor_dnt is False
+    assert settings.trusted_proxies == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("::1/128"),
+    )
+    assert settings.rate_ip_per_s == 2.5
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "message"),
+    [
+        ("CLICKTRAIL_PORT", "http", "CLICKTRAIL_PORT"),
+        ("CLICKTRAIL_PORT", "70000", "from 1 to 65535"),
+        ("REDIS_URL", "localhost:6379", "redis://"),
+        ("CLICKTRAIL_HONOR_DNT", "maybe", "true or false"),
+        ("CLICKTRAIL_TRUSTED_PROXIES", "10.0.0.300/8", "CLICKTRAIL_TRUSTED_PROXIES"),
+        ("CLICKTRAIL_RATE_IP_PER_S", "nan", "positive"),
+        ("CLICKTRAIL_RATE_SITE_PER_S", "-1", "positive"),
+        ("CLICKTRAIL_MAX_EVENTS", "0", "CLICKTRAIL_MAX_EVENTS"),
+        ("CLICKTRAIL_REDIS_FSYNC", "never", "always or everysec"),
+        ("CLICKTRAIL_PUBLIC_URL", "ftp://x.example", "http"),
+        ("CLICKTRAIL_LOG_LEVEL", "loud", "debug, info"),
+    ],
+)
+def test_a_bad_environment_value_names_its_key(
+    tmp_path: Path, env: str, value: str, message: str
+) -> None:
+    with pytest.raises(SettingsError, match=env) as raised:
+        load_settings({env: value}, tmp_path / "absent.toml")
+    assert message in str(raised.value)
+
+
+def test_the_config_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    config = tmp_path / "clicktrail.toml"
+    config.write_text("[clicktrail]\nport = 9100\nhonor_dnt = false\nmax_events = 50\n")
+    settings = load_settings({"CLICKTRAIL_PORT": "9200"}, config)
+    assert (settings.port, settings.honor_dnt, settings.max_events) == (9200, False, 50)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[clicktrail]\nprot = 1\n", "unknown setting [clicktrail].prot"),
+        ("[clicktrail]\nport = 'abc'\n", "[clicktrail].port"),
+        ("[clicktrail\n", "cannot read"),
+        ("clicktrail = 3\n", "must be a table"),
+    ],
+)
+def test_a_bad_config_file_names_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "clicktrail.toml"
+    config.write_text(text)
+    with pytest.raises(SettingsError) as raised:
+        load_settings({}, config)
+    assert message in str(raised.value)
+    assert str(config) in str(raised.value)

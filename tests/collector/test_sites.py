@@ -1,0 +1,77 @@
+"""The site registry: names, keys and the origins allowed to send."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from collector.sites import (
+    SiteError,
+    add_site,
+    get_site,
+    list_sites,
+    new_site,
+    normalize_origin,
+    remove_site,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "origin"),
+    [
+        ("https://Shop.Example", "https://shop.example"),
+        ("https://shop.example:443/", "https://shop.example"),
+        ("http://localhost:3000", "http://localhost:3000"),
+        ("http://127.0.0.1:80", "http://127.0.0.1"),
+        ("https://[::1]:8443", "https://[::1]:8443"),
+    ],
+)
+def test_origins_are_normalised(raw: str, origin: str) -> None:
+    assert normalize_origin(raw) == origin
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "shop.example",
+        "ftp://shop.example",
+        "https://shop.example/path",
+        "https://shop.example?q=1",
+        "https://user@shop.example",
+        "https://shop.example:99999",
+        "null",
+        "",
+    ],
+)
+def test_what_is_not_an_origin_is_refused(raw: str) -> None:
+    with pytest.raises(SiteError):
+        normalize_origin(raw)
+
+
+@pytest.mark.parametrize("name", ["Shop", "-shop", "shop_1", "a" * 64, "", "shop site"])
+def test_site_names_are_short_lowercase_slugs(name: str) -> None:
+    with pytest.raises(SiteError, match="site name"):
+        new_site(name, ["https://shop.example"])
+
+
+def test_a_site_needs_an_origin() -> None:
+    with pytest.raises(SiteError, match="origin"):
+        new_site("shop", [])
+
+
+def test_sites_are_added_listed_and_removed(redis_client: redis.Redis) -> None:
+    shop = add_site(
+        redis_client, new_site("shop", ["https://shop.example", "https://SHOP.example"])
+    )
+    add_site(redis_client, new_site("blog", ["https://blog.example"], shards=4))
+    assert shop.origins == ("https://shop.example",)
+    assert shop.key.startswith("ct_") and len(shop.key) > 20
+    assert [s.name for s in list_sites(redis_client)] == ["blog", "shop"]
+    assert get_site(redis_client, "blog").shards == 4
+    with pytest.raises(SiteError, match="exists already"):
+        add_site(redis_client, new_site("shop", ["https://other.example"]))
+    assert get_site(redis_client, "shop") == shop
+    remove_site(redis_client, "shop")
+    assert [s.name for s in list_sites(redis_client)] == ["blog"]
+    with pytest.raises(SiteError, match="no site named"):
+        remove_site(redis_client, "shop")
