@@ -14,7 +14,7 @@ from prometheus_client import (
 from collector import keys
 from collector.sites import Site
 
-disable_created_metrics()  # the *_created series only double the scrape
+disable_created_metrics()  # type: ignore[no-untyped-call] # the *_created series only double the scrape
 
 
 class Metrics:
@@ -66,7 +66,8 @@ class Metrics:
             labels = (name, str(shard))
             length = length if isinstance(length, int) else 0
             group = _worker_group(groups)
-            pending = int(group.get("pending", 0)) if group else 0
+            pending = group.get("pending", 0) if group else 0
+            pending = pending if isinstance(pending, int) else 0
             self.stream_length.labels(*labels).set(length)
             self.pending.labels(*labels).set(pending)
             self.lag.labels(*labels).set(_lag(group, length, pending))

@@ -80,4 +80,6 @@ class VisitorHasher:
         # Every collector must agree on the day's salt: the first one to ask makes it.
         await self._client.set(key, secrets.token_bytes(32), nx=True, ex=keys.SALT_TTL_S)
         salt = await self._client.get(key)
-        return bytes(salt)
+        if not isinstance(salt, bytes):
+            raise RuntimeError(f"visitor salt {key} vanished; is Redis evicting keys?")
+        return salt

@@ -173,4 +173,5 @@ def decode_header(raw: bytes) -> StoredHeader:
 
 
 def decode_event(raw: bytes) -> Event:
-    return _EVENT_DECODER.decode(raw)
+    event: Event = _EVENT_DECODER.decode(raw)
+    return event

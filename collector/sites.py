@@ -138,7 +138,7 @@ class SiteDirectory:
 
     async def reload(self) -> None:
         raw = await self._client.hgetall(keys.SITES_BY_KEY)
-        self._by_key = {k.decode(): _DECODER.decode(v) for k, v in raw.items()}
+        self._by_key = {_text(k): _DECODER.decode(v) for k, v in raw.items()}
         self._loaded_at = time.monotonic()
 
     def any_allows(self, origin: str) -> bool:
@@ -146,3 +146,7 @@ class SiteDirectory:
 
     def sites(self) -> list[Site]:
         return list(self._by_key.values())
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -163,8 +163,10 @@ class BatchWriter:
                 future.set_exception(result)
             elif result == BUFFER_FULL:
                 future.set_exception(BufferFullError())
+            elif isinstance(result, int):
+                future.set_result(result)
             else:
-                future.set_result(int(result))
+                future.set_exception(TypeError(f"store script answered {result!r}"))
 
     async def _execute(self, batches: list[PreparedBatch]) -> list[object]:
         results = await self._pipeline(batches)
