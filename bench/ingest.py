@@ -1,0 +1,263 @@
+"""Ingest benchmark: events per second accepted by `POST /e`, side by side in one run with
+(a) the same Starlette stack answering 204 without Redis and (b) redis-benchmark pipelined XADD.
+
+    .venv/bin/python bench/ingest.py [--reps 3] [--seconds 10]
+
+Everything runs on 127.0.0.1 (wrk, uvicorn with 1 worker, the embedded Redis with AOF), is
+bounded in time, and stops by itself. Prints medians of the runs and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2 as httpx
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from collector.embedded import EmbeddedRedis  # noqa: E402
+from collector.sites import add_site, new_site  # noqa: E402
+
+OUT = ROOT / "bench-out" / "ingest"
+LUA = Path(__file__).parent / "post_batch.lua"
+VENV_BIN = Path(sys.executable).parent
+CONNECTIONS = 50
+WARMUP_S = 2
+EVENTS_PER_BATCH = 20
+
+
+def ensure_tools() -> None:
+    missing = [
+        p for t, p in (("wrk", "wrk"), ("redis-benchmark", "redis-tools")) if not shutil.which(t)
+    ]
+    if missing:
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(kind: str, redis_url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "CLICKTRAIL_RATE_IP_PER_S": "1000000",
+        "CLICKTRAIL_RATE_SITE_PER_S": "1000000",
+        "CLICKTRAIL_BUFFER_MAX": "100000000",
+        "CLICKTRAIL_LOG_LEVEL": "warning",
+    }
+    if kind == "noop":
+        argv = [
+            str(VENV_BIN / "uvicorn"),
+            "noop_app:app",
+            "--app-dir",
+            str(Path(__file__).parent),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--port",
+            str(port),
+        ]
+    else:
+        argv = [
+            str(VENV_BIN / "clicktrail"),
+            "collector",
+            "--redis-url",
+            redis_url,
+            "--port",
+            str(port),
+        ]
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, cwd=OUT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.post(f"http://127.0.0.1:{port}/e", content=b"{}", timeout=1)
+            return process
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"{kind} server did not start")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wrk(port: int, key: str, seconds: int, delay_ms: float = 0.0) -> dict[str, float]:
+    argv = [
+        "wrk",
+        "-t1",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(LUA),
+        f"http://127.0.0.1:{port}/e",
+        "--",
+        key,
+        f"{delay_ms:.3f}",
+    ]
+    text = subprocess.run(
+        argv, capture_output=True, text=True, check=True, timeout=seconds + 30
+    ).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _latency(text, "50%"),
+        "p99_ms": _latency(text, "99%"),
+        "non_2xx": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def _latency(text: str, percentile: str) -> float:
+    value, unit = re.search(rf"^\s+{percentile}\s+([\d.]+)(us|ms|s)\s*$", text, re.M).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_http(
+    kind: str,
+    redis_url: str,
+    key: str,
+    seconds: int,
+    delay_ms: float = 0.0,
+    client: redis.Redis | None = None,
+) -> dict[str, float]:
+    port = free_port()
+    server = start_server(kind, redis_url, port)
+    try:
+        wrk(port, key, WARMUP_S)
+        if client is not None:
+            client.delete(*client.keys("ct:{shop:0}:*") or ["none"])
+        result = wrk(port, key, seconds, delay_ms)
+        if client is not None:
+            result["stored_batches"] = float(client.xlen("ct:{shop:0}:events"))
+            client.delete(*client.keys("ct:{shop:0}:*") or ["none"])  # keep memory flat
+    finally:
+        stop(server)
+    return result
+
+
+def run_redis_benchmark(socket_path: Path) -> float:
+    payload = "x" * 2000
+    argv = [
+        "redis-benchmark",
+        "-s",
+        str(socket_path),
+        "-n",
+        "200000",
+        "-c",
+        str(CONNECTIONS),
+        "-P",
+        "50",
+        "-q",
+        "XADD",
+        "bench:stream",
+        "*",
+        "d",
+        payload,
+    ]
+    text = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=120).stdout
+    found = re.findall(r"([\d.]+) requests per second", text.replace("\r", "\n"))
+    return float(found[-1])
+
+
+def median(runs: list[dict[str, float]], field: str) -> float:
+    return statistics.median(r[field] for r in runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    ensure_tools()
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True)
+    server = EmbeddedRedis(OUT / "redis").ensure()
+    client = redis.Redis(unix_socket_path=str(server.socket_path))
+    try:
+        key = add_site(client, new_site("shop", ["https://shop.example"])).key
+        results: dict[str, list[dict[str, float]]] = {"noop": [], "collector": [], "xadd": []}
+        for rep in range(args.reps):
+            for kind in ("noop", "collector"):
+                results[kind].append(
+                    run_http(
+                        kind,
+                        server.url,
+                        key,
+                        args.seconds,
+                        client=client if kind == "collector" else None,
+                    )
+                )
+                print(f"rep {rep + 1} {kind}: {results[kind][-1]}", file=sys.stderr)
+            results["xadd"].append({"rps": run_redis_benchmark(server.socket_path)})
+            client.delete("bench:stream")
+            print(f"rep {rep + 1} xadd: {results['xadd'][-1]}", file=sys.stderr)
+        peak = median(results["collector"], "rps")
+        delay_ms = 1000.0 * CONNECTIONS / (peak / 2)
+        results["collector_half"] = [
+            run_http("collector", server.url, key, args.seconds, delay_ms, client)
+            for _ in range(args.reps)
+        ]
+        report(results, args)
+    finally:
+        client.close()
+        server.stop()
+
+
+def report(results: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> None:
+    noop, ours, half = results["noop"], results["collector"], results["collector_half"]
+    xadd = median(results["xadd"], "rps")
+    print(
+        f"\nPOST /e, {EVENTS_PER_BATCH} events (~2 KB) a batch, wrk -t1 -c{CONNECTIONS}, "
+        f"{args.seconds} s, medians of {args.reps}; 1 uvicorn worker (uvloop, httptools)"
+    )
+    print(f"{'variant':<34}{'req/s':>10}{'events/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
+    rows = [
+        ("(a) no-op Starlette, 204", noop),
+        ("clicktrail collector, peak", ours),
+        ("clicktrail collector, ~50% load", half),
+    ]
+    for name, runs in rows:
+        rps = median(runs, "rps")
+        print(
+            f"{name:<34}{rps:>10.0f}{rps * EVENTS_PER_BATCH:>11.0f}{median(runs, 'p50_ms'):>9.2f}"
+            f"{median(runs, 'p99_ms'):>9.2f}{median(runs, 'non_2xx'):>9.0f}"
+        )
+    print(f"{'(b) redis-benchmark XADD -P 50':<34}{xadd:>10.0f}")
+    print(
+        f"\ncollector / no-op request rate: {median(ours, 'rps') / median(noop, 'rps'):.2f} "
+        "(target >= 0.50)"
+    )
+    print(f"collector batches / pipelined XADD ceiling: {median(ours, 'rps') / xadd:.3f}")
+    print(f"p99 at ~50% load: {median(half, 'p99_ms'):.2f} ms (target < 20 ms)")
+    stored = [r["stored_batches"] / (r["rps"] * args.seconds) for r in ours]
+    print(f"stored batches / wrk-counted requests: {statistics.median(stored):.3f}")
+    (OUT / "results.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
