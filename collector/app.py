@@ -8,18 +8,19 @@ from collections.abc import AsyncIterator
 
 import redis.exceptions
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from collector.connections import async_client
-from collector.ingest import REDIS_DOWN, Collector
+from collector.ingest import Collector, CollectRoute
 from collector.metrics import Metrics
 from collector.privacy import VisitorHasher
 from collector.settings import Settings
 from collector.sites import SiteDirectory
 from collector.snippet import SnippetEndpoint
-from collector.store import BatchWriter
+from collector.store import REDIS_DOWN, BatchWriter
 from tracker_js import SNIPPET_PATH
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def create_app(settings: Settings, redis_url: str) -> Starlette:
     client = async_client(redis_url)
     metrics = Metrics()
     sites = SiteDirectory(client)
-    writer = BatchWriter(client)
+    writer = BatchWriter(client, settings.buffer_max_events)
     collector = Collector(settings, sites, writer, VisitorHasher(client), metrics)
 
     @contextlib.asynccontextmanager
@@ -65,14 +66,14 @@ def create_app(settings: Settings, redis_url: str) -> Starlette:
         return Response(metrics.render(), media_type=PROMETHEUS_TYPE)
 
     routes = [
-        Route("/e", collector.collect, methods=["POST"]),
-        Route("/e", collector.preflight, methods=["OPTIONS"]),
         Route("/t.js", SnippetEndpoint(SNIPPET_PATH).serve, methods=["GET", "HEAD"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    # POST /e bypasses the router: it is the hot path (see collector/ingest.py).
+    middleware = [Middleware(CollectRoute, collector=collector)]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.redis = client
     app.state.collector = collector
     return app

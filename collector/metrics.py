@@ -54,6 +54,9 @@ class Metrics:
             registry=self.registry,
         )
 
+    def count_request(self, status: int) -> None:
+        self.requests.labels(str(status)).inc()
+
     async def refresh_streams(self, client: aioredis.Redis, sites: list[Site]) -> None:
         shards = [(site.name, shard) for site in sites for shard in range(site.shards)]
         pipe = client.pipeline(transaction=False)

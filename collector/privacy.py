@@ -11,14 +11,14 @@ import ipaddress
 import re
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import redis.asyncio as aioredis
-from starlette.datastructures import Headers
 
 from collector import keys
 from collector.settings import Network
 
+MAX_KNOWN_VISITORS = 50_000  # memo of visitor ids, forgotten at midnight UTC or when full
 BOT_PATTERN = re.compile(
     r"bot\b|bot/|crawl|spider|slurp|facebookexternalhit|embedly|preview|lighthouse|pingdom|"
     r"uptime|monitor|curl/|wget/|python-requests|go-http-client|java/|okhttp|phantomjs",
@@ -30,7 +30,7 @@ def is_bot(user_agent: str) -> bool:
     return not user_agent or BOT_PATTERN.search(user_agent) is not None
 
 
-def opted_out(headers: Headers, honor_dnt: bool) -> bool:
+def opted_out(headers: Mapping[str, str], honor_dnt: bool) -> bool:
     """Global Privacy Control always; Do Not Track when configured."""
     if headers.get("sec-gpc", "").strip() == "1":
         return True
@@ -66,14 +66,23 @@ class VisitorHasher:
         self._client = client
         self._day = ""
         self._salt = b""
+        self._known: dict[tuple[str, str, str], str] = {}  # today's ids of recent visitors
 
     async def visitor_id(self, site: str, ip: str, user_agent: str) -> str:
         day = time.strftime("%Y%m%d", time.gmtime())
         if day != self._day:
             self._salt = await self._salt_of(day)
             self._day = day
-        message = f"{site}|{ip}|{user_agent}".encode()
-        return hmac.new(self._salt, message, hashlib.sha256).hexdigest()[:16]
+            self._known.clear()
+        visitor = (site, ip, user_agent)
+        known = self._known.get(visitor)
+        if known is None:
+            message = f"{site}|{ip}|{user_agent}".encode()
+            known = hmac.new(self._salt, message, hashlib.sha256).hexdigest()[:16]
+            if len(self._known) >= MAX_KNOWN_VISITORS:
+                self._known.clear()
+            self._known[visitor] = known
+        return known
 
     async def _salt_of(self, day: str) -> bytes:
         key = keys.visitor_salt(day)

@@ -19,13 +19,15 @@ MAX_SCREEN_PX = 100_000
 MIN_TS_MS = 1_577_836_800_000  # 2020-01-01: older client clocks are broken, not old data
 MAX_TS_MS = 4_102_444_800_000  # 2100-01-01
 
-EventId = Annotated[str, msgspec.Meta(min_length=8, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
-Token = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+# Token characters (letters, digits, '_', '-') and the leading '/' of paths are checked in
+# check_batch, all ids in one regex pass: msgspec's per-field patterns cost 30 us a batch.
+EventId = Annotated[str, msgspec.Meta(min_length=8, max_length=40)]
+Token = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Timestamp = Annotated[int, msgspec.Meta(ge=MIN_TS_MS, le=MAX_TS_MS)]
 Px = Annotated[float, msgspec.Meta(ge=-MAX_PX, le=MAX_PX)]
 Extent = Annotated[float, msgspec.Meta(ge=0, le=MAX_PX)]
 ScreenPx = Annotated[int, msgspec.Meta(ge=0, le=MAX_SCREEN_PX)]
-Path = Annotated[str, msgspec.Meta(min_length=1, max_length=2048, pattern=r"^/")]
+Path = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
 ShortText = Annotated[str, msgspec.Meta(max_length=256)]
 Selector = Annotated[str, msgspec.Meta(max_length=512)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -109,6 +111,8 @@ class BatchError(ValueError):
 
 _DECODER = msgspec.json.Decoder(Batch)
 _PATH_IN_MESSAGE = re.compile(r" - at `(?P<path>[^`]+)`$")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+_TOKEN_RULE = "may hold only letters, digits, '_' and '-'"
 
 
 def decode_batch(body: bytes, max_events: int, max_age_ms: int) -> Batch:
@@ -132,16 +136,31 @@ def check_batch(batch: Batch, max_events: int, max_age_ms: int) -> None:
         raise BatchError("a batch needs at least one event", "$.events")
     if len(batch.events) > max_events:
         raise BatchError(f"a batch holds at most {max_events} events", "$.events")
+    _check_tokens(batch)
     seen: set[str] = set()
     for i, event in enumerate(batch.events):
         if event.id in seen:
             raise BatchError(f"duplicate event id {event.id!r}", f"$.events[{i}].id")
         seen.add(event.id)
+        if event.p[0] != "/":
+            raise BatchError("a path must start with '/'", f"$.events[{i}].p")
         # A little slack for clocks that tick between building an event and sending it.
         if event.ts > batch.sent_at + 60_000:
             raise BatchError("event is later than the batch's sent_at", f"$.events[{i}].ts")
         if batch.sent_at - event.ts > max_age_ms:
             raise BatchError("event is older than the accepted age", f"$.events[{i}].ts")
+
+
+def _check_tokens(batch: Batch) -> None:
+    everything = batch.site + batch.sid + "".join(e.id + e.pv for e in batch.events)
+    if _TOKEN.fullmatch(everything):
+        return  # the common case: one regex pass over every token
+    named = [("$.site", batch.site), ("$.sid", batch.sid)]
+    for i, event in enumerate(batch.events):
+        named += [(f"$.events[{i}].id", event.id), (f"$.events[{i}].pv", event.pv)]
+    for field, value in named:
+        if not _TOKEN.fullmatch(value):
+            raise BatchError(f"{field.rsplit('.', 1)[-1]} {_TOKEN_RULE}", field)
 
 
 class StoredHeader(msgspec.Struct, array_like=True):
@@ -157,21 +176,24 @@ class StoredHeader(msgspec.Struct, array_like=True):
 
 _MSGPACK = msgspec.msgpack.Encoder()
 _HEADER_DECODER = msgspec.msgpack.Decoder(StoredHeader)
-_EVENT_DECODER = msgspec.msgpack.Decoder(Event)
-
-
-def encode_event(event: Event) -> bytes:
-    return _MSGPACK.encode(event)
+_EVENTS_DECODER = msgspec.msgpack.Decoder(list[Event])
 
 
 def encode_header(header: StoredHeader) -> bytes:
     return _MSGPACK.encode(header)
 
 
-def decode_header(raw: bytes) -> StoredHeader:
-    return _HEADER_DECODER.decode(raw)
+def encode_events(events: list[Event]) -> bytes:
+    return _MSGPACK.encode(events)
 
 
-def decode_event(raw: bytes) -> Event:
-    event: Event = _EVENT_DECODER.decode(raw)
-    return event
+def decode_stored(fields: dict[bytes, bytes]) -> tuple[StoredHeader, list[Event]]:
+    """Header and new events of one stream entry: `h` header, `e` the batch's events, `d` the
+    ids among them that were stored before (comma-joined), which readers must skip."""
+    header = _HEADER_DECODER.decode(fields[b"h"])
+    events: list[Event] = _EVENTS_DECODER.decode(fields[b"e"])
+    duplicates = fields.get(b"d")
+    if duplicates:
+        skip = set(duplicates.decode().split(","))
+        events = [event for event in events if event.id not in skip]
+    return header, events

@@ -1,8 +1,12 @@
 """The event store: one stream entry per accepted batch, deduplicated by event id.
 
-A Lua script stores a batch atomically: it refuses when the shard's backlog is over its bound,
-drops events whose ids were stored before, appends the rest as one entry, then records their ids.
+A Lua script stores batches atomically, one after the other: it refuses a batch when the shard's
+backlog is over its bound, looks up which of its event ids were stored before, appends the batch
+as one entry that names those duplicates (readers skip them), then records the new ids.
 Recording after appending means a failed append never marks an id as seen.
+
+Concurrent requests are stored together: `BatchWriter` sends one script call per stream shard
+with every batch waiting for it, in one pipelined round trip.
 """
 
 from __future__ import annotations
@@ -18,51 +22,68 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from collector import keys
-from collector.schema import Batch, StoredHeader, encode_event, encode_header
+from collector.schema import Batch, StoredHeader, encode_events, encode_header
 from collector.sites import Site
 
 log = logging.getLogger(__name__)
 
 DAY_MS = 86_400_000
 DEDUP_SLACK_S = 3600
-BUFFER_FULL = -1  # script result: the shard is over its backlog bound
+BUFFER_FULL = -1  # script result for a batch: the shard is over its backlog bound
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 
-# KEYS: stream, then one seen-set per day bucket.
-# ARGV: bound, header, then per bucket: ttl_s, count, then count x (id, payload).
-STORE_BATCH_LUA = """
-local stream = KEYS[1]
-if redis.call('XLEN', stream) >= tonumber(ARGV[1]) then return -1 end
-local fields = {'h', ARGV[2]}
-local fresh = {}
-local pos = 3
-for b = 2, #KEYS do
-  local ttl, count = ARGV[pos], tonumber(ARGV[pos + 1])
-  pos = pos + 2
-  local ids = {}
-  for j = 1, count do ids[j] = ARGV[pos + 2 * (j - 1)] end
-  local present = redis.call('SMISMEMBER', KEYS[b], unpack(ids))
-  local new = {}
-  for j = 1, count do
-    if present[j] == 0 then
-      new[#new + 1] = ids[j]
-      fields[#fields + 1] = ids[j]
-      fields[#fields + 1] = ARGV[pos + 2 * (j - 1) + 1]
+# KEYS: the shard's stream, then the seen-id sets the batches use.
+# ARGV: backlog bound, then per batch: header, events (one msgpack blob), bucket count, and per
+# bucket: index of its set in KEYS, ttl_s, its ids joined by ','.
+# Few, large arguments: redis-py packs each one in Python, and that cost 14 % of a request when
+# every event was an argument of its own.
+STORE_BATCHES_LUA = """
+local stream, bound = KEYS[1], tonumber(ARGV[1])
+local length = redis.call('XLEN', stream)
+local results = {}
+local pos = 2
+while pos <= #ARGV do
+  local header, events, buckets = ARGV[pos], ARGV[pos + 1], tonumber(ARGV[pos + 2])
+  pos = pos + 3
+  if length >= bound then
+    results[#results + 1] = -1
+    pos = pos + 3 * buckets
+  else
+    local dups, fresh, total = {}, {}, 0
+    for b = 1, buckets do
+      local set, ttl, ids = KEYS[tonumber(ARGV[pos])], ARGV[pos + 1], {}
+      for id in string.gmatch(ARGV[pos + 2], '[^,]+') do ids[#ids + 1] = id end
+      pos = pos + 3
+      local present = redis.call('SMISMEMBER', set, unpack(ids))
+      local new = {}
+      for j = 1, #ids do
+        if present[j] == 1 then dups[#dups + 1] = ids[j] else new[#new + 1] = ids[j] end
+      end
+      fresh[b] = {set, ttl, new}
+      total = total + #new
     end
+    if total > 0 then
+      if #dups > 0 then
+        redis.call('XADD', stream, '*', 'h', header, 'e', events, 'd', table.concat(dups, ','))
+      else
+        redis.call('XADD', stream, '*', 'h', header, 'e', events)
+      end
+      length = length + 1
+      for _, entry in ipairs(fresh) do
+        if #entry[3] > 0 then
+          redis.call('SADD', entry[1], unpack(entry[3]))
+          redis.call('EXPIRE', entry[1], entry[2])
+        end
+      end
+    end
+    results[#results + 1] = total
   end
-  fresh[b] = {ttl, new}
-  pos = pos + 2 * count
 end
-if #fields == 2 then return 0 end
-redis.call('XADD', stream, '*', unpack(fields))
-for b, entry in pairs(fresh) do
-  if #entry[2] > 0 then
-    redis.call('SADD', KEYS[b], unpack(entry[2]))
-    redis.call('EXPIRE', KEYS[b], entry[1])
-  end
-end
-return (#fields - 2) / 2
+return results
 """
-STORE_BATCH_SHA = hashlib.sha1(STORE_BATCH_LUA.encode()).hexdigest()
+STORE_BATCHES_SHA = hashlib.sha1(STORE_BATCHES_LUA.encode()).hexdigest()
+
+ScriptArg = bytes | str | int
 
 
 class BufferFullError(Exception):
@@ -71,8 +92,10 @@ class BufferFullError(Exception):
 
 @dataclass(frozen=True)
 class PreparedBatch:
-    keys: list[str]
-    args: list[bytes | str | int]
+    stream: str
+    header: bytes
+    events: bytes
+    buckets: list[tuple[str, int, str]]  # seen-id set, its ttl_s, the batch's ids in it
 
 
 def shard_of(session_id: str, shards: int) -> int:
@@ -80,34 +103,55 @@ def shard_of(session_id: str, shards: int) -> int:
     return zlib.crc32(session_id.encode()) % shards
 
 
-def prepare_batch(
-    site: Site, batch: Batch, header: StoredHeader, buffer_max: int, max_age_s: int
-) -> PreparedBatch:
-    """Keys and arguments of the store script for one validated batch."""
+def prepare_batch(site: Site, batch: Batch, header: StoredHeader, max_age_s: int) -> PreparedBatch:
+    """What the store script needs of one validated batch."""
     shard = shard_of(batch.sid, site.shards)
-    by_day: dict[int, list[tuple[str, bytes]]] = defaultdict(list)
+    by_day: dict[int, list[str]] = defaultdict(list)
     for event in batch.events:
-        by_day[event.ts // DAY_MS].append((event.id, encode_event(event)))
-    script_keys = [keys.events_stream(site.name, shard)]
-    args: list[bytes | str | int] = [buffer_max, encode_header(header)]
-    for day, events in by_day.items():
+        by_day[event.ts // DAY_MS].append(event.id)
+    buckets = []
+    for day, ids in by_day.items():
         # A retry is accepted until its events are max_age old (client clock), so the ids of a
         # day must be remembered until then.
         ttl_s = ((day + 1) * DAY_MS - batch.sent_at) // 1000 + max_age_s + DEDUP_SLACK_S
-        script_keys.append(keys.seen_ids(site.name, shard, day))
-        args += [max(ttl_s, DEDUP_SLACK_S), len(events)]
-        for event_id, payload in events:
-            args += [event_id, payload]
-    return PreparedBatch(script_keys, args)
+        buckets.append(
+            (keys.seen_ids(site.name, shard, day), max(ttl_s, DEDUP_SLACK_S), ",".join(ids))
+        )  # ids are tokens: no commas
+    return PreparedBatch(
+        keys.events_stream(site.name, shard),
+        encode_header(header),
+        encode_events(batch.events),
+        buckets,
+    )
+
+
+def script_call(batches: list[PreparedBatch], bound: int) -> tuple[list[str], list[ScriptArg]]:
+    """KEYS and ARGV of one store-script call for batches of the same stream shard."""
+    script_keys = [batches[0].stream]
+    index: dict[str, int] = {}
+    args: list[ScriptArg] = [bound]
+    for batch in batches:
+        args += [batch.header, batch.events, len(batch.buckets)]
+        for seen, ttl_s, ids in batch.buckets:
+            if seen not in index:
+                script_keys.append(seen)
+                index[seen] = len(script_keys)  # Lua counts from 1
+            args += [index[seen], ttl_s, ids]
+    return script_keys, args
+
+
+Waiting = tuple[PreparedBatch, "asyncio.Future[int]"]
 
 
 class BatchWriter:
-    """Stores the batches of concurrent requests with one pipelined round trip to Redis."""
+    """Stores the batches of concurrent requests: one script call per stream shard, all of them
+    in one pipelined round trip to Redis."""
 
-    def __init__(self, client: aioredis.Redis, max_pipeline: int = 512) -> None:
+    def __init__(self, client: aioredis.Redis, buffer_max: int, max_batches: int = 256) -> None:
         self._client = client
-        self._max_pipeline = max_pipeline
-        self._pending: list[tuple[PreparedBatch, asyncio.Future[int]]] = []
+        self._buffer_max = buffer_max
+        self._max_batches = max_batches
+        self._pending: list[Waiting] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -135,53 +179,57 @@ class BatchWriter:
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
-                items = self._pending[: self._max_pipeline]
-                del self._pending[: self._max_pipeline]
-                await self._flush(items)
+                waiting = self._pending[: self._max_batches]
+                del self._pending[: self._max_batches]
+                await self._flush(waiting)
             if self._closing:
                 return
 
-    async def _flush(self, items: list[tuple[PreparedBatch, asyncio.Future[int]]]) -> None:
+    async def _flush(self, waiting: list[Waiting]) -> None:
+        by_stream: dict[str, list[Waiting]] = defaultdict(list)
+        for item in waiting:
+            by_stream[item[0].stream].append(item)
+        groups = list(by_stream.values())
+        results: list[object]
         try:
-            results = await self._execute([p for p, _ in items])
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
-            log.warning("Redis unreachable, %d batches refused: %s", len(items), exc)
-            for _, future in items:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        except Exception as exc:  # never leave a request hanging
-            log.exception("storing %d batches failed", len(items))
-            for _, future in items:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        for (_, future), result in zip(items, results, strict=True):
-            if future.done():
-                continue  # the request was cancelled (client went away)
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            elif result == BUFFER_FULL:
-                future.set_exception(BufferFullError())
-            elif isinstance(result, int):
-                future.set_result(result)
-            else:
-                future.set_exception(TypeError(f"store script answered {result!r}"))
+            results = await self._execute([[p for p, _ in group] for group in groups])
+        except REDIS_DOWN as exc:
+            log.warning("Redis unreachable, %d batches refused: %s", len(waiting), exc)
+            results = [exc] * len(groups)
+        except Exception as exc:  # every waiting request must get an answer
+            log.exception("storing %d batches failed", len(waiting))
+            results = [exc] * len(groups)
+        for group, result in zip(groups, results, strict=True):
+            for index, (_, future) in enumerate(group):
+                if not future.done():  # done: the request was cancelled (client went away)
+                    _settle(future, result[index] if isinstance(result, list) else result)
 
-    async def _execute(self, batches: list[PreparedBatch]) -> list[object]:
-        results = await self._pipeline(batches)
+    async def _execute(self, groups: list[list[PreparedBatch]]) -> list[object]:
+        results = await self._pipeline(groups)
         missing = [
             i for i, r in enumerate(results) if isinstance(r, redis.exceptions.NoScriptError)
         ]
         if missing:  # a restarted Redis has an empty script cache
-            await self._client.script_load(STORE_BATCH_LUA)
-            retried = await self._pipeline([batches[i] for i in missing])
+            await self._client.script_load(STORE_BATCHES_LUA)
+            retried = await self._pipeline([groups[i] for i in missing])
             for i, result in zip(missing, retried, strict=True):
                 results[i] = result
         return results
 
-    async def _pipeline(self, batches: list[PreparedBatch]) -> list[object]:
+    async def _pipeline(self, groups: list[list[PreparedBatch]]) -> list[object]:
         pipe = self._client.pipeline(transaction=False)
-        for batch in batches:
-            pipe.evalsha(STORE_BATCH_SHA, len(batch.keys), *batch.keys, *batch.args)
+        for group in groups:
+            script_keys, args = script_call(group, self._buffer_max)
+            pipe.evalsha(STORE_BATCHES_SHA, len(script_keys), *script_keys, *args)
         return list(await pipe.execute(raise_on_error=False))
+
+
+def _settle(future: asyncio.Future[int], result: object) -> None:
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    elif result == BUFFER_FULL:
+        future.set_exception(BufferFullError())
+    elif isinstance(result, int):
+        future.set_result(result)
+    else:
+        future.set_exception(TypeError(f"store script answered {result!r}"))

@@ -79,9 +79,7 @@ def total_keys(client: redis.Redis) -> int:
 
 def decode_entry(entry: Any) -> tuple[Any, dict[str, Any]]:
     """(header, {event id: event}) of one stream entry."""
-    from collector.schema import decode_event, decode_header
+    from collector.schema import decode_stored
 
-    _, fields = entry
-    header = decode_header(fields[b"h"])
-    events = {k.decode(): decode_event(v) for k, v in fields.items() if k != b"h"}
-    return header, events
+    header, events = decode_stored(entry[1])
+    return header, {event.id: event for event in events}
