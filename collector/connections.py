@@ -43,6 +43,13 @@ def sync_client(url: str) -> redis.Redis:
 
 
 def async_client(url: str) -> aioredis.Redis:
-    return aioredis.Redis.from_url(
-        url, socket_timeout=SOCKET_TIMEOUT_S, socket_connect_timeout=2.0, max_connections=64
+    # A blocking pool: a burst waits for a free connection instead of failing with
+    # "Too many connections".
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        socket_timeout=SOCKET_TIMEOUT_S,
+        socket_connect_timeout=2.0,
+        max_connections=32,
+        timeout=SOCKET_TIMEOUT_S,
     )
+    return aioredis.Redis.from_pool(pool)

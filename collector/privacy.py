@@ -5,6 +5,7 @@ No raw IP leaves this module: it only feeds rate limiting (in memory) and a keye
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
@@ -67,13 +68,16 @@ class VisitorHasher:
         self._day = ""
         self._salt = b""
         self._known: dict[tuple[str, str, str], str] = {}  # today's ids of recent visitors
+        self._lock = asyncio.Lock()  # one salt fetch at a time, not one per waiting request
 
     async def visitor_id(self, site: str, ip: str, user_agent: str) -> str:
         day = time.strftime("%Y%m%d", time.gmtime())
         if day != self._day:
-            self._salt = await self._salt_of(day)
-            self._day = day
-            self._known.clear()
+            async with self._lock:
+                if day != self._day:
+                    self._salt = await self._salt_of(day)
+                    self._known.clear()
+                    self._day = day
         visitor = (site, ip, user_agent)
         known = self._known.get(visitor)
         if known is None:

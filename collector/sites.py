@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import time
@@ -128,13 +129,18 @@ class SiteDirectory:
         self._client = client
         self._by_key: dict[str, Site] = {}
         self._loaded_at = float("-inf")
+        self._lock = asyncio.Lock()  # concurrent requests share one reload
 
     async def lookup(self, key: str) -> Site | None:
-        now = time.monotonic()
-        age = now - self._loaded_at
-        if age > REFRESH_S or (key not in self._by_key and age > MISS_REFRESH_S):
-            await self.reload()
+        if self._stale(key):
+            async with self._lock:
+                if self._stale(key):
+                    await self.reload()
         return self._by_key.get(key)
+
+    def _stale(self, key: str) -> bool:
+        age = time.monotonic() - self._loaded_at
+        return age > REFRESH_S or (key not in self._by_key and age > MISS_REFRESH_S)
 
     async def reload(self) -> None:
         raw = await self._client.hgetall(keys.SITES_BY_KEY)

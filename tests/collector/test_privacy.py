@@ -63,3 +63,25 @@ def test_bots_are_recognised_by_user_agent(agent: str, bot: bool) -> None:
 )
 def test_opt_out_signals(headers: dict[str, str], honor_dnt: bool, out: bool) -> None:
     assert opted_out(Headers(headers), honor_dnt) is out
+
+
+def test_a_burst_of_first_visitors_fetches_the_day_s_salt_once(redis_url: str) -> None:
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from collector.privacy import VisitorHasher
+
+    async def burst() -> set[str]:
+        # A pool of 2: one fetch per waiting request would fail with "Too many connections".
+        pool = aioredis.ConnectionPool.from_url(redis_url, max_connections=2)
+        client = aioredis.Redis.from_pool(pool)
+        hasher = VisitorHasher(client)
+        ids = await asyncio.gather(
+            *(hasher.visitor_id("shop", "203.0.113.9", "UA") for _ in range(200))
+        )
+        other = await hasher.visitor_id("shop", "203.0.113.10", "UA")
+        await client.aclose()
+        return {*ids, other}
+
+    assert len(asyncio.run(burst())) == 2

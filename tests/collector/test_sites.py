@@ -75,3 +75,27 @@ def test_sites_are_added_listed_and_removed(redis_client: redis.Redis) -> None:
     assert [s.name for s in list_sites(redis_client)] == ["blog"]
     with pytest.raises(SiteError, match="no site named"):
         remove_site(redis_client, "shop")
+
+
+def test_concurrent_lookups_of_unknown_keys_share_one_reload(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    from collector.sites import SiteDirectory
+
+    shop = add_site(redis_client, new_site("shop", ["https://shop.example"]))
+
+    async def burst() -> list[object]:
+        pool = aioredis.ConnectionPool.from_url(redis_url, max_connections=2)
+        client = aioredis.Redis.from_pool(pool)
+        directory = SiteDirectory(client)
+        found = await asyncio.gather(*(directory.lookup(k) for k in [shop.key, "ct_nope"] * 100))
+        await client.aclose()
+        return found
+
+    found = asyncio.run(burst())
+    assert found[0::2] == [shop] * 100
+    assert found[1::2] == [None] * 100
