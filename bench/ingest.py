@@ -247,7 +247,7 @@ def report(results: dict[str, list[dict[str, float]]], args: argparse.Namespace)
     rows = [
         ("(a) no-op Starlette, 204", noop),
         ("clicktrail collector, peak", ours),
-        ("clicktrail collector, ~50% load", half),
+        ("clicktrail collector, half load", half),
     ]
     for name, runs in rows:
         rps = median(runs, "rps")
