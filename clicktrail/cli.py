@@ -145,12 +145,25 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             "clicktrail collector on http://%s:%d (Redis: %s)",
             settings.host,
             settings.port,
-            "embedded" if target.embedded else "REDIS_URL",
+            f"embedded, in {settings.data_dir}" if target.embedded else "REDIS_URL",
         )
+        _hint_when_no_site(target)
         _Server(config).run()
     finally:
         target.close()
     return 0
+
+
+def _hint_when_no_site(target: RedisTarget) -> None:
+    client = sync_client(target.url)
+    try:
+        if not site_store.list_sites(client):
+            log.info(
+                "no site yet; in another terminal: "
+                "clicktrail site add NAME --origin https://your.site"
+            )
+    finally:
+        client.close()
 
 
 class _Server(uvicorn.Server):
