@@ -18,13 +18,20 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def click(**fields: Any) -> dict[str, Any]:
-    event = {
-        "t": "click",
+def event(kind: str, **fields: Any) -> dict[str, Any]:
+    """An event of any type as the snippet builds it: fresh id, now, on /cart."""
+    return {
+        "t": kind,
         "id": uuid.uuid4().hex[:16],
         "ts": now_ms(),
         "p": "/cart",
         "pv": "pv1",
+        **fields,
+    }
+
+
+def click(**fields: Any) -> dict[str, Any]:
+    defaults = {
         "x": 100.5,
         "y": 240,
         "vw": 1280,
@@ -35,25 +42,12 @@ def click(**fields: Any) -> dict[str, Any]:
         "ox": 4,
         "oy": 6,
     }
-    event.update(fields)
-    return event
+    return event("click", **{**defaults, **fields})
 
 
 def pageview(**fields: Any) -> dict[str, Any]:
-    event = {
-        "t": "pageview",
-        "id": uuid.uuid4().hex[:16],
-        "ts": now_ms(),
-        "p": "/cart",
-        "pv": "pv1",
-        "ref": "/product/1",
-        "vw": 1280,
-        "vh": 800,
-        "sw": 1920,
-        "sh": 1080,
-    }
-    event.update(fields)
-    return event
+    defaults = {"ref": "/product/1", "vw": 1280, "vh": 800, "sw": 1920, "sh": 1080}
+    return event("pageview", **{**defaults, **fields})
 
 
 def batch(
