@@ -53,6 +53,7 @@ class PageView(_Event, tag="pageview"):
     sw: ScreenPx = 0  # screen width and height
     sh: ScreenPx = 0
     utm: dict[Annotated[str, msgspec.Meta(max_length=32)], ShortText] = {}
+    dev: Literal["mobile", "tablet", "desktop", ""] = ""  # device class from the viewport width
 
 
 class Click(_Event, tag="click"):

@@ -1,0 +1,187 @@
+"""The snippet in Debian's Chromium, sending to the real collector from another origin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, Page
+
+from tests.tracker_js.conftest import Site
+from tests.tracker_js.pages import SHOP, snippet_tag
+
+pytestmark = pytest.mark.slow
+
+
+# Scroll, and return once the scroll event has been dispatched (it comes a frame later).
+SCROLL_TO = """(y) => new Promise((done) => {
+    addEventListener('scroll', () => done(), {once: true});
+    scrollTo(0, y);
+})"""
+
+
+def open_shop(context: BrowserContext, site: Site, path: str = "/shop", **attrs: str) -> Page:
+    site.pages[path] = SHOP.format(snippet=snippet_tag(site.collector.url, site.key, **attrs))
+    page = context.new_page()
+    page.goto(site.origin + path)
+    return page
+
+
+def clicks(events: list[Any]) -> list[Any]:
+    return [e for e in events if type(e).__name__ == "Click"]
+
+
+def of_type(events: list[Any], name: str) -> list[Any]:
+    return [e for e in events if type(e).__name__ == name]
+
+
+def test_clicks_arrive_with_document_coordinates_selector_and_offset(
+    context: BrowserContext, site: Site
+) -> None:
+    page = open_shop(context, site)
+    page.mouse.click(130, 215)  # 30 px right of, 15 px below #buy's corner (100, 200)
+    page.evaluate(SCROLL_TO, 1000)
+    page.mouse.click(130, 215)  # the viewport point now covers #far, at document y 1215
+    page.mouse.click(600, 25)  # the fixed header: kept in viewport coordinates
+    page.close()
+    events = site.wait_for(lambda ev: len(clicks(ev)) >= 3)
+    buy, far, header = clicks(events)
+    assert (buy.x, buy.y, buy.sel, buy.tag, buy.ox, buy.oy) == (130, 215, "button#buy", "button",
+                                                                 30, 15)
+    assert (buy.vw, buy.vh, buy.dh, buy.ptr, buy.fixed) == (1280, 720, 3000, "mouse", False)
+    assert (far.x, far.y, far.sel, far.ox, far.oy) == (130, 1215, "button#far", 30, 15)
+    assert (header.x, header.y, header.fixed, header.sel) == (600, 25, True, "html>body>header")
+    assert buy.label == ""  # element text only when data-labels="true"
+    [view] = of_type(events, "PageView")
+    assert (view.p, view.vw, view.vh, view.dev) == ("/shop", 1280, 720, "desktop")
+    assert {e.pv for e in events} == {view.pv}
+
+
+def test_spa_navigation_counts_each_path_change_once_in_order(
+    context: BrowserContext, site: Site
+) -> None:
+    page = open_shop(context, site, exclude="/private/*")
+    site.pages["*"] = site.pages["/shop"]
+    page.evaluate("""() => {
+        history.pushState({}, '', '/spa/one');
+        history.pushState({}, '', '/spa/one');              // same path: not a new page view
+        history.replaceState({}, '', '/spa/two');
+        history.pushState({}, '', '/spa/three?utm_source=news&utm_medium=mail&q=secret');
+    }""")
+    page.go_back()  # popstate back to /spa/two
+    page.wait_for_url("**/spa/two")
+    page.evaluate("history.pushState({}, '', '/private/account')")  # excluded
+    page.mouse.click(130, 215)  # on an excluded page: not recorded
+    page.evaluate("history.pushState({}, '', '/spa/four')")
+    page.close()
+    events = site.wait_for(lambda ev: len(of_type(ev, "PageView")) >= 6)
+    views = of_type(events, "PageView")
+    assert [(v.p, v.ref) for v in views] == [
+        ("/shop", ""), ("/spa/one", "/shop"), ("/spa/two", "/spa/one"),
+        ("/spa/three", "/spa/two"), ("/spa/two", "/spa/three"), ("/spa/four", ""),
+    ]
+    assert views[3].utm == {"source": "news", "medium": "mail"}  # other parameters never sent
+    assert len({v.pv for v in views}) == 6
+    assert clicks(events) == []
+
+
+def test_rage_and_dead_clicks_and_scroll_depth(context: BrowserContext, site: Site) -> None:
+    page = open_shop(context, site)
+    page.evaluate("""() => document.getElementById('buy').addEventListener('click',
+        () => document.body.appendChild(document.createElement('p')))""")
+    for _ in range(4):
+        page.mouse.click(500, 350)  # .card does nothing: a rage burst of dead clicks
+    page.wait_for_timeout(2800)  # clicks are held 2.5 s: any DOM change or scroll meanwhile
+    page.mouse.click(130, 215)  # #buy changes the page: alive
+    page.evaluate(SCROLL_TO, 1500)
+    page.evaluate("history.pushState({}, '', '/next')")  # scroll depth is per page view
+    page.close()
+    events = site.wait_for(lambda ev: len(of_type(ev, "Scroll")) >= 2)
+    [rage] = of_type(events, "RageClick")
+    assert (rage.n, rage.x, rage.y, rage.sel) == (4, 500, 350, "html>body>div.card")
+    card_clicks = [c for c in clicks(events) if c.sel == "html>body>div.card"]
+    assert len(card_clicks) == 4 and all(c.dead for c in card_clicks)
+    [buy] = [c for c in clicks(events) if c.sel == "button#buy"]
+    assert not buy.dead
+    shop_scroll, next_scroll = of_type(events, "Scroll")
+    assert (shop_scroll.depth, shop_scroll.dh, shop_scroll.vh) == (2220, 3000, 720)
+    assert shop_scroll.pv == of_type(events, "PageView")[0].pv
+    assert next_scroll.depth == 720  # the new page view starts again at the fold
+
+
+def test_a_click_right_before_the_page_closes_is_delivered(
+    context: BrowserContext, site: Site
+) -> None:
+    page = open_shop(context, site)
+    page.mouse.click(130, 215)
+    page.close()
+    events = site.wait_for(lambda ev: len(clicks(ev)) == 1)
+    assert [c.sel for c in clicks(events)] == ["button#buy"]
+
+
+def test_clicks_made_during_an_outage_arrive_exactly_once(
+    context: BrowserContext, site: Site
+) -> None:
+    page = open_shop(context, site)
+    site.collector.stop()
+    for x in (130, 160, 190):
+        page.mouse.click(x, 215)
+    page.goto(site.origin + "/shop")  # leaves (beacon fails), then a new page, t.js from cache
+    page.mouse.click(200, 230)
+    site.collector.start()  # the new page resends the outbox, with backoff, until it gets in
+    events = site.wait_for(lambda ev: len(clicks(ev)) >= 4, timeout_s=30)
+    page.close()
+    assert sorted(c.x for c in clicks(events)) == [130, 160, 190, 200]
+    assert len({c.id for c in clicks(events)}) == 4
+
+
+@pytest.mark.parametrize("signal", ["globalPrivacyControl", "doNotTrack"])
+def test_opted_out_visitors_send_nothing(
+    context: BrowserContext, site: Site, signal: str
+) -> None:
+    value = "true" if signal == "globalPrivacyControl" else "'1'"
+    context.add_init_script(
+        f"Object.defineProperty(Navigator.prototype, '{signal}', {{get: () => {value}}})")
+    sent: list[str] = []
+    context.on("request", lambda r: sent.append(r.url) if r.url.endswith("/e") else None)
+    page = open_shop(context, site)
+    page.mouse.click(130, 215)
+    page.close()
+    page = context.new_page()
+    page.goto(site.origin + "/shop")
+    page.wait_for_timeout(1000)
+    assert sent == []
+    assert site.events() == []
+
+
+def test_nothing_is_sent_before_consent_and_everything_after(
+    context: BrowserContext, site: Site
+) -> None:
+    sent: list[str] = []
+    context.on("request", lambda r: sent.append(r.url) if r.url.endswith("/e") else None)
+    page = open_shop(context, site, consent="required")
+    page.mouse.click(130, 215)
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    page.wait_for_timeout(1000)
+    assert sent == []
+    page.evaluate("clicktrail('consent', true)")
+    events = site.wait_for(lambda ev: len(clicks(ev)) == 1)
+    assert [c.sel for c in clicks(events)] == ["button#buy"]
+    assert len(of_type(events, "PageView")) == 1
+
+
+def test_an_error_inside_the_snippet_never_reaches_the_page(
+    context: BrowserContext, site: Site
+) -> None:
+    context.add_init_script("CSS.escape = () => { throw new Error('sabotaged'); }")
+    page = open_shop(context, site)
+    page.evaluate("""() => { window.__clicked = 0;
+        document.getElementById('buy').addEventListener('click', () => window.__clicked++); }""")
+    page.mouse.click(130, 215)  # the snippet's selector code throws
+    page.evaluate("clicktrail('event', 'signup', {plan: 'pro'})")
+    assert page.evaluate("window.__clicked") == 1
+    assert page.evaluate("window.__errors") == []
+    page.close()
+    events = site.wait_for(lambda ev: len(of_type(ev, "Custom")) == 1)
+    [custom] = of_type(events, "Custom")
+    assert (custom.name, custom.props) == ("signup", {"plan": "pro"})
