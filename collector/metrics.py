@@ -20,6 +20,7 @@ disable_created_metrics()  # type: ignore[no-untyped-call] # the *_created serie
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._by_status: dict[int, Counter] = {}  # label children, looked up once
         self.requests = Counter(
             "clicktrail_collect_requests",
             "POST /e requests by status code",
@@ -55,7 +56,10 @@ class Metrics:
         )
 
     def count_request(self, status: int) -> None:
-        self.requests.labels(str(status)).inc()
+        counter = self._by_status.get(status)
+        if counter is None:
+            counter = self._by_status[status] = self.requests.labels(str(status))
+        counter.inc()
 
     async def refresh_streams(self, client: aioredis.Redis, sites: list[Site]) -> None:
         shards = [(site.name, shard) for site in sites for shard in range(site.shards)]

@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from collector import keys
 from collector.settings import Network
 
+DAY_S = 86_400
 MAX_KNOWN_VISITORS = 50_000  # memo of visitor ids, forgotten at midnight UTC or when full
 BOT_PATTERN = re.compile(
     r"bot\b|bot/|crawl|spider|slurp|facebookexternalhit|embedly|preview|lighthouse|pingdom|"
@@ -65,19 +66,20 @@ class VisitorHasher:
 
     def __init__(self, client: aioredis.Redis) -> None:
         self._client = client
-        self._day = ""
+        self._day_ends = 0.0  # epoch seconds of the next UTC midnight, when the salt changes
         self._salt = b""
         self._known: dict[tuple[str, str, str], str] = {}  # today's ids of recent visitors
         self._lock = asyncio.Lock()  # one salt fetch at a time, not one per waiting request
 
     async def visitor_id(self, site: str, ip: str, user_agent: str) -> str:
-        day = time.strftime("%Y%m%d", time.gmtime())
-        if day != self._day:
+        if time.time() >= self._day_ends:
             async with self._lock:
-                if day != self._day:
+                now = time.time()
+                if now >= self._day_ends:
+                    day = time.strftime("%Y%m%d", time.gmtime(now))
                     self._salt = await self._salt_of(day)
                     self._known.clear()
-                    self._day = day
+                    self._day_ends = (now // DAY_S + 1) * DAY_S
         visitor = (site, ip, user_agent)
         known = self._known.get(visitor)
         if known is None:

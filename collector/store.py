@@ -106,14 +106,15 @@ def shard_of(session_id: str, shards: int) -> int:
 def prepare_batch(site: Site, batch: Batch, header: StoredHeader, max_age_s: int) -> PreparedBatch:
     """What the store script needs of one validated batch."""
     shard = shard_of(batch.sid, site.shards)
-    days = [event.ts // DAY_MS for event in batch.events]
+    times = [event.ts for event in batch.events]
+    first_day = min(times) // DAY_MS
     by_day: dict[int, list[str]]
-    if min(days) == max(days):  # nearly always: one day, no loop
-        by_day = {days[0]: [event.id for event in batch.events]}
+    if max(times) // DAY_MS == first_day:  # nearly always: one day, no loop
+        by_day = {first_day: [event.id for event in batch.events]}
     else:
         by_day = defaultdict(list)
-        for day, event in zip(days, batch.events, strict=True):
-            by_day[day].append(event.id)
+        for event in batch.events:
+            by_day[event.ts // DAY_MS].append(event.id)
     buckets = []
     for day, ids in by_day.items():
         # A retry is accepted until its events are max_age old (client clock), so the ids of a
