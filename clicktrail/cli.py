@@ -8,15 +8,19 @@ import json
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+from clicktrail.worker import Worker
 from collector import sites as site_store
 from collector.connections import RedisTarget, resolve, sync_client
+from collector.pages import PageTemplates
 from collector.settings import Settings, SettingsError, load_settings, parse_value
+from heatmap.aggregate import Aggregator
 
 log = logging.getLogger("clicktrail")
 
@@ -27,6 +31,19 @@ def _setting(name: str) -> Callable[[str], Any]:
             return parse_value(name, raw, f"--{name.replace('_', '-')}")
         except SettingsError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {raw!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {low} to {high}, got {value}")
+        return value
 
     return parse
 
@@ -73,13 +90,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", parents=[common], help="run everything on one machine")
     _http(serve)
-    serve.set_defaults(run=cmd_serve)
+    serve.set_defaults(run=cmd_serve, with_worker=True)
 
     collector = commands.add_parser(
         "collector", parents=[common], help="run only the collector (production shape)"
     )
     _http(collector)
-    collector.set_defaults(run=cmd_serve)
+    collector.set_defaults(run=cmd_serve, with_worker=False)
+
+    worker = commands.add_parser(
+        "worker", parents=[common], help="aggregate the event streams into heatmaps"
+    )
+    worker.add_argument(
+        "--burst", action="store_true", help="process what is waiting, then exit (tests, cron)"
+    )
+    worker.add_argument(
+        "--claim-idle-ms",
+        type=_setting("claim_idle_ms"),
+        metavar="MS",
+        help="take over entries left unacknowledged this long; "
+        "env CLICKTRAIL_CLAIM_IDLE_MS (30000)",
+    )
+    worker.add_argument(
+        "--batch",
+        type=_int_between(1, 10_000),
+        default=256,
+        metavar="N",
+        help="stream entries read and committed at a time (256)",
+    )
+    worker.set_defaults(run=cmd_worker)
 
     site = commands.add_parser("site", help="register the sites to track")
     site_commands = site.add_subparsers(dest="site_command", required=True, metavar="ACTION")
@@ -115,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     settings = load_settings(config_path=args.config)
-    names = ("redis_url", "data_dir", "host", "port", "shards", "public_url")
+    names = ("redis_url", "data_dir", "host", "port", "shards", "public_url", "claim_idle_ms")
     return settings.with_overrides(**{n: getattr(args, n, None) for n in names})
 
 
@@ -148,7 +187,35 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             f"embedded, in {settings.data_dir}" if target.embedded else "REDIS_URL",
         )
         _hint_when_no_site(target)
-        _Server(config).run()
+        worker = make_worker(settings, target.url) if args.with_worker else None
+        thread = threading.Thread(target=worker.run, name="worker") if worker else None
+        if thread:
+            thread.start()
+        try:
+            _Server(config).run()
+        finally:
+            if worker and thread:
+                worker.stopping.set()
+                thread.join()
+    finally:
+        target.close()
+    return 0
+
+
+def make_worker(settings: Settings, url: str, batch: int = 256) -> Worker:
+    aggregator = Aggregator(PageTemplates(settings.page_templates), settings.retention_days)
+    return Worker(
+        sync_client(url), aggregator, claim_idle_ms=settings.claim_idle_ms, batch_entries=batch
+    )
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    target = resolve(settings)
+    try:
+        worker = make_worker(settings, target.url, args.batch)
+        worker.stop_on_signals()
+        done = worker.run(burst=args.burst)
+        log.info("worker stopped after %d stream entries", done)
     finally:
         target.close()
     return 0

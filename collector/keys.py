@@ -35,3 +35,31 @@ def seen_ids(site: str, shard: int, day: int) -> str:
 
 def visitor_salt(day: str) -> str:
     return f"{PREFIX}:salt:{day}"
+
+
+def dead_letters(site: str, shard: int) -> str:
+    """Entries a worker could not process, with the reason; kept for a person to look at."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:dead"
+
+
+# Aggregates. Every one carries the shard's hash tag, so a worker's commit (ack + counters) is
+# one atomic script on one slot; readers sum the shards. Templates go last: they contain ':'.
+def grid(site: str, shard: int, day: str, band: str, kind: str, layer: str, template: str) -> str:
+    """Hash: cell (row * GRID_COLUMNS + column) -> clicks. layer: doc, or fixed (viewport)."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:grid:{day}:{band}:{kind}:{layer}:{template}"
+
+
+def page_counts(site: str, shard: int, day: str) -> str:
+    """Hash: 'band|counter|template' -> count (page views, clicks, rage, dead)."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:pages:{day}"
+
+
+def element_counts(site: str, shard: int, day: str, band: str, template: str) -> str:
+    """Hash: 'kind|selector' -> count, kind one of c (clicks), r (rage), d (dead)."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:elements:{day}:{band}:{template}"
+
+
+def scroll_depths(site: str, shard: int, day: str, band: str, template: str) -> str:
+    """Hash: depth bucket -> page views that reached it at most; 'fold' -> sum of viewport
+    heights."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:scroll:{day}:{band}:{template}"

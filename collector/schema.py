@@ -86,6 +86,7 @@ class Scroll(_Event, tag="scroll"):
     depth: Extent  # deepest pixel seen (bottom edge of the viewport)
     dh: Extent  # document height
     vh: ScreenPx
+    vw: ScreenPx = 0  # viewport width: the layout band
 
 
 class Custom(_Event, tag="custom"):

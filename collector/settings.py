@@ -45,6 +45,14 @@ def _parse_http_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _parse_templates(raw: str) -> tuple[str, ...]:
+    from collector.pages import PageTemplates  # validates each rule
+
+    rules = tuple(r.strip() for r in raw.split(",") if r.strip())
+    PageTemplates(rules)
+    return rules
+
+
 def _parse_log_level(raw: str) -> str:
     level = raw.strip().lower()
     if level not in {"debug", "info", "warning", "error"}:
@@ -173,6 +181,25 @@ SPECS: tuple[Spec, ...] = (
         "Embedded Redis appendfsync: everysec (default) or always.",
     ),
     Spec("log_level", "CLICKTRAIL_LOG_LEVEL", _parse_log_level, "Logging level. Default info."),
+    Spec(
+        "retention_days",
+        "CLICKTRAIL_RETENTION_DAYS",
+        _bounded_int(1, 3650),
+        "Days of aggregates kept (heatmaps, page and element counts). Default 90.",
+    ),
+    Spec(
+        "page_templates",
+        "CLICKTRAIL_PAGE_TEMPLATES",
+        _parse_templates,
+        "Comma-separated page templates: globs (/blog/*) or regexes (re:^/u/.+$) whose "
+        "matching paths count as one page. Numeric and id-like segments collapse anyway.",
+    ),
+    Spec(
+        "claim_idle_ms",
+        "CLICKTRAIL_CLAIM_IDLE_MS",
+        _bounded_int(100, 86_400_000),
+        "A worker takes over entries another worker left unacknowledged this long. Default 30000.",
+    ),
 )
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -196,6 +223,9 @@ class Settings:
     shards: int = 1
     redis_fsync: str = "everysec"
     log_level: str = "info"
+    retention_days: int = 90
+    page_templates: tuple[str, ...] = ()
+    claim_idle_ms: int = 30_000
 
     @property
     def collector_url(self) -> str:

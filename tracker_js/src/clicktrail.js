@@ -156,7 +156,7 @@
   }
 
   function scrollEvent() {
-    if (scroll.depth) push(event("scroll", { depth: round(scroll.depth), dh: round(scroll.dh), vh: innerHeight }));
+    if (scroll.depth) push(event("scroll", { depth: round(scroll.depth), dh: round(scroll.dh), vh: innerHeight, vw: innerWidth }));
   }
 
   function pageview(force) {

@@ -1,0 +1,193 @@
+"""Reading the event streams through a consumer group, and committing what was made of them.
+
+Exactly once, in effect: a worker turns a run of entries into counter increments and commits
+them with one script that first checks the entries are still pending (not committed by a worker
+that reclaimed them meanwhile), then acknowledges them and applies the increments, atomically.
+A worker killed before its commit leaves the entries pending; another reclaims them after
+`claim_idle_ms` and does the work again. Entries that cannot be processed go to the shard's
+dead-letter stream with the reason, acknowledged in the same commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from collector import keys
+
+log = logging.getLogger(__name__)
+
+MAX_DELIVERIES = 5  # an entry delivered this often without a commit is poison: dead-lettered
+
+# KEYS: stream, dead-letter stream, then the counter keys.
+# ARGV: group, n ids, ids..., n increments, (key index, field, amount)..., n expiries,
+# (key index, ttl_s)..., n dead, (id, reason)...
+# Returns the ids that are no longer pending (nothing applied then), or an empty list.
+COMMIT_LUA = """
+local stream, group = KEYS[1], ARGV[1]
+local n = tonumber(ARGV[2])
+local ids, gone = {}, {}
+for i = 1, n do
+  local id = ARGV[2 + i]
+  ids[i] = id
+  if #redis.call('XPENDING', stream, group, id, id, 1) == 0 then gone[#gone + 1] = id end
+end
+if #gone > 0 then return gone end
+local pos = 3 + n
+local count = tonumber(ARGV[pos])
+pos = pos + 1
+for i = 1, count do
+  redis.call('HINCRBY', KEYS[tonumber(ARGV[pos])], ARGV[pos + 1], ARGV[pos + 2])
+  pos = pos + 3
+end
+count = tonumber(ARGV[pos])
+pos = pos + 1
+for i = 1, count do
+  redis.call('EXPIRE', KEYS[tonumber(ARGV[pos])], ARGV[pos + 1])
+  pos = pos + 2
+end
+count = tonumber(ARGV[pos])
+pos = pos + 1
+for i = 1, count do
+  redis.call('XADD', KEYS[2], '*', 'entry', ARGV[pos], 'reason', ARGV[pos + 1])
+  pos = pos + 2
+end
+if n > 0 then redis.call('XACK', stream, group, unpack(ids)) end
+return {}
+"""
+COMMIT_SHA = hashlib.sha1(COMMIT_LUA.encode()).hexdigest()
+
+# Trim what every consumer group of the stream has acknowledged: below the oldest entry still
+# pending in any group, and below what any group has yet to read.
+TRIM_LUA = """
+local function before(a, b)
+  local am, as = string.match(a, '(%d+)-(%d+)')
+  local bm, bs = string.match(b, '(%d+)-(%d+)')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+local stream, floor = KEYS[1], nil
+for _, info in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+  local name, pending, bound
+  for i = 1, #info, 2 do
+    if info[i] == 'name' then name = info[i + 1]
+    elseif info[i] == 'pending' then pending = info[i + 1]
+    elseif info[i] == 'last-delivered-id' then bound = info[i + 1] end
+  end
+  if pending > 0 then bound = redis.call('XPENDING', stream, name)[2] end
+  if floor == nil or before(bound, floor) then floor = bound end
+end
+if floor == nil then return 0 end
+return redis.call('XTRIM', stream, 'MINID', floor)
+"""
+
+Entry = tuple[str, dict[bytes, bytes]]
+
+
+@dataclass
+class Commit:
+    """What one run of entries adds up to."""
+
+    entry_ids: list[str]
+    increments: dict[tuple[str, str], int] = field(default_factory=dict)  # (key, field) -> n
+    expiries: dict[str, int] = field(default_factory=dict)  # key -> ttl_s
+    dead: list[tuple[str, str]] = field(default_factory=list)  # (entry id, reason)
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{os.urandom(3).hex()}"
+
+
+class StreamReader:
+    """One consumer of one group over the stream shards it is given."""
+
+    def __init__(
+        self, client: redis.Redis, group: str, name: str | None = None, claim_idle_ms: int = 30_000
+    ) -> None:
+        self.client = client
+        self.group = group
+        self.name = name or consumer_name()
+        self.claim_idle_ms = claim_idle_ms
+        self._groups_made: set[str] = set()
+
+    def ensure_group(self, stream: str) -> None:
+        if stream in self._groups_made:
+            return
+        try:
+            self.client.xgroup_create(stream, self.group, id="0", mkstream=True)
+        except redis.exceptions.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._groups_made.add(stream)
+
+    def read(self, stream: str, count: int) -> list[Entry]:
+        """New entries for this consumer (not blocking)."""
+        self.ensure_group(stream)
+        reply: Any = self.client.xreadgroup(self.group, self.name, {stream: ">"}, count=count)
+        return [(_text(i), f) for _, entries in reply for i, f in entries] if reply else []
+
+    def reclaim(self, stream: str, count: int) -> tuple[list[Entry], list[str]]:
+        """Entries left pending by consumers idle for claim_idle_ms, taken over by this one;
+        and the ids of poison entries among them (delivered MAX_DELIVERIES times already)."""
+        self.ensure_group(stream)
+        stale: Any = self.client.xpending_range(
+            stream, self.group, "-", "+", count, idle=self.claim_idle_ms
+        )
+        if not stale:
+            return [], []
+        poison = [_text(s["message_id"]) for s in stale if s["times_delivered"] >= MAX_DELIVERIES]
+        retry = [_text(s["message_id"]) for s in stale if s["times_delivered"] < MAX_DELIVERIES]
+        claimed: Any = self.client.xclaim(
+            stream, self.group, self.name, self.claim_idle_ms, [*retry, *poison]
+        )
+        entries = [(_text(i), f) for i, f in claimed if f is not None]
+        if entries:
+            log.info("reclaimed %d entries of %s", len(entries), stream)
+        return [e for e in entries if e[0] not in poison], poison
+
+    def commit(self, stream: str, dead_stream: str, commit: Commit) -> list[str]:
+        """Apply and acknowledge atomically; returns the ids another worker committed first
+        (then nothing was applied: drop them and commit the rest again)."""
+        counter_keys = list(
+            dict.fromkeys([key for key, _ in commit.increments] + list(commit.expiries))
+        )
+        index = {key: i + 3 for i, key in enumerate(counter_keys)}  # Lua counts from 1
+        ids = commit.entry_ids + [entry_id for entry_id, _ in commit.dead]
+        args: list[str | int] = [self.group, len(ids), *ids, len(commit.increments)]
+        for (key, name), amount in commit.increments.items():
+            args += [index[key], name, amount]
+        args.append(len(commit.expiries))
+        for key, ttl in commit.expiries.items():
+            args += [index[key], ttl]
+        args.append(len(commit.dead))
+        for entry_id, reason in commit.dead:
+            args += [entry_id, reason]
+        script_keys = [stream, dead_stream, *counter_keys]
+        try:
+            gone: Any = self.client.evalsha(COMMIT_SHA, len(script_keys), *script_keys, *args)
+        except redis.exceptions.NoScriptError:
+            gone = self.client.eval(COMMIT_LUA, len(script_keys), *script_keys, *args)
+        return [_text(g) for g in gone]
+
+    def trim(self, stream: str) -> int:
+        return int(self.client.eval(TRIM_LUA, 1, stream))
+
+
+def shard_streams(sites: Iterable[tuple[str, int]]) -> list[tuple[str, str]]:
+    """(stream, dead-letter stream) of every shard of the given (site, shard count) pairs."""
+    return [
+        (keys.events_stream(site, shard), keys.dead_letters(site, shard))
+        for site, shards in sites
+        for shard in range(shards)
+    ]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

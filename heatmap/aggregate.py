@@ -1,0 +1,171 @@
+"""Turn a run of stream entries into counter increments: click grids, page and element counts,
+scroll depths. Pure: decoded events in, a `Commit` out; the binning is NumPy over all events."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+
+import msgspec
+import numpy as np
+
+from collector import keys
+from collector.consumer import Commit, Entry
+from collector.pages import BANDS, PageTemplates, bands_of
+from collector.schema import Click, Event, PageView, RageClick, Scroll, decode_stored
+from heatmap.grid import cells_of
+
+DAY_MS = 86_400_000
+SCROLL_BUCKET_PX = 50
+KINDS = ("click", "dead", "rage")
+LAYERS = ("doc", "fixed")
+
+
+@dataclass
+class _Points:
+    """Columns of the clicks (and rage bursts) of one run of entries."""
+
+    day: list[int] = field(default_factory=list)
+    path: list[str] = field(default_factory=list)
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    vw: list[int] = field(default_factory=list)
+    fixed: list[bool] = field(default_factory=list)
+    kind: list[int] = field(default_factory=list)
+    sel: list[str] = field(default_factory=list)
+
+    def add(self, day: int, event: Click | RageClick, kind: int) -> None:
+        self.day.append(day)
+        self.path.append(event.p)
+        self.x.append(event.x)
+        self.y.append(event.y)
+        self.vw.append(event.vw)
+        self.fixed.append(event.fixed)
+        self.kind.append(kind)
+        self.sel.append(event.sel)
+
+
+@dataclass
+class _Run:
+    points: _Points = field(default_factory=_Points)
+    views: Counter[tuple[int, int, str]] = field(default_factory=Counter)
+    scrolls: list[tuple[int, int, str, float, int]] = field(default_factory=list)
+
+
+class Aggregator:
+    """Heatmap aggregates of the entries of one stream shard."""
+
+    def __init__(self, templates: PageTemplates, retention_days: int) -> None:
+        self.templates = templates
+        self.retention_days = retention_days
+
+    def commit_for(self, site: str, shard: int, entries: list[Entry]) -> Commit:
+        commit = Commit(entry_ids=[])
+        run = _Run()
+        for entry_id, fields in entries:
+            try:
+                header, events = decode_stored(fields)
+            except (KeyError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+                commit.dead.append((entry_id, f"cannot decode: {exc}"))
+                continue
+            commit.entry_ids.append(entry_id)
+            _collect(run, events, header.skew)
+        self._add_points(commit, site, shard, run.points)
+        self._add_views(commit, site, shard, run)
+        return commit
+
+    def _template(self, path: str) -> str:
+        return self.templates.template(path)
+
+    def _add_points(self, commit: Commit, site: str, shard: int, points: _Points) -> None:
+        if not points.day:
+            return
+        day = np.asarray(points.day, dtype=np.int64)
+        band = bands_of(points.vw)
+        cells = cells_of(points.x, points.y, points.vw)
+        templates = [self._template(p) for p in points.path]
+        names, template = np.unique(np.asarray(templates, dtype=object), return_inverse=True)
+        layer = np.asarray(points.fixed, dtype=np.int64)
+        kind = np.asarray(points.kind, dtype=np.int64)
+        days, day_index = np.unique(day, return_inverse=True)
+        # One integer per (day, template, band, layer, kind, cell), counted in one pass.
+        group = (((day_index * len(names) + template) * 3 + band) * 2 + layer) * 3 + kind
+        key = group.astype(np.int64) * (cells.max() + 1) + cells
+        unique, counts = np.unique(key, return_counts=True)
+        cell_of, group_of = unique % (cells.max() + 1), unique // (cells.max() + 1)
+        for g, cell, count in zip(
+            group_of.tolist(), cell_of.tolist(), counts.tolist(), strict=True
+        ):
+            g, k = divmod(g, 3)
+            g, lay = divmod(g, 2)
+            g, b = divmod(g, 3)
+            d, t = divmod(g, len(names))
+            day_name = _day_name(int(days[d]))
+            grid_key = keys.grid(site, shard, day_name, BANDS[b], KINDS[k], LAYERS[lay], names[t])
+            self._add(commit, grid_key, str(cell), count, int(days[d]))
+        self._add_elements(commit, site, shard, days[day_index], band, templates, points)
+
+    def _add_elements(
+        self,
+        commit: Commit,
+        site: str,
+        shard: int,
+        day: np.ndarray,
+        band: np.ndarray,
+        templates: list[str],
+        points: _Points,
+    ) -> None:
+        counted = Counter(
+            zip(day.tolist(), band.tolist(), templates, points.kind, points.sel, strict=True)
+        )
+        for (d, b, template, kind, sel), count in counted.items():
+            element_key = keys.element_counts(site, shard, _day_name(d), BANDS[b], template)
+            self._add(commit, element_key, f"{'cdr'[kind]}|{sel}", count, d)
+            page_key = keys.page_counts(site, shard, _day_name(d))
+            self._add(commit, page_key, f"{BANDS[b]}|{KINDS[kind]}|{template}", count, d)
+
+    def _add_views(self, commit: Commit, site: str, shard: int, run: _Run) -> None:
+        for (day, band, path), count in run.views.items():
+            page_key = keys.page_counts(site, shard, _day_name(day))
+            self._add(commit, page_key, f"{BANDS[band]}|views|{self._template(path)}", count, day)
+        for day, band, path, depth, fold in run.scrolls:
+            scroll_key = keys.scroll_depths(
+                site, shard, _day_name(day), BANDS[band], self._template(path)
+            )
+            self._add(commit, scroll_key, str(int(depth // SCROLL_BUCKET_PX)), 1, day)
+            self._add(commit, scroll_key, "fold", fold, day)
+            self._add(commit, scroll_key, "views", 1, day)
+
+    def _add(self, commit: Commit, key: str, name: str, amount: int, day: int) -> None:
+        commit.increments[(key, name)] = commit.increments.get((key, name), 0) + amount
+        if key not in commit.expiries:
+            expires_ms = (day + 1 + self.retention_days) * DAY_MS
+            commit.expiries[key] = max(60, int(expires_ms / 1000 - time.time()))
+
+
+def _collect(run: _Run, events: list[Event], skew_ms: int) -> None:
+    for event in events:
+        day = (event.ts + skew_ms) // DAY_MS  # server clock
+        match event:
+            case Click():
+                run.points.add(day, event, KINDS.index("click"))
+                if event.dead:
+                    run.points.add(day, event, KINDS.index("dead"))
+            case RageClick():
+                run.points.add(day, event, KINDS.index("rage"))
+            case PageView():
+                run.views[(day, _band(event.vw), event.p)] += 1
+            case Scroll() if event.vw:
+                run.scrolls.append((day, _band(event.vw), event.p, event.depth, event.vh))
+
+
+def _band(width: int) -> int:
+    return int(bands_of(width))
+
+
+@lru_cache(maxsize=1024)
+def _day_name(day: int) -> str:
+    return datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y%m%d")

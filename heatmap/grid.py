@@ -1,0 +1,35 @@
+"""Cell geometry of the click density grids: 100 columns (1 % of the width each) by 16 px rows,
+fine enough for the 40 px kernel the renderer draws with."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+GRID_COLUMNS = 100
+ROW_PX = 16
+MAX_ROWS = 62_500  # 1,000,000 px of document: the schema's bound on coordinates
+
+IntArray = npt.NDArray[np.int64]
+
+
+def cells_of(x: npt.ArrayLike, y: npt.ArrayLike, width: npt.ArrayLike) -> IntArray:
+    """Cell index (row * GRID_COLUMNS + column) of each point; x as a share of `width`."""
+    x, y, width = (np.asarray(a, dtype=np.float64) for a in (x, y, width))
+    share = np.divide(x, width, out=np.zeros_like(x), where=width > 0)
+    columns = np.clip(np.floor(share * GRID_COLUMNS), 0, GRID_COLUMNS - 1).astype(np.int64)
+    rows = np.clip(np.floor(y / ROW_PX), 0, MAX_ROWS - 1).astype(np.int64)
+    cells: IntArray = rows * GRID_COLUMNS + columns
+    return cells
+
+
+def grid_from_cells(
+    cells: npt.ArrayLike, counts: npt.ArrayLike, rows: int | None = None
+) -> npt.NDArray[np.float64]:
+    """A rows x GRID_COLUMNS array of counts; rows defaults to the last row with a count."""
+    cells = np.asarray(cells, dtype=np.int64)
+    counts = np.asarray(counts, dtype=np.float64)
+    if rows is None:
+        rows = int(cells.max()) // GRID_COLUMNS + 1 if cells.size else 1
+    flat = np.bincount(cells, weights=counts, minlength=rows * GRID_COLUMNS).astype(np.float64)
+    return flat[: rows * GRID_COLUMNS].reshape(rows, GRID_COLUMNS)
