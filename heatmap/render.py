@@ -1,0 +1,180 @@
+"""Click density grid -> PNG overlay: Gaussian kernel density, a perceptual colour ramp scaled to
+a high percentile (so neither a tight cluster nor a diffuse one vanishes), faded where few clicks
+stand behind the colour, composited over the page, with a legend that says what it shows."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageDraw, ImageFont
+
+from heatmap.grid import GRID_COLUMNS, ROW_PX
+
+KERNEL_PX = 40  # the kernel's full width at half maximum, in CSS pixels
+SCALE_PERCENTILE = 99.5  # the colour ramp tops out here, not at the single hottest cell
+MIN_SUPPORT_CLICKS = 3.0  # colour backed by fewer clicks than this is faded
+OPACITY = 0.8
+LEGEND_PX = 64
+BAND_WIDTHS_PX = {"mobile": 390, "tablet": 820, "desktop": 1280}
+
+# transparent -> blue -> green -> yellow -> red; alpha climbs with heat
+STOPS = (
+    (0.00, (0, 0, 255, 0)),
+    (0.10, (0, 64, 255, 120)),
+    (0.40, (0, 220, 80, 190)),
+    (0.70, (255, 230, 0, 220)),
+    (1.00, (230, 20, 20, 240)),
+)
+
+FloatGrid = npt.NDArray[np.float64]
+
+
+def colour_ramp(
+    stops: tuple[tuple[float, tuple[int, int, int, int]], ...] = STOPS,
+) -> npt.NDArray[np.uint8]:
+    """256 RGBA entries interpolated between the stops; entry 0 fully transparent."""
+    positions = np.array([p for p, _ in stops])
+    colours = np.array([c for _, c in stops], dtype=np.float64)
+    steps = np.linspace(0.0, 1.0, 256)
+    ramp = np.stack([np.interp(steps, positions, colours[:, c]) for c in range(4)], axis=1)
+    ramp[:, 3] *= OPACITY
+    ramp[0] = 0
+    return np.rint(ramp).astype(np.uint8)
+
+
+RAMP = colour_ramp()
+
+
+def gaussian_kernel(sigma: float) -> FloatGrid:
+    radius = max(1, math.ceil(3 * sigma))
+    offsets = np.arange(-radius, radius + 1, dtype=np.float64)
+    kernel: FloatGrid = np.exp(-0.5 * (offsets / max(sigma, 1e-6)) ** 2)
+    kernel /= kernel.sum()
+    return kernel
+
+
+def blur(grid: FloatGrid, sigma_rows: float, sigma_columns: float) -> FloatGrid:
+    """Separable Gaussian blur, zero outside the grid."""
+    out = grid
+    for axis, sigma in ((0, sigma_rows), (1, sigma_columns)):
+        kernel = gaussian_kernel(sigma)
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (len(kernel) // 2, len(kernel) // 2)
+        windows = np.lib.stride_tricks.sliding_window_view(np.pad(out, pad), len(kernel), axis=axis)
+        out = np.asarray(windows @ kernel, dtype=np.float64)
+    return out
+
+
+def scale_heat(density: FloatGrid, mode: str = "sqrt") -> FloatGrid:
+    """0..1, with the SCALE_PERCENTILE of the non-zero density at 1."""
+    hot = density[density > 0]
+    if hot.size == 0:
+        return np.zeros_like(density)
+    top = float(np.percentile(hot, SCALE_PERCENTILE)) or float(hot.max())
+    share = np.clip(density / top, 0.0, 1.0)
+    if mode == "sqrt":
+        return np.sqrt(share)
+    if mode == "log":
+        return np.log1p(share * 99.0) / math.log(100.0)
+    if mode == "linear":
+        return share
+    raise ValueError(f"scale must be sqrt, log or linear, not {mode!r}")
+
+
+def heat_layer(grid: FloatGrid, css_width: float, mode: str = "sqrt") -> Image.Image:
+    """RGBA image of the grid at one pixel per cell, faded where support is thin."""
+    sigma_px = KERNEL_PX / 2.355  # FWHM -> sigma
+    sigma_rows, sigma_columns = sigma_px / ROW_PX, sigma_px / (css_width / GRID_COLUMNS)
+    density = blur(grid, sigma_rows, sigma_columns)
+    heat = scale_heat(density, mode)
+    rgba = RAMP[np.rint(heat * 255).astype(np.uint8)]
+    # clicks within the kernel's footprint that back each cell's colour
+    support = density * 2 * math.pi * sigma_rows * sigma_columns
+    fade = np.clip(support / MIN_SUPPORT_CLICKS, 0.3, 1.0)
+    rgba[..., 3] = np.rint(rgba[..., 3] * fade).astype(np.uint8)
+    return Image.fromarray(np.ascontiguousarray(rgba), "RGBA")
+
+
+@dataclass(frozen=True)
+class Legend:
+    page: str
+    band: str
+    period: str
+    clicks: int
+    views: int
+    kind: str = "click"
+
+
+def backdrop(width: int, height: int) -> Image.Image:
+    """A neutral page with a pixel ruler, for when there is no screenshot."""
+    page = Image.new("RGB", (width, height), (246, 246, 244))
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=11)
+    for y in range(0, height, 100):
+        draw.line([(0, y), (width, y)], fill=(228, 228, 224) if y % 500 else (205, 205, 200))
+        draw.text((4, y + 2), f"{y} px", fill=(150, 150, 145), font=font)
+    for x in range(0, width, 100):
+        draw.line([(x, 0), (x, height)], fill=(236, 236, 232))
+    return page
+
+
+def render_heatmap(
+    grid: FloatGrid,
+    legend: Legend,
+    background: Image.Image | None = None,
+    width: int | None = None,
+    mode: str = "sqrt",
+) -> Image.Image:
+    """The overlay over the background (or a ruler backdrop), with the legend strip on top."""
+    css_width = background.width if background else BAND_WIDTHS_PX.get(legend.band, 1280)
+    css_height = max(background.height if background else 0, grid.shape[0] * ROW_PX, 200)
+    page = background.convert("RGB") if background else backdrop(css_width, css_height)
+    if page.height < css_height:
+        grown = backdrop(css_width, css_height)
+        grown.paste(page, (0, 0))
+        page = grown
+    layer = heat_layer(grid, css_width, mode).resize(
+        (css_width, grid.shape[0] * ROW_PX), Image.Resampling.BILINEAR
+    )
+    page = page.convert("RGBA")
+    page.alpha_composite(layer)
+    if width and width != css_width:
+        page = page.resize((width, round(css_height * width / css_width)), Image.Resampling.LANCZOS)
+    return with_legend(page.convert("RGB"), legend)
+
+
+def with_legend(page: Image.Image, legend: Legend) -> Image.Image:
+    out = Image.new("RGB", (page.width, page.height + LEGEND_PX), (255, 255, 255))
+    out.paste(page, (0, LEGEND_PX))
+    draw = ImageDraw.Draw(out)
+    title = ImageFont.load_default(size=15)
+    small = ImageFont.load_default(size=12)
+    draw.text(
+        (10, 8),
+        f"{legend.page}  ·  {legend.band}  ·  {legend.kind} map  ·  {legend.period}",
+        fill=(30, 30, 30),
+        font=title,
+    )
+    draw.text(
+        (10, 32),
+        f"{legend.clicks:,} {legend.kind} events  ·  {legend.views:,} page views"
+        "  ·  faded where fewer than 3 clicks stand behind the colour",
+        fill=(90, 90, 90),
+        font=small,
+    )
+    bar_x, bar_w = max(10, page.width - 230), 160
+    if bar_x > 420:
+        for i in range(bar_w):
+            colour = RAMP[min(255, 1 + i * 255 // bar_w)]
+            draw.line([(bar_x + i, 14), (bar_x + i, 28)], fill=tuple(int(c) for c in colour[:3]))
+        draw.text((bar_x, 32), "fewer", fill=(90, 90, 90), font=small)
+        draw.text((bar_x + bar_w - 30, 32), "more", fill=(90, 90, 90), font=small)
+    draw.line([(0, LEGEND_PX - 1), (page.width, LEGEND_PX - 1)], fill=(200, 200, 200))
+    return out
+
+
+def save_png(image: Image.Image, path: str, compress_level: int = 6) -> None:
+    image.save(path, format="PNG", compress_level=compress_level)
