@@ -15,6 +15,7 @@ from typing import Any
 
 import uvicorn
 
+from clicktrail import heatmap_cli
 from clicktrail.worker import Worker
 from collector import sites as site_store
 from collector.connections import RedisTarget, resolve, sync_client
@@ -119,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="stream entries read and committed at a time (256)",
     )
     worker.set_defaults(run=cmd_worker)
+
+    heatmap_cli.add_parsers(commands, common)
 
     site = commands.add_parser("site", help="register the sites to track")
     site_commands = site.add_subparsers(dest="site_command", required=True, metavar="ACTION")
@@ -315,8 +318,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
+        if getattr(args, "with_redis", False):
+            return _with_redis(settings, lambda client: int(args.run(args, settings, client)))
         return int(args.run(args, settings))
-    except site_store.SiteError as exc:
+    except (site_store.SiteError, heatmap_cli.CommandError) as exc:
         print(f"clicktrail: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

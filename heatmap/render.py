@@ -160,8 +160,12 @@ def with_legend(page: Image.Image, legend: Legend) -> Image.Image:
     )
     draw.text(
         (10, 32),
-        f"{legend.clicks:,} {legend.kind} events  ·  {legend.views:,} page views"
-        "  ·  faded where fewer than 3 clicks stand behind the colour",
+        f"{legend.clicks:,} {legend.kind} events  ·  {legend.views:,} page views  ·  "
+        + (
+            "colour: share of page views that scrolled at least this far"
+            if legend.kind == "scroll"
+            else "faded where fewer than 3 clicks back the colour"
+        ),
         fill=(90, 90, 90),
         font=small,
     )

@@ -1,0 +1,70 @@
+"""Scroll map: each 50 px band of the page coloured by the share of page views that reached it,
+with the 75 / 50 / 25 % lines and the average fold."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from heatmap.render import BAND_WIDTHS_PX, RAMP, Legend, backdrop, with_legend
+from heatmap.store import ScrollStats
+
+SCROLL_ALPHA = 150
+MARKS = (0.75, 0.50, 0.25)
+
+
+def depth_reached_by(stats: ScrollStats, share: float) -> int | None:
+    """The deepest pixel that at least `share` of page views reached, or None."""
+    reached = np.nonzero(stats.reached >= share)[0]
+    return int((reached[-1] + 1) * stats.bucket_px) if reached.size else None
+
+
+def render_scrollmap(
+    stats: ScrollStats,
+    legend: Legend,
+    background: Image.Image | None = None,
+    width: int | None = None,
+) -> Image.Image:
+    css_width = background.width if background else BAND_WIDTHS_PX.get(legend.band, 1280)
+    depth_px = len(stats.reached) * stats.bucket_px
+    css_height = max(background.height if background else 0, depth_px, 200)
+    page = background.convert("RGB") if background else backdrop(css_width, css_height)
+    if page.height < css_height:
+        grown = backdrop(css_width, css_height)
+        grown.paste(page, (0, 0))
+        page = grown
+    shades = np.zeros((css_height, 1, 4), dtype=np.uint8)
+    for bucket, share in enumerate(stats.reached):
+        colour = RAMP[max(1, round(float(share) * 255))].copy()
+        colour[3] = SCROLL_ALPHA
+        shades[bucket * stats.bucket_px : (bucket + 1) * stats.bucket_px] = colour
+    layer = Image.fromarray(shades, "RGBA").resize(
+        (css_width, css_height), Image.Resampling.NEAREST
+    )
+    page = page.convert("RGBA")
+    page.alpha_composite(layer)
+    _draw_marks(page, stats)
+    if width and width != css_width:
+        page = page.resize((width, round(css_height * width / css_width)), Image.Resampling.LANCZOS)
+    return with_legend(page.convert("RGB"), legend)
+
+
+def _draw_marks(page: Image.Image, stats: ScrollStats) -> None:
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=13)
+    for share in MARKS:
+        y = depth_reached_by(stats, share)
+        if y is None:
+            continue
+        draw.line([(0, y), (page.width, y)], fill=(20, 20, 20, 255), width=2)
+        draw.text(
+            (page.width - 260, y - 18),
+            f"{share:.0%} of visitors saw this far",
+            fill=(20, 20, 20, 255),
+            font=font,
+        )
+    if stats.fold_px:
+        y = round(stats.fold_px)
+        for x in range(0, page.width, 16):
+            draw.line([(x, y), (x + 8, y)], fill=(255, 255, 255, 255), width=2)
+        draw.text((10, y + 4), f"average fold ({y} px)", fill=(255, 255, 255, 255), font=font)

@@ -1,0 +1,122 @@
+"""From stream entries to counter increments, on tiny inputs with exact expected counts."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from collector import keys
+from collector.pages import PageTemplates
+from collector.schema import (
+    Click,
+    PageView,
+    RageClick,
+    Scroll,
+    StoredHeader,
+    encode_events,
+    encode_header,
+)
+from heatmap.aggregate import Aggregator
+
+NOW = int(time.time() * 1000)
+DAY = datetime.fromtimestamp(NOW / 1000, UTC).strftime("%Y%m%d")
+
+
+def entry(entry_id: str, events: list[object], skew: int = 0) -> tuple[str, dict[bytes, bytes]]:
+    header = StoredHeader(v=1, site="shop", sid="s", vid="v", recv=NOW, skew=skew)
+    return entry_id, {b"h": encode_header(header), b"e": encode_events(events)}  # type: ignore[arg-type]
+
+
+def click(i: int, x: float, y: float, vw: int = 1280, **fields: object) -> Click:
+    return Click(
+        id=f"click{i:05d}",
+        ts=NOW,
+        p="/product/42",
+        pv="pv",
+        x=x,
+        y=y,
+        vw=vw,
+        vh=800,
+        sel="button.buy",
+        **fields,
+    )  # type: ignore[arg-type]
+
+
+def test_clicks_become_grid_page_and_element_counts() -> None:
+    entries = [
+        entry(
+            "1-0",
+            [
+                PageView(id="view00001", ts=NOW, p="/product/42", pv="pv", vw=1280),
+                click(1, 10, 10),
+                click(2, 11, 12, dead=True),
+            ],
+        ),
+        entry(
+            "2-0",
+            [
+                click(3, 10, 20, vw=375),
+                click(4, 640, 40, fixed=True),
+                RageClick(
+                    id="rage00001",
+                    ts=NOW,
+                    p="/product/7",
+                    pv="pv",
+                    x=10,
+                    y=10,
+                    vw=1280,
+                    vh=800,
+                    n=4,
+                    sel="div.card",
+                ),
+            ],
+        ),
+    ]
+    commit = Aggregator(PageTemplates(), 90).commit_for("shop", 0, entries)
+    assert commit.entry_ids == ["1-0", "2-0"] and commit.dead == []
+    grid = lambda band, kind, layer: keys.grid("shop", 0, DAY, band, kind, layer, "/product/:id")  # noqa: E731
+    inc = commit.increments
+    assert inc[(grid("desktop", "click", "doc"), "0")] == 2  # (10,10) and (11,12): cell 0
+    assert inc[(grid("desktop", "dead", "doc"), "0")] == 1
+    assert inc[(grid("mobile", "click", "doc"), str(1 * 100 + 2))] == 1  # 10/375 -> col 2, row 1
+    assert inc[(grid("desktop", "click", "fixed"), str(2 * 100 + 50))] == 1
+    assert inc[(grid("desktop", "rage", "doc"), "0")] == 1
+    pages = keys.page_counts("shop", 0, DAY)
+    assert inc[(pages, "desktop|views|/product/:id")] == 1
+    assert inc[(pages, "desktop|click|/product/:id")] == 3
+    assert inc[(pages, "mobile|click|/product/:id")] == 1
+    elements = keys.element_counts("shop", 0, DAY, "desktop", "/product/:id")
+    assert (
+        inc[(elements, "c|button.buy")],
+        inc[(elements, "d|button.buy")],
+        inc[(elements, "r|div.card")],
+    ) == (3, 1, 1)
+    assert sum(v for (k, _), v in inc.items() if ":grid:" in k) == 6  # 4 clicks, 1 dead, 1 rage
+    assert all(86_400 * 90 < ttl <= 86_400 * 92 for ttl in commit.expiries.values())
+
+
+def test_scroll_depths_count_per_band_and_page() -> None:
+    scroll = Scroll(
+        id="scroll0001", ts=NOW, p="/cart", pv="pv", depth=1234, dh=3000, vh=800, vw=1280
+    )
+    commit = Aggregator(PageTemplates(), 90).commit_for("shop", 0, [entry("1-0", [scroll])])
+    depths = keys.scroll_depths("shop", 0, DAY, "desktop", "/cart")
+    assert commit.increments == {(depths, "24"): 1, (depths, "fold"): 800, (depths, "views"): 1}
+
+
+def test_the_server_clock_decides_the_day() -> None:
+    late = click(1, 10, 10)
+    commit = Aggregator(PageTemplates(), 90).commit_for(
+        "shop", 0, [entry("1-0", [late], skew=86_400_000)]
+    )
+    tomorrow = datetime.fromtimestamp(NOW / 1000 + 86_400, UTC).strftime("%Y%m%d")
+    assert any(f":grid:{tomorrow}:" in key for key, _ in commit.increments)
+
+
+def test_an_undecodable_entry_is_dead_lettered_and_the_rest_counted() -> None:
+    commit = Aggregator(PageTemplates(), 90).commit_for(
+        "shop", 0, [("1-0", {b"h": b"junk"}), entry("2-0", [click(1, 10, 10)])]
+    )
+    assert commit.entry_ids == ["2-0"]
+    [(dead_id, reason)] = commit.dead
+    assert dead_id == "1-0" and reason.startswith("cannot decode")

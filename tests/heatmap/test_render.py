@@ -1,0 +1,77 @@
+"""Rendering on tiny inputs: exact colours, conserved mass, the heat where the clicks are."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from heatmap.grid import cells_of, grid_from_cells
+from heatmap.render import (
+    LEGEND_PX,
+    RAMP,
+    Legend,
+    blur,
+    colour_ramp,
+    render_heatmap,
+    scale_heat,
+)
+
+LEGEND = Legend("/cart", "desktop", "2026-11-01 to 2026-11-22", 0, 0)
+
+
+def test_the_ramp_runs_from_transparent_through_blue_green_yellow_to_red() -> None:
+    ramp = colour_ramp()
+    assert ramp[0].tolist() == [0, 0, 0, 0]
+    assert ramp[255].tolist()[:3] == [230, 20, 20]
+    assert ramp[26][2] > ramp[26][0]  # blue end
+    assert ramp[102][1] > 200  # green
+    assert list(ramp[:, 3]) == sorted(ramp[:, 3])  # heat never gets more transparent
+
+
+def test_blur_spreads_heat_but_keeps_its_total() -> None:
+    grid = np.zeros((40, 100))
+    grid[20, 50] = 10
+    blurred = blur(grid, 2.0, 3.0)
+    assert blurred.sum() == pytest.approx(10)
+    assert np.unravel_index(blurred.argmax(), blurred.shape) == (20, 50)
+    assert blurred[20, 51] < blurred[20, 50] and blurred[21, 50] < blurred[20, 50]
+
+
+def test_scaling_tops_out_at_a_high_percentile_not_the_maximum() -> None:
+    density = np.concatenate([np.full(995, 1.0), np.full(5, 1000.0)])
+    assert scale_heat(density, "linear").max() == 1.0
+    assert np.median(scale_heat(density, "linear")) > 0.0  # the diffuse part stays visible
+    assert scale_heat(np.zeros(4)).tolist() == [0, 0, 0, 0]
+    with pytest.raises(ValueError, match="scale"):
+        scale_heat(density, "cubic")
+
+
+def test_no_clicks_leaves_the_background_untouched() -> None:
+    background = Image.new("RGB", (320, 240), (10, 120, 200))
+    image = render_heatmap(np.zeros((15, 100)), LEGEND, background)
+    assert image.size == (320, 240 + LEGEND_PX)
+    assert image.getpixel((160, LEGEND_PX + 120)) == (10, 120, 200)
+
+
+def test_the_hottest_pixel_lies_where_the_clicks_were_concentrated() -> None:
+    rng = np.random.default_rng(5)
+    xs = np.concatenate([rng.uniform(900, 960, 400), rng.uniform(0, 1280, 300)])
+    ys = np.concatenate([rng.uniform(1500, 1540, 400), rng.uniform(0, 3000, 300)])
+    cells, counts = np.unique(cells_of(xs, ys, 1280), return_counts=True)
+    background = Image.new("RGB", (1280, 3000), (255, 255, 255))
+    image = np.asarray(render_heatmap(grid_from_cells(cells, counts), LEGEND, background))
+    page = image[LEGEND_PX:].astype(int)
+    redness = page[..., 0] - page[..., 1]  # the ramp's red end: red high, green low (not yellow)
+    ys, xs = np.nonzero(redness == redness.max())  # the hottest pixels (the ramp tops out)
+    assert 900 <= xs.mean() <= 960 and 1500 <= ys.mean() <= 1540
+    assert redness.max() > 150
+
+
+def test_a_wider_output_scales_the_page_and_keeps_the_legend() -> None:
+    image = render_heatmap(np.ones((10, 100)), LEGEND, Image.new("RGB", (400, 240)), width=800)
+    assert image.size == (800, 480 + LEGEND_PX)
+
+
+def test_the_ramp_constant_is_the_default_ramp() -> None:
+    assert np.array_equal(RAMP, colour_ramp())
