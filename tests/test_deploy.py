@@ -35,6 +35,14 @@ def test_services_only_set_known_settings() -> None:
         assert service["environment"]["REDIS_URL"].startswith("redis://redis:")
 
 
+def test_the_collector_and_the_worker_run_against_the_same_redis() -> None:
+    services = COMPOSE["services"]
+    assert services["collector"]["command"][1] == "collector"
+    assert services["worker"]["command"][1] == "worker"
+    urls = {services[s]["environment"]["REDIS_URL"] for s in ("collector", "worker")}
+    assert len(urls) == 1
+
+
 def test_redis_keeps_an_append_only_file_on_a_volume() -> None:
     redis = COMPOSE["services"]["redis"]
     assert redis["image"].startswith("redis:7")
