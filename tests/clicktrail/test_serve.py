@@ -88,3 +88,30 @@ def test_sigterm_under_load_loses_no_accepted_event(serve: ServeProcess) -> None
     assert set(accepted) <= set(found)  # nothing lost
     response = httpx.post(f"{serve.url}/e", json=batch(key), headers=HEADERS)
     assert response.status_code == 202  # the site survived as well
+
+
+def test_serve_runs_the_worker_so_heatmap_counts_appear(serve: ServeProcess) -> None:
+    import json
+
+    key = add_site(serve)
+    serve.start()
+    events = [click(p="/product/7", x=100, y=100) for _ in range(3)]
+    response = httpx.post(f"{serve.url}/e", json=batch(key, events), headers=HEADERS)
+    assert response.status_code == 202
+    deadline = time.monotonic() + 15
+    pages: list[dict[str, object]] = []
+    while time.monotonic() < deadline and not pages:
+        result = serve.cli("pages", "--site", "shop", "--json")
+        assert result.returncode == 0, result.stderr
+        pages = json.loads(result.stdout)
+        time.sleep(0.2)
+    assert pages == [
+        {
+            "template": "/product/:id",
+            "band": "desktop",
+            "views": 0,
+            "clicks": 3,
+            "rage": 0,
+            "dead": 0,
+        }
+    ]
