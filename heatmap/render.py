@@ -129,20 +129,31 @@ def render_heatmap(
     mode: str = "sqrt",
 ) -> Image.Image:
     """The overlay over the background (or a ruler backdrop), with the legend strip on top."""
-    css_width = background.width if background else BAND_WIDTHS_PX.get(legend.band, 1280)
-    css_height = max(background.height if background else 0, grid.shape[0] * ROW_PX, 200)
-    page = background.convert("RGB") if background else backdrop(css_width, css_height)
-    if page.height < css_height:
-        grown = backdrop(css_width, css_height)
-        grown.paste(page, (0, 0))
-        page = grown
-    layer = heat_layer(grid, css_width, mode).resize(
-        (css_width, grid.shape[0] * ROW_PX), Image.Resampling.BILINEAR
+    page = canvas(background, legend.band, grid.shape[0] * ROW_PX)
+    layer = heat_layer(grid, page.width, mode).resize(
+        (page.width, grid.shape[0] * ROW_PX), Image.Resampling.BILINEAR
     )
-    page = page.convert("RGBA")
     page.alpha_composite(layer)
-    if width and width != css_width:
-        page = page.resize((width, round(css_height * width / css_width)), Image.Resampling.LANCZOS)
+    return finish(page, legend, width)
+
+
+def canvas(background: Image.Image | None, band: str, content_px: int) -> Image.Image:
+    """RGBA page to draw on: the screenshot, extended with the ruler backdrop where the data
+    goes deeper than it; or the ruler backdrop at the band's width."""
+    width = background.width if background else BAND_WIDTHS_PX.get(band, 1280)
+    height = max(background.height if background else 0, content_px, 200)
+    page = backdrop(width, height)
+    if background:
+        page.paste(background.convert("RGB"), (0, 0))
+    return page.convert("RGBA")
+
+
+def finish(page: Image.Image, legend: Legend, width: int | None) -> Image.Image:
+    """Scaled to the asked width, with the legend strip on top."""
+    if width and width != page.width:
+        page = page.resize(
+            (width, round(page.height * width / page.width)), Image.Resampling.LANCZOS
+        )
     return with_legend(page.convert("RGB"), legend)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from heatmap.render import BAND_WIDTHS_PX, RAMP, Legend, backdrop, with_legend
+from heatmap.render import RAMP, Legend, canvas, finish
 from heatmap.store import ScrollStats
 
 SCROLL_ALPHA = 150
@@ -25,28 +25,16 @@ def render_scrollmap(
     background: Image.Image | None = None,
     width: int | None = None,
 ) -> Image.Image:
-    css_width = background.width if background else BAND_WIDTHS_PX.get(legend.band, 1280)
-    depth_px = len(stats.reached) * stats.bucket_px
-    css_height = max(background.height if background else 0, depth_px, 200)
-    page = background.convert("RGB") if background else backdrop(css_width, css_height)
-    if page.height < css_height:
-        grown = backdrop(css_width, css_height)
-        grown.paste(page, (0, 0))
-        page = grown
-    shades = np.zeros((css_height, 1, 4), dtype=np.uint8)
+    page = canvas(background, legend.band, len(stats.reached) * stats.bucket_px)
+    shades = np.zeros((page.height, 1, 4), dtype=np.uint8)
     for bucket, share in enumerate(stats.reached):
         colour = RAMP[max(1, round(float(share) * 255))].copy()
         colour[3] = SCROLL_ALPHA
         shades[bucket * stats.bucket_px : (bucket + 1) * stats.bucket_px] = colour
-    layer = Image.fromarray(shades, "RGBA").resize(
-        (css_width, css_height), Image.Resampling.NEAREST
-    )
-    page = page.convert("RGBA")
+    layer = Image.fromarray(shades, "RGBA").resize(page.size, Image.Resampling.NEAREST)
     page.alpha_composite(layer)
     _draw_marks(page, stats)
-    if width and width != css_width:
-        page = page.resize((width, round(css_height * width / css_width)), Image.Resampling.LANCZOS)
-    return with_legend(page.convert("RGB"), legend)
+    return finish(page, legend, width)
 
 
 def _draw_marks(page: Image.Image, stats: ScrollStats) -> None:

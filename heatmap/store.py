@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -33,6 +34,20 @@ def _hashes(client: redis.Redis, names: list[str]) -> list[dict[bytes, bytes]]:
     return result
 
 
+def _summed(client: redis.Redis, names: list[str]) -> dict[str, int]:
+    """Field -> total over the hashes (one per shard and day)."""
+    totals: dict[str, int] = defaultdict(int)
+    for found in _hashes(client, names):
+        for name, count in found.items():
+            totals[name.decode()] += int(count)
+    return totals
+
+
+def _names(site: Site, days: list[str], key: Callable[..., str], *rest: str) -> list[str]:
+    """The key of every shard and day; `key` takes (site, shard, day, *rest)."""
+    return [key(site.name, shard, day, *rest) for shard in range(site.shards) for day in days]
+
+
 def load_grid(
     client: redis.Redis,
     site: Site,
@@ -43,11 +58,7 @@ def load_grid(
     days: list[str],
 ) -> npt.NDArray[np.float64]:
     """Clicks per cell, rows x GRID_COLUMNS."""
-    names = [
-        keys.grid(site.name, shard, day, band, kind, layer, template)
-        for shard in range(site.shards)
-        for day in days
-    ]
+    names = _names(site, days, keys.grid, band, kind, layer, template)
     cells: list[int] = []
     counts: list[int] = []
     for found in _hashes(client, names):
@@ -69,13 +80,10 @@ class PageStats:
 def load_pages(client: redis.Redis, site: Site, days: list[str]) -> list[PageStats]:
     """Every page template with activity, per band, most viewed first."""
     totals: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    names = [
-        keys.page_counts(site.name, shard, day) for shard in range(site.shards) for day in days
-    ]
-    for found in _hashes(client, names):
-        for name, count in found.items():
-            band, counter, template = name.decode().split("|", 2)
-            totals[(template, band)][counter] += int(count)
+    names = _names(site, days, keys.page_counts)
+    for name, count in _summed(client, names).items():
+        band, counter, template = name.split("|", 2)
+        totals[(template, band)][counter] += count
     pages = [
         PageStats(template, band, c["views"], c["click"], c["rage"], c["dead"])
         for (template, band), c in totals.items()
@@ -96,15 +104,10 @@ def load_elements(
 ) -> list[ElementStats]:
     """Clicked elements of a page, most clicked first."""
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    names = [
-        keys.element_counts(site.name, shard, day, band, template)
-        for shard in range(site.shards)
-        for day in days
-    ]
-    for found in _hashes(client, names):
-        for name, count in found.items():
-            kind, selector = name.decode().split("|", 1)
-            totals[selector][kind] += int(count)
+    names = _names(site, days, keys.element_counts, band, template)
+    for name, count in _summed(client, names).items():
+        kind, selector = name.split("|", 1)
+        totals[selector][kind] += count
     elements = [ElementStats(sel, c["c"], c["r"], c["d"]) for sel, c in totals.items()]
     return sorted(elements, key=lambda e: (-e.clicks, -e.rage, e.selector))
 
@@ -123,22 +126,10 @@ class ScrollStats:
 def load_scroll(
     client: redis.Redis, site: Site, template: str, band: str, days: list[str]
 ) -> ScrollStats:
-    deepest: dict[int, int] = defaultdict(int)
-    views = fold = 0
-    names = [
-        keys.scroll_depths(site.name, shard, day, band, template)
-        for shard in range(site.shards)
-        for day in days
-    ]
-    for found in _hashes(client, names):
-        for name, count in found.items():
-            label = name.decode()
-            if label == "views":
-                views += int(count)
-            elif label == "fold":
-                fold += int(count)
-            else:
-                deepest[int(label)] += int(count)
+    names = _names(site, days, keys.scroll_depths, band, template)
+    totals = _summed(client, names)
+    views, fold = totals.pop("views", 0), totals.pop("fold", 0)
+    deepest = {int(bucket): count for bucket, count in totals.items()}
     if not views:
         return ScrollStats(np.zeros(0), 0, 0.0)
     counts = np.zeros(max(deepest) + 1)
