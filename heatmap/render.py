@@ -155,21 +155,22 @@ def render_heatmap(
 ) -> Image.Image:
     """The overlay over the background (or a ruler backdrop), with the legend strip on top."""
     page = canvas(background, legend.band, grid.shape[0] * ROW_PX)
-    page.alpha_composite(heat_layer(grid, (page.width, grid.shape[0] * ROW_PX), mode))
+    layer = heat_layer(grid, (page.width, grid.shape[0] * ROW_PX), mode)
+    page.paste(layer, (0, 0), layer)  # blends by the layer's alpha, straight onto RGB
     return finish(page, legend, width)
 
 
 def canvas(background: Image.Image | None, band: str, content_px: int) -> Image.Image:
-    """RGBA page to draw on: the screenshot, extended with the ruler backdrop where the data
+    """RGB page to draw on: the screenshot, extended with the ruler backdrop where the data
     goes deeper than it; or the ruler backdrop at the band's width."""
     width = background.width if background else BAND_WIDTHS_PX.get(band, 1280)
     height = max(background.height if background else 0, content_px, 200)
     if background and background.height >= height:
-        return background.convert("RGBA")
+        return background.convert("RGB")
     page = backdrop(width, height)
     if background:
         page.paste(background.convert("RGB"), (0, 0))
-    return page.convert("RGBA")
+    return page
 
 
 def finish(page: Image.Image, legend: Legend, width: int | None) -> Image.Image:
@@ -178,7 +179,7 @@ def finish(page: Image.Image, legend: Legend, width: int | None) -> Image.Image:
         page = page.resize(
             (width, round(page.height * width / page.width)), Image.Resampling.LANCZOS
         )
-    return with_legend(page.convert("RGB"), legend)
+    return with_legend(page, legend)
 
 
 def with_legend(page: Image.Image, legend: Legend) -> Image.Image:

@@ -32,7 +32,7 @@ def render_scrollmap(
         colour[3] = SCROLL_ALPHA
         shades[bucket * stats.bucket_px : (bucket + 1) * stats.bucket_px] = colour
     layer = Image.fromarray(shades, "RGBA").resize(page.size, Image.Resampling.NEAREST)
-    page.alpha_composite(layer)
+    page.paste(layer, (0, 0), layer)
     _draw_marks(page, stats)
     return finish(page, legend, width)
 
@@ -44,15 +44,15 @@ def _draw_marks(page: Image.Image, stats: ScrollStats) -> None:
         y = depth_reached_by(stats, share)
         if y is None:
             continue
-        draw.line([(0, y), (page.width, y)], fill=(20, 20, 20, 255), width=2)
+        draw.line([(0, y), (page.width, y)], fill=(20, 20, 20), width=2)
         draw.text(
             (page.width - 260, y - 18),
             f"{share:.0%} of visitors saw this far",
-            fill=(20, 20, 20, 255),
+            fill=(20, 20, 20),
             font=font,
         )
     if stats.fold_px:
         y = round(stats.fold_px)
         for x in range(0, page.width, 16):
-            draw.line([(x, y), (x + 8, y)], fill=(255, 255, 255, 255), width=2)
-        draw.text((10, y + 4), f"average fold ({y} px)", fill=(255, 255, 255, 255), font=font)
+            draw.line([(x, y), (x + 8, y)], fill=(255, 255, 255), width=2)
+        draw.text((10, y + 4), f"average fold ({y} px)", fill=(255, 255, 255), font=font)
