@@ -79,37 +79,14 @@ def test_heatmap_draws_the_clicks_of_every_product_page_where_they_were(
 def test_dead_click_map_and_scroll_map_render(
     aggregated: Site, redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(
-        capsys,
-        redis_url,
-        "heatmap",
-        "--site",
-        "shop",
-        "--page",
-        "/product/1",
-        "--kind",
-        "dead",
-        "--width",
-        "640",
-        "-o",
-        str(tmp_path / "dead.png"),
-    )
+    def heatmap(*options: str) -> tuple[int, str, str]:
+        return run(capsys, redis_url, "heatmap", "--site", "shop", "--page", "/product/1", *options)
+
+    code, out, _ = heatmap("--kind", "dead", "--width", "640", "-o", str(tmp_path / "dead.png"))
     assert code == 0 and "40 dead events" in out
     with Image.open(tmp_path / "dead.png") as image:
         assert image.width == 640
-    code, out, _ = run(
-        capsys,
-        redis_url,
-        "heatmap",
-        "--site",
-        "shop",
-        "--page",
-        "/product/1",
-        "--kind",
-        "scroll",
-        "-o",
-        str(tmp_path / "scroll.png"),
-    )
+    code, out, _ = heatmap("--kind", "scroll", "-o", str(tmp_path / "scroll.png"))
     assert code == 0 and "no events in this period" in out  # this test sent no scroll events
 
 
