@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from collector.pages import BANDS, PageTemplates
@@ -155,8 +156,6 @@ def cmd_heatmap(args: argparse.Namespace, settings: Settings, client: Any) -> in
 
 
 def _padded(grid: Any, rows: int) -> Any:
-    import numpy as np
-
     return np.pad(grid, ((0, rows - grid.shape[0]), (0, 0)))
 
 

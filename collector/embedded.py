@@ -52,15 +52,16 @@ def _client(socket_path: Path, timeout_s: float = 2.0) -> redis.Redis:
     )
 
 
-def answers(socket_path: Path) -> bool:
-    """Whether a Redis serves this socket (one still loading its AOF counts)."""
+def answers(socket_path: Path, loading_counts: bool = True) -> bool:
+    """Whether a Redis serves this socket; one still replaying its AOF counts unless
+    `loading_counts` is false (it is not ready for commands yet)."""
     if not socket_path.exists():
         return False
     client = _client(socket_path)
     try:
         return bool(client.ping())
     except redis.exceptions.BusyLoadingError:
-        return True
+        return loading_counts
     except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
         return False
     finally:
@@ -156,23 +157,12 @@ class EmbeddedRedis:
                     f"embedded Redis exited with {self._process.returncode}; "
                     f"see {self.data_dir / 'redis.log'}"
                 )
-            if self._ready():
+            if answers(self.socket_path, loading_counts=False):
                 log.info("started the embedded Redis in %s", self.data_dir)
                 return
             time.sleep(0.02)
         self._process.kill()
         raise RuntimeError(f"embedded Redis did not start in {START_TIMEOUT_S:.0f} s")
-
-    def _ready(self) -> bool:
-        if not self.socket_path.exists():
-            return False
-        client = _client(self.socket_path)
-        try:
-            return bool(client.ping())
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
-            return False  # BusyLoadingError included: still replaying the AOF
-        finally:
-            client.close()
 
     def stop(self) -> None:
         """Stop the server if this process owns it and no `serve` is holding it."""

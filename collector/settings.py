@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from collector.pages import PageTemplates  # validates page-template rules
+
 ENV_PREFIX = "CLICKTRAIL_"
 CONFIG_FILE = "clicktrail.toml"
 
@@ -46,8 +48,6 @@ def _parse_http_url(raw: str) -> str:
 
 
 def _parse_templates(raw: str) -> tuple[str, ...]:
-    from collector.pages import PageTemplates  # validates each rule
-
     rules = tuple(r.strip() for r in raw.split(",") if r.strip())
     PageTemplates(rules)
     return rules

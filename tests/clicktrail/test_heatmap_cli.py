@@ -29,25 +29,15 @@ def aggregated(
     client = make_client(rate_ip_per_s=1e6)
     rng = np.random.default_rng(11)
     for i in range(40):
-        events = [pageview(p=f"/product/{i}", vw=1280)]
-        events += [
-            click(
-                p=f"/product/{i}",
-                x=float(rng.uniform(1000, 1060)),
-                y=float(rng.uniform(600, 640)),
-                sel="button#buy",
-            )
-            for _ in range(8)
-        ]
-        events += [
-            click(
-                p=f"/product/{i}",
-                x=float(rng.uniform(0, 1280)),
-                y=float(rng.uniform(0, 2000)),
-                sel="a.more",
-                dead=True,
-            )
-        ]
+        page = f"/product/{i}"
+
+        def at(x0: float, x1: float, y0: float, y1: float, **fields: object) -> dict[str, object]:
+            x, y = float(rng.uniform(x0, x1)), float(rng.uniform(y0, y1))
+            return click(p=page, x=x, y=y, **fields)  # noqa: B023 - called at once
+
+        events = [pageview(p=page, vw=1280)]
+        events += [at(1000, 1060, 600, 640, sel="button#buy") for _ in range(8)]
+        events += [at(0, 1280, 0, 2000, sel="a.more", dead=True)]
         assert client.post("/e", json=batch(site.key, events)).status_code == 202
     Worker(redis_client, Aggregator(PageTemplates(), 90)).run(burst=True)
     return site
