@@ -13,15 +13,18 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import redis
 import uvicorn
 
-from clicktrail import heatmap_cli
-from clicktrail.worker import Worker
+from clicktrail import heatmap_cli, reports_cli
+from clicktrail.worker import Processor, Worker
 from collector import sites as site_store
 from collector.connections import RedisTarget, resolve, sync_client
 from collector.pages import PageTemplates
 from collector.settings import Settings, SettingsError, load_settings, parse_value
 from heatmap.aggregate import Aggregator
+from reports.builder import SessionBuilder
+from reports.scheduler import ReportScheduler
 
 log = logging.getLogger("clicktrail")
 
@@ -122,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(run=cmd_worker)
 
     heatmap_cli.add_parsers(commands, common)
+    reports_cli.add_parsers(commands, common)
+    reports_cli.add_report_parsers(commands, common)
+    reports_cli.add_scheduler_parser(commands, common)
 
     site = commands.add_parser("site", help="register the sites to track")
     site_commands = site.add_subparsers(dest="site_command", required=True, metavar="ACTION")
@@ -190,15 +196,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             f"embedded, in {settings.data_dir}" if target.embedded else "REDIS_URL",
         )
         _hint_when_no_site(target)
-        worker = make_worker(settings, target.url) if args.with_worker else None
-        thread = threading.Thread(target=worker.run, name="worker") if worker else None
-        if thread:
+        background: list[Worker | ReportScheduler] = []
+        if args.with_worker:
+            background.append(make_worker(settings, target.url))
+            background.append(reports_cli.make_scheduler(settings, target.url, args.config))
+        threads = [threading.Thread(target=job.run, name=type(job).__name__) for job in background]
+        for thread in threads:
             thread.start()
         try:
             _Server(config).run()
         finally:
-            if worker and thread:
-                worker.stopping.set()
+            for job in background:
+                job.stopping.set()
+            for thread in threads:
                 thread.join()
     finally:
         target.close()
@@ -206,9 +216,20 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def make_worker(settings: Settings, url: str, batch: int = 256) -> Worker:
-    aggregator = Aggregator(PageTemplates(settings.page_templates), settings.retention_days)
-    return Worker(
-        sync_client(url), aggregator, claim_idle_ms=settings.claim_idle_ms, batch_entries=batch
+    client = sync_client(url)
+    processors: list[Processor] = [
+        Aggregator(PageTemplates(settings.page_templates), settings.retention_days),
+        session_builder(client, settings),
+    ]
+    return Worker(client, processors, claim_idle_ms=settings.claim_idle_ms, batch_entries=batch)
+
+
+def session_builder(client: redis.Redis, settings: Settings) -> SessionBuilder:
+    return SessionBuilder(
+        client,
+        settings.retention_days,
+        gap_ms=settings.session_gap_min * 60_000,
+        max_ms=settings.session_max_h * 3_600_000,
     )
 
 

@@ -1,5 +1,5 @@
-"""The aggregation worker: reads every site's stream shards through the consumer group and
-commits the heatmap aggregates of each run of entries, exactly once."""
+"""The worker: reads every site's stream shards through one consumer group per processor (the
+heatmap aggregates, the sessions) and commits what each makes of a run of entries, exactly once."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from types import FrameType
+from typing import Protocol
 
 import redis
 
 from collector import keys
-from collector.consumer import MAX_DELIVERIES, Entry, StreamReader
+from collector.consumer import MAX_DELIVERIES, Commit, Entry, StreamReader
 from collector.sites import list_sites
-from heatmap.aggregate import Aggregator
 
 log = logging.getLogger(__name__)
 
@@ -22,25 +23,41 @@ BATCH_ENTRIES = 256  # stream entries (batches of events) per read
 IDLE_SLEEP_S = 0.2
 RECLAIM_EVERY_S = 5.0
 TRIM_EVERY_S = 10.0
+TICK_EVERY_S = 10.0  # upkeep such as closing idle sessions
 MAX_REDIS_FAILURES = 10  # consecutive connection errors before the worker gives up
+
+
+class Processor(Protocol):
+    """What a consumer group makes of the entries of one stream shard."""
+
+    group: str
+
+    def commit_for(self, site: str, shard: int, entries: list[Entry]) -> Commit: ...
+
+    def tick(self, site: str, shard: int) -> int:
+        """Periodic upkeep of one shard; returns how much it did."""
+        ...
 
 
 class Worker:
     def __init__(
         self,
         client: redis.Redis,
-        aggregator: Aggregator,
+        processors: Sequence[Processor],
         claim_idle_ms: int = 30_000,
         batch_entries: int = BATCH_ENTRIES,
     ) -> None:
         self.client = client
-        self.aggregator = aggregator
-        self.reader = StreamReader(client, keys.WORKER_GROUP, claim_idle_ms=claim_idle_ms)
+        self.lanes = [
+            (processor, StreamReader(client, processor.group, claim_idle_ms=claim_idle_ms))
+            for processor in processors
+        ]
         self.batch_entries = batch_entries
         self.stopping = threading.Event()
-        self.processed = 0  # stream entries committed by this worker
+        self.processed = 0  # stream entries committed by this worker, over all groups
         self._reclaimed_at = 0.0
         self._trimmed_at = time.monotonic()
+        self._ticked_at = time.monotonic()
 
     def run(self, burst: bool = False) -> int:
         """Work until stopped; with `burst`, until nothing is left to do. Returns entries done."""
@@ -67,38 +84,53 @@ class Worker:
         now = time.monotonic()
         reclaim = reclaim or now - self._reclaimed_at > RECLAIM_EVERY_S
         trim = now - self._trimmed_at > TRIM_EVERY_S
+        tick = now - self._ticked_at > TICK_EVERY_S
         done = 0
         for site in list_sites(self.client):
             for shard in range(site.shards):
-                done += self._shard(site.name, shard, reclaim, trim)
+                for processor, reader in self.lanes:
+                    done += self._shard(processor, reader, site.name, shard, reclaim)
+                    if tick:
+                        processor.tick(site.name, shard)
+                if trim:
+                    self.lanes[0][1].trim(keys.events_stream(site.name, shard))
         if reclaim:
             self._reclaimed_at = now
         if trim:
             self._trimmed_at = now
+        if tick:
+            self._ticked_at = now
         return done
 
-    def _shard(self, site: str, shard: int, reclaim: bool, trim: bool) -> int:
-        stream, dead = keys.events_stream(site, shard), keys.dead_letters(site, shard)
+    def _shard(
+        self, processor: Processor, reader: StreamReader, site: str, shard: int, reclaim: bool
+    ) -> int:
+        stream = keys.events_stream(site, shard)
         entries: list[Entry] = []
         poison: list[str] = []
         if reclaim:
-            entries, poison = self.reader.reclaim(stream, self.batch_entries)
-        entries += self.reader.read(stream, self.batch_entries)
+            entries, poison = reader.reclaim(stream, self.batch_entries)
+        entries += reader.read(stream, self.batch_entries)
         if entries or poison:
-            self._commit(site, shard, stream, dead, entries, poison)
-        if trim:
-            self.reader.trim(stream)
+            self._commit(processor, reader, (site, shard), entries, poison)
         return len(entries) + len(poison)
 
     def _commit(
-        self, site: str, shard: int, stream: str, dead: str, entries: list[Entry], poison: list[str]
+        self,
+        processor: Processor,
+        reader: StreamReader,
+        where: tuple[str, int],
+        entries: list[Entry],
+        poison: list[str],
     ) -> None:
+        site, shard = where
+        stream, dead = keys.events_stream(site, shard), keys.dead_letters(site, shard)
         while True:
-            commit = self.aggregator.commit_for(site, shard, entries)
+            commit = processor.commit_for(site, shard, entries)
             commit.dead += [
                 (p, f"delivered {MAX_DELIVERIES} times, never committed") for p in poison
             ]
-            gone = set(self.reader.commit(stream, dead, commit))
+            gone = set(reader.commit(stream, dead, commit))
             if not gone:
                 break
             # Another worker reclaimed and committed some of these: count the rest only.

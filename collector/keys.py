@@ -63,3 +63,42 @@ def scroll_depths(site: str, shard: int, day: str, band: str, template: str) -> 
     """Hash: depth bucket -> page views that reached it at most; 'fold' -> sum of viewport
     heights."""
     return f"{PREFIX}:{shard_tag(site, shard)}:scroll:{day}:{band}:{template}"
+
+
+# Scheduled reports: one sent marker per (report, period, delivery target), a lease per (report,
+# period) while one scheduler builds and sends it, and delivery attempt counters for /metrics.
+REPORT_DELIVERIES = f"{PREFIX}:{{reports}}:deliveries"
+
+
+def report_sent(report: str, period: str, target: int) -> str:
+    return f"{PREFIX}:{{reports}}:sent:{report}:{period}:{target}"
+
+
+def report_lease(report: str, period: str) -> str:
+    return f"{PREFIX}:{{reports}}:lease:{report}:{period}"
+
+
+# Sessions (reports/): built by their own consumer group from the same streams. Each shard keeps
+# a vocabulary of the paths, event names and sources it has seen, numbered from 1.
+SESSIONS_GROUP = "sessions"
+
+
+def session_vocabulary(site: str, shard: int) -> str:
+    """Hash: 'p:/path', 'e:name' or 's:source' -> id."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:sess:vocab"
+
+
+def open_session(site: str, shard: int, sid: str) -> str:
+    """String: the rows recorded so far for one browser session id (reports.sessions.OPEN_ROW)."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:sess:open:{sid}"
+
+
+def idle_sessions(site: str, shard: int) -> str:
+    """Sorted set: open session id -> server ms of its latest batch."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:sess:idle"
+
+
+def session_log(site: str, shard: int, day: str, part: str) -> str:
+    """String of fixed-size records of the sessions that started on `day`; part is sessions,
+    nav or clicks (reports.sessions.SESSION_ROW, NAV_ROW, CLICK_ROW)."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:sess:{day}:{part}"

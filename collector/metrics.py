@@ -44,14 +44,20 @@ class Metrics:
         )
         self.pending = Gauge(
             "clicktrail_consumer_pending",
-            "Batches delivered to workers, not yet acknowledged",
-            ["site", "shard"],
+            "Batches delivered to a consumer group's workers, not yet acknowledged",
+            ["site", "shard", "group"],
             registry=self.registry,
         )
         self.lag = Gauge(
             "clicktrail_consumer_lag",
-            "Batches not yet delivered to the worker group",
-            ["site", "shard"],
+            "Batches not yet delivered to a consumer group",
+            ["site", "shard", "group"],
+            registry=self.registry,
+        )
+        self.deliveries = Gauge(
+            "clicktrail_report_deliveries",
+            "Report delivery attempts by the schedulers, by target kind and result",
+            ["kind", "result"],
             registry=self.registry,
         )
 
@@ -68,27 +74,34 @@ class Metrics:
             stream = keys.events_stream(name, shard)
             pipe.xlen(stream)
             pipe.xinfo_groups(stream)
+        pipe.hgetall(keys.REPORT_DELIVERIES)
         results = await pipe.execute(raise_on_error=False)
+        deliveries = results.pop()
         for (name, shard), length, groups in zip(shards, results[::2], results[1::2], strict=True):
-            labels = (name, str(shard))
             length = length if isinstance(length, int) else 0
-            group = _worker_group(groups)
-            pending = group.get("pending", 0) if group else 0
-            pending = pending if isinstance(pending, int) else 0
-            self.stream_length.labels(*labels).set(length)
-            self.pending.labels(*labels).set(pending)
-            self.lag.labels(*labels).set(_lag(group, length, pending))
+            self.stream_length.labels(name, str(shard)).set(length)
+            for group_name in (keys.WORKER_GROUP, keys.SESSIONS_GROUP):
+                labels = (name, str(shard), group_name)
+                group = _group(groups, group_name)
+                pending = group.get("pending", 0) if group else 0
+                pending = pending if isinstance(pending, int) else 0
+                self.pending.labels(*labels).set(pending)
+                self.lag.labels(*labels).set(_lag(group, length, pending))
+        if isinstance(deliveries, dict):
+            for field, count in deliveries.items():
+                kind, _, result = field.decode().partition("|")
+                self.deliveries.labels(kind, result).set(int(count))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
 
-def _worker_group(groups: object) -> dict[str, object] | None:
+def _group(groups: object, wanted: str) -> dict[str, object] | None:
     if not isinstance(groups, list):
         return None  # no stream yet
     for group in groups:
         name = group.get("name")
-        if name in (keys.WORKER_GROUP, keys.WORKER_GROUP.encode()):
+        if name in (wanted, wanted.encode()):
             return dict(group)
     return None
 

@@ -200,6 +200,18 @@ SPECS: tuple[Spec, ...] = (
         _bounded_int(100, 86_400_000),
         "A worker takes over entries another worker left unacknowledged this long. Default 30000.",
     ),
+    Spec(
+        "session_gap_min",
+        "CLICKTRAIL_SESSION_GAP_MIN",
+        _bounded_int(1, 24 * 60),
+        "Minutes of inactivity after which a visit's next event starts a new session. Default 30.",
+    ),
+    Spec(
+        "session_max_h",
+        "CLICKTRAIL_SESSION_MAX_H",
+        _bounded_int(1, 7 * 24),
+        "Hours after which a session ends even if the visitor stays active. Default 24.",
+    ),
 )
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -226,6 +238,8 @@ class Settings:
     retention_days: int = 90
     page_templates: tuple[str, ...] = ()
     claim_idle_ms: int = 30_000
+    session_gap_min: int = 30
+    session_max_h: int = 24
 
     @property
     def collector_url(self) -> str:
@@ -267,12 +281,18 @@ def _from_file(path: Path) -> dict[str, Any]:
     return values
 
 
+def config_file(config_path: Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """The settings file: the one named, else $CLICKTRAIL_CONFIG, else ./clicktrail.toml."""
+    env = os.environ if environ is None else environ
+    return config_path or Path(env.get(f"{ENV_PREFIX}CONFIG", CONFIG_FILE))
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, config_path: Path | None = None
 ) -> Settings:
     """Defaults, then `clicktrail.toml` (if present), then the environment."""
     env = os.environ if environ is None else environ
-    path = config_path or Path(env.get(f"{ENV_PREFIX}CONFIG", CONFIG_FILE))
+    path = config_file(config_path, env)
     values: dict[str, Any] = _from_file(path) if path.is_file() else {}
     for spec in SPECS:
         raw = env.get(spec.env)

@@ -9,13 +9,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
-import msgspec
 import numpy as np
 
 from collector import keys
-from collector.consumer import Commit, Entry
+from collector.consumer import Commit, Entry, decoded
 from collector.pages import BANDS, PageTemplates, bands_of
-from collector.schema import Click, Event, PageView, RageClick, Scroll, decode_stored
+from collector.schema import Click, Event, PageView, RageClick, Scroll
 from heatmap.grid import cells_of
 
 DAY_MS = 86_400_000
@@ -58,20 +57,19 @@ class _Run:
 class Aggregator:
     """Heatmap aggregates of the entries of one stream shard."""
 
+    group = keys.WORKER_GROUP
+
     def __init__(self, templates: PageTemplates, retention_days: int) -> None:
         self.templates = templates
         self.retention_days = retention_days
 
+    def tick(self, site: str, shard: int) -> int:
+        return 0  # counters need no upkeep: their keys expire by themselves
+
     def commit_for(self, site: str, shard: int, entries: list[Entry]) -> Commit:
         commit = Commit(entry_ids=[])
         run = _Run()
-        for entry_id, fields in entries:
-            try:
-                header, events = decode_stored(fields)
-            except (KeyError, msgspec.DecodeError, msgspec.ValidationError) as exc:
-                commit.dead.append((entry_id, f"cannot decode: {exc}"))
-                continue
-            commit.entry_ids.append(entry_id)
+        for header, events in decoded(entries, commit):
             _collect(run, events, header.skew)
         self._add_points(commit, site, shard, run.points)
         self._add_views(commit, site, shard, run)

@@ -27,7 +27,8 @@ def test_every_clicktrail_service_runs_a_real_command() -> None:
 
 
 def test_services_only_set_known_settings() -> None:
-    known = {spec.env for spec in SPECS}
+    # SMTP_PASSWORD: the secret an e-mail report target names with password_env.
+    known = {spec.env for spec in SPECS} | {"SMTP_PASSWORD"}
     for name, service in COMPOSE["services"].items():
         if name == "redis":
             continue

@@ -39,7 +39,7 @@ def aggregated(
         events += [at(1000, 1060, 600, 640, sel="button#buy") for _ in range(8)]
         events += [at(0, 1280, 0, 2000, sel="a.more", dead=True)]
         assert client.post("/e", json=batch(site.key, events)).status_code == 202
-    Worker(redis_client, Aggregator(PageTemplates(), 90)).run(burst=True)
+    Worker(redis_client, [Aggregator(PageTemplates(), 90)]).run(burst=True)
     return site
 
 

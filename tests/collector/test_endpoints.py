@@ -47,5 +47,6 @@ def test_metrics_count_requests_events_and_stream_backlog(
     assert "clicktrail_events_accepted_total 2.0" in text
     assert 'clicktrail_events_dropped_total{reason="opt_out"} 2.0' in text
     assert 'clicktrail_stream_length{shard="0",site="shop"} 1.0' in text
-    assert 'clicktrail_consumer_lag{shard="0",site="shop"} 1.0' in text
-    assert 'clicktrail_consumer_pending{shard="0",site="shop"} 0.0' in text
+    for group in ("aggregators", "sessions"):
+        assert f'clicktrail_consumer_lag{{group="{group}",shard="0",site="shop"}} 1.0' in text
+        assert f'clicktrail_consumer_pending{{group="{group}",shard="0",site="shop"}} 0.0' in text

@@ -1,0 +1,387 @@
+"""Funnel benchmark: a 4-step ordered funnel (/product/* -> /cart -> /checkout -> /thanks, 30-minute
+window) over the peers' synthetic clickstream, side by side in one run for (a) clicktrail's engine
+on its stored session layout, (b) DuckDB (an ASOF-join chain on an in-memory table) and (c) chDB
+(windowFunnel on a Memory table with LowCardinality paths), the SQL engines at their default
+threads (2 here) and at 1.
+
+    .venv/bin/python bench/funnel.py [--ns 1000000,10000000] [--reps 3]
+                                     [--engines clicktrail,duckdb,duckdb_t1,chdb,chdb_t1]
+
+The data comes from the peers' gen_clickstream.py (bench-out/funnel, generated when missing).
+We keep the peers' session ids as they are (gap and maximum length set out of reach): their
+sessions contain 20-120 minute gaps, and the funnel must count the same sessions as the peers.
+Every engine runs in its own process, which loads once and times --reps queries (all are
+printed: the first is slower, memory first-touch on this VM); peak RSS is that process's.
+clicktrail's layout (sessionize + SessionTable, what the worker does at ingest) is built in a
+process of its own, timed once and saved; the query processes load it. The peers live in
+bench-out/peers-venv (created or completed on first use). Fails when any counts differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from reports.funnel import run_funnel, session_units  # noqa: E402
+from reports.funnel_table import FunnelQuery, compute_funnel  # noqa: E402
+from reports.sessions import (  # noqa: E402
+    KIND_PAGE,
+    OPEN_ROW,
+    SessionTable,
+    offsets_of,
+    sessionize,
+)
+from reports.steps import page_mask, parse_steps, step_matrix  # noqa: E402
+
+OUT = ROOT / "bench-out" / "funnel"
+PEERS_DIR = Path("/work/shared/peers")  # gen_clickstream.py, seed 7
+PEERS_VENV = ROOT / "bench-out" / "peers-venv"
+PEERS_PYTHON = PEERS_VENV / "bin" / "python"
+PEERS_PACKAGES = (f"numpy=={np.__version__}", "pyarrow==26.0.1", "duckdb==2.0.0", "chdb==4.4.0")
+PEERS_CHECK = "import pyarrow, duckdb, chdb"
+
+STEPS = ("/product/*", "/cart", "/checkout", "/thanks")
+WINDOW_MS = 1_800_000
+KEEP_SESSIONS_MS = 1 << 62  # gap_ms and max_ms out of reach: the peers' session ids stay whole
+DESKTOP = 2
+ENGINES = ("clicktrail", "duckdb", "duckdb_t1", "chdb", "chdb_t1")
+CHILD_TIMEOUT_S = 900
+
+DUCKDB_STEP = """CASE WHEN starts_with(path, '/product/') THEN 1 WHEN path = '/cart' THEN 2
+    WHEN path = '/checkout' THEN 3 WHEN path = '/thanks' THEN 4 ELSE 0 END"""
+CHDB_SQL = f"""
+SELECT countIf(level >= 1), countIf(level >= 2), countIf(level >= 3), countIf(level >= 4)
+FROM (
+    SELECT windowFunnel({WINDOW_MS})(toUInt64(ts), startsWith(path, '/product/'),
+        path = '/cart', path = '/checkout', path = '/thanks') AS level
+    FROM ev GROUP BY session_id
+)"""
+
+Result = dict[str, Any]
+
+
+# --- data --------------------------------------------------------------------------------------
+
+
+def npy(n: int, column: str) -> Path:
+    return OUT / f"events_{n}_{column}.npy"
+
+
+def ensure_data(ns: list[int]) -> None:
+    missing = [n for n in ns if not (OUT / f"events_{n}.parquet").exists()]
+    if missing:
+        print(f"generating the clickstream for N={missing} ...", file=sys.stderr)
+        generate = [str(PEERS_PYTHON), str(PEERS_DIR / "gen_clickstream.py"), "--n"]
+        subprocess.run([*generate, *map(str, missing), "--out-dir", str(OUT)], check=True)
+
+
+def ensure_peers_venv() -> None:
+    """bench-out/peers-venv with pyarrow, DuckDB and chDB at the versions of the peers' README
+    (the heatmap benchmark shares this venv and adds its own packages)."""
+    check = [str(PEERS_PYTHON), "-c", PEERS_CHECK]
+    if PEERS_PYTHON.exists() and subprocess.run(check, capture_output=True).returncode == 0:
+        return
+    print(f"installing {', '.join(PEERS_PACKAGES)} into {PEERS_VENV} ...", file=sys.stderr)
+    if not PEERS_PYTHON.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
+    pip = [str(PEERS_PYTHON), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, *PEERS_PACKAGES], check=True)
+    subprocess.run(check, check=True)
+
+
+# --- (a) clicktrail ------------------------------------------------------------------------------
+
+
+def build_layout(n: int) -> Result:
+    """The worker's part: page-view records to sessions and a SessionTable, saved for the query
+    processes. Timed: sessionize and the table's columns, not filling the records."""
+    session_id = np.load(npy(n, "session_id"))
+    rows = np.zeros(len(session_id), OPEN_ROW)
+    rows["ts"] = np.load(npy(n, "ts"))
+    rows["item"] = np.load(npy(n, "path_id"))
+    rows["kind"], rows["band"] = KIND_PAGE, DESKTOP
+    start = time.perf_counter()
+    closed = sessionize(rows, session_id, gap_ms=KEEP_SESSIONS_MS, max_ms=KEEP_SESSIONS_MS)
+    sessions = closed.sessions
+    columns = {
+        "offsets": offsets_of(sessions["rows"]),
+        "ts": np.ascontiguousarray(closed.nav["ts"]),
+        "item": np.ascontiguousarray(closed.nav["item"]),
+        "start": np.ascontiguousarray(sessions["start"]),
+        "band": np.ascontiguousarray(sessions["band"]),
+        "source": np.ascontiguousarray(sessions["source"]),
+        "visitor": np.ascontiguousarray(sessions["visitor"]),
+        "click_offsets": offsets_of(sessions["clicks"]),
+    }
+    layout_s = time.perf_counter() - start
+    np.savez(OUT / f"table_{n}.npz", clicks=closed.clicks, **columns)
+    return {"layout_s": layout_s, "sessions": len(sessions), "rows": len(closed.nav)}
+
+
+def load_table(n: int) -> SessionTable:
+    vocab = ["p:" + path for path in json.loads((OUT / "paths.json").read_text())]
+    with np.load(OUT / f"table_{n}.npz") as saved:
+        columns = {name: saved[name] for name in saved.files}
+    return SessionTable(vocab=vocab, sources=["(direct)"], **columns)
+
+
+def query_ours(n: int, reps: int) -> Result:
+    """run_funnel alone (units, step matrix and the pass; both cores, then one), then the whole
+    compute_funnel."""
+    table = load_table(n)
+    steps = parse_steps(STEPS)
+    first, last = int(table.ts.min()), int(table.ts.max())
+    span = {"start_ms": first, "end_ms": last + 1, "now_ms": last + 10 * WINDOW_MS}
+
+    def engine(threads: int | None = None) -> list[int]:
+        outcome = run_funnel(
+            session_units(table),
+            step_matrix(steps, table.vocab),
+            page_mask(table.vocab),
+            window_ms=WINDOW_MS,
+            threads=threads,
+            **span,
+        )
+        return [int((outcome.level >= k).sum()) for k in range(1, len(STEPS) + 1)]
+
+    query = FunnelQuery(patterns=STEPS, window_ms=WINDOW_MS, **span)
+
+    def whole() -> list[int]:
+        result, _, _ = compute_funnel(table, query)
+        return [int(step["entered"]) for step in result["steps"]]
+
+    return {
+        "run_funnel": repeat(engine, reps),
+        "run_funnel_t1": repeat(lambda: engine(threads=1), reps),
+        "compute_funnel": repeat(whole, reps),
+    }
+
+
+# --- (b) DuckDB and (c) chDB ---------------------------------------------------------------------
+
+
+def duckdb_sql(window_ms: int = WINDOW_MS, n_steps: int = len(STEPS)) -> str:
+    """An ASOF chain: each attempt takes the first step-k event after its step-(k-1) event,
+    kept when within the window of its step-1 event; then each session's best level."""
+    chain = ["c1 AS (SELECT session_id, ts AS t1, ts AS t FROM e WHERE step = 1)"]
+    for k in range(2, n_steps + 1):
+        chain.append(
+            f"c{k} AS (SELECT a.session_id, a.t1, b.ts AS t FROM c{k - 1} a"
+            f" ASOF JOIN (SELECT session_id, ts FROM e WHERE step = {k}) b"
+            f" ON a.session_id = b.session_id AND b.ts > a.t WHERE b.ts <= a.t1 + {window_ms})"
+        )
+    levels = " UNION ALL ".join(
+        f"SELECT session_id, {k} AS level FROM c{k}" for k in range(1, n_steps + 1)
+    )
+    counts = ", ".join(f"count(*) FILTER (WHERE level >= {k})" for k in range(1, n_steps + 1))
+    return (
+        f"WITH e AS (SELECT session_id, ts, {DUCKDB_STEP} AS step FROM ev), {', '.join(chain)},"
+        f" best AS (SELECT session_id, max(level) AS level FROM ({levels}) GROUP BY session_id)"
+        f" SELECT {counts} FROM best"
+    )
+
+
+def query_duckdb(n: int, reps: int, threads: int | None) -> Result:
+    import duckdb  # in the peers' venv only
+
+    con = duckdb.connect()
+    if threads:
+        con.execute(f"SET threads = {threads}")
+    start = time.perf_counter()
+    con.execute(f"CREATE TABLE ev AS SELECT * FROM read_parquet('{OUT / f'events_{n}.parquet'}')")
+    load_s = time.perf_counter() - start
+    sql = duckdb_sql()
+
+    def engine() -> list[int]:
+        row = con.execute(sql).fetchone()
+        assert row is not None
+        return [int(v) for v in row]
+
+    return {"load_s": load_s, "query": repeat(engine, reps)}
+
+
+def query_chdb(n: int, reps: int, threads: int | None) -> Result:
+    from chdb import session  # in the peers' venv only
+
+    db = session.Session()
+    start = time.perf_counter()
+    db.query(
+        "CREATE TABLE ev (session_id Int64, ts Int64, path LowCardinality(String)) ENGINE = Memory"
+        f" AS SELECT * FROM file('{OUT / f'events_{n}.parquet'}', Parquet)"
+    )
+    load_s = time.perf_counter() - start
+    sql = CHDB_SQL + (f" SETTINGS max_threads = {threads}" if threads else "")
+
+    def engine() -> list[int]:
+        return [int(v) for v in str(db.query(sql, "CSV")).strip().split(",")]
+
+    return {"load_s": load_s, "query": repeat(engine, reps)}
+
+
+def repeat(query: Callable[[], list[int]], reps: int) -> Result:
+    runs, counts = [], None
+    for _ in range(reps):
+        start = time.perf_counter()
+        got = query()
+        runs.append(time.perf_counter() - start)
+        if counts is not None and got != counts:
+            raise RuntimeError(f"counts changed between runs: {got} != {counts}")
+        counts = got
+    return {"runs_s": runs, "counts": counts}
+
+
+# --- processes -----------------------------------------------------------------------------------
+
+
+def child(what: str, n: int, reps: int) -> None:
+    engine, _, threads = what.partition("_t")
+    if engine == "layout":
+        result = build_layout(n)
+    elif engine == "clicktrail":
+        result = query_ours(n, reps)
+    elif engine == "duckdb":
+        result = query_duckdb(n, reps, int(threads) if threads else None)
+    elif engine == "chdb":
+        result = query_chdb(n, reps, int(threads) if threads else None)
+    else:
+        raise SystemExit(f"unknown engine {what!r}")
+    result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def run_child(what: str, n: int, reps: int) -> Result:
+    python = sys.executable if what in ("layout", "clicktrail") else str(PEERS_PYTHON)
+    argv = [python, __file__, "--child", what, "--ns", str(n), "--reps", str(reps)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed:\n{done.stderr[-3000:]}")
+    result: Result = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run_all(args: argparse.Namespace) -> dict[int, dict[str, Result]]:
+    results: dict[int, dict[str, Result]] = {}
+    for n in args.ns:
+        results[n] = {}
+        for what in ("layout", *args.engines) if "clicktrail" in args.engines else args.engines:
+            results[n][what] = run_child(what, n, args.reps)
+            print(f"N={n:,} {what}: done", file=sys.stderr)
+    return results
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def rows_of(found: dict[str, Result]) -> list[tuple[str, str, Result, float | None]]:
+    """(label, engine, {runs_s, counts}, load s) per line of the table, ours first."""
+    lines = []
+    if "clicktrail" in found:
+        ours = found["clicktrail"]
+        lines.append(("clicktrail run_funnel", "clicktrail", ours["run_funnel"], None))
+        if "run_funnel_t1" in ours:
+            lines.append(("clicktrail (1 thread)", "clicktrail", ours["run_funnel_t1"], None))
+        lines.append(("clicktrail compute_funnel", "clicktrail", ours["compute_funnel"], None))
+    for name in ("duckdb", "duckdb_t1", "chdb", "chdb_t1"):
+        if name in found:
+            label = name.replace("_t1", " (1 thread)") if "_t1" in name else f"{name} (2 threads)"
+            lines.append((label, name, found[name]["query"], found[name]["load_s"]))
+    return lines
+
+
+def median(runs: Result) -> float:
+    return float(statistics.median(runs["runs_s"]))
+
+
+def report(results: dict[int, dict[str, Result]], reps: int) -> list[str]:
+    """Prints the table; returns the count mismatches."""
+    print(
+        f"\nOrdered funnel {' -> '.join(STEPS)}, window {WINDOW_MS // 60_000} min; seconds, "
+        f"median of {reps} runs in one process per engine (all runs listed, first one first);\n"
+        "sessions are the peers' session ids as they are (clicktrail's 30-min gap not applied);\n"
+        "vs ours = the engine's median / clicktrail run_funnel's (above 1: slower than ours)"
+    )
+    print(
+        f"{'engine':<27}{'N':>12}{'median s':>10}{'vs ours':>9}{'RSS MB':>8}{'load s':>8}   runs s"
+    )
+    mismatches = []
+    for n, found in results.items():
+        lines = rows_of(found)
+        ours = median(found["clicktrail"]["run_funnel"]) if "clicktrail" in found else None
+        for label, engine, runs, load_s in lines:
+            rss = found[engine]["rss_mb"]
+            ratio = "" if ours is None else f"{median(runs) / ours:.2f}x"
+            load = "" if load_s is None else f"{load_s:.3f}"
+            print(
+                f"{label:<27}{n:>12,}{median(runs):>10.3f}{ratio:>9}{rss:>8.0f}{load:>8}   "
+                + ", ".join(f"{s:.3f}" for s in runs["runs_s"])
+            )
+        counts = {label: runs["counts"] for label, _, runs, _ in lines}
+        same = len({str(c) for c in counts.values()}) == 1
+        verdict = "identical in all engines" if same else "DIFFER between engines"
+        print(f"{'':<27}counts >=1, >=2, >=3, >=4: {next(iter(counts.values()))} {verdict}")
+        if "layout" in found:
+            layout = found["layout"]
+            print(
+                f"{'':<27}layout build (sessionize + SessionTable, at ingest): "
+                f"{layout['layout_s']:.3f} s for {layout['rows']:,} rows in "
+                f"{layout['sessions']:,} sessions, RSS {layout['rss_mb']:.0f} MB"
+            )
+        if not same:
+            mismatches.append(f"N={n:,}: {counts}")
+    return mismatches
+
+
+def print_target(results: dict[int, dict[str, Result]]) -> None:
+    found = results.get(10_000_000, {})
+    if "clicktrail" not in found or "chdb" not in found:
+        print("\ntarget: clicktrail <= chDB on its own table at 10M (not measured in this run)")
+        return
+    ours, peer = median(found["clicktrail"]["run_funnel"]), median(found["chdb"]["query"])
+    verdict = "MET" if ours <= peer else "MISSED"
+    print(
+        f"\ntarget: clicktrail <= chDB on its own table at 10M "
+        f"(measured {ours:.3f} s vs {peer:.3f} s: {verdict})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--ns", default="1000000,10000000")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--child", help="internal: layout or one engine, in its own process")
+    args = parser.parse_args()
+    args.ns = [int(n) for n in args.ns.split(",")]
+    if args.child:
+        child(args.child, args.ns[0], args.reps)
+        return
+    args.engines = args.engines.split(",")
+    unknown = set(args.engines) - set(ENGINES)
+    if unknown:
+        parser.error(f"unknown engines {sorted(unknown)}; choose from {', '.join(ENGINES)}")
+    ensure_peers_venv()
+    OUT.mkdir(parents=True, exist_ok=True)
+    ensure_data(args.ns)
+    results = run_all(args)
+    (OUT / "results.json").write_text(json.dumps({"results": results, "args": vars(args)}))
+    mismatches = report(results, args.reps)
+    print_target(results)
+    if mismatches:
+        raise SystemExit("counts differ between engines:\n" + "\n".join(mismatches))
+
+
+if __name__ == "__main__":
+    main()

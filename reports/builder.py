@@ -1,0 +1,248 @@
+"""Building sessions from the event streams, exactly once.
+
+The `sessions` consumer group appends each batch's rows to its browser session id's open state,
+in the same script that acknowledges the entries. A sweep closes the session ids that have been
+idle for the session gap: their rows are split into sessions (reports.sessions.sessionize) and
+appended to the day logs, and the open state deleted, in one script that first checks nothing
+arrived meanwhile. So every event lands in exactly one session, whatever crashes in between.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import redis
+
+from collector import keys
+from collector.consumer import Commit, Entry, decoded
+from collector.pages import bands_of, normalize_path
+from collector.schema import Click, Custom, Event, PageView, RageClick
+from heatmap.grid import GRID_COLUMNS, cells_of
+from reports.sessions import (
+    KIND_CLICK,
+    KIND_CUSTOM,
+    KIND_PAGE,
+    KIND_RAGE,
+    OPEN_ROW,
+    SESSION_GAP_MS,
+    SESSION_MAX_MS,
+    Closed,
+    sessionize,
+)
+
+log = logging.getLogger(__name__)
+
+DAY_MS = 86_400_000
+OPEN_TTL_S = 3 * 86_400  # an open state outlives any session; the sweep normally ends it first
+SWEEP_LIMIT = 2_000  # session ids closed per script call
+DIRECT = "(direct)"
+
+# Assign ids to new vocabulary entries; idempotent, so it runs apart from the commit.
+INTERN_LUA = """
+local out = {}
+for i, name in ipairs(ARGV) do
+  local id = redis.call('HGET', KEYS[1], name)
+  if not id then
+    id = redis.call('HLEN', KEYS[1]) + 1
+    redis.call('HSET', KEYS[1], name, id)
+  end
+  out[i] = tonumber(id)
+end
+return out
+"""
+
+# KEYS: idle set, n open states, then (sessions, nav, clicks) per day.
+# ARGV: cutoff ms, ttl s, n, (sid, expected length)..., then the three blobs per day.
+# Closes nothing (returns 0) when any session id saw a batch after the sweep read it.
+CLOSE_LUA = """
+local cutoff, ttl, n = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+for i = 1, n do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[2 + 2 * i])
+  if not score or tonumber(score) > cutoff then return 0 end
+  if redis.call('STRLEN', KEYS[1 + i]) ~= tonumber(ARGV[3 + 2 * i]) then return 0 end
+end
+local pos = 4 + 2 * n
+for k = 2 + n, #KEYS do
+  if #ARGV[pos] > 0 then
+    redis.call('APPEND', KEYS[k], ARGV[pos])
+    redis.call('EXPIRE', KEYS[k], ttl)
+  end
+  pos = pos + 1
+end
+for i = 1, n do
+  redis.call('DEL', KEYS[1 + i])
+  redis.call('ZREM', KEYS[1], ARGV[2 + 2 * i])
+end
+return 1
+"""
+_PARTS = ("sessions", "nav", "clicks")
+
+
+class SessionBuilder:
+    """The sessions consumer group's processor: rows per session id in, sessions out."""
+
+    group = keys.SESSIONS_GROUP
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        retention_days: int = 90,
+        gap_ms: int = SESSION_GAP_MS,
+        max_ms: int = SESSION_MAX_MS,
+    ) -> None:
+        self.client = client
+        self.retention_days = retention_days
+        self.gap_ms = gap_ms
+        self.max_ms = max_ms
+        self._vocab: dict[tuple[str, int], dict[str, int]] = {}
+        self._intern = client.register_script(INTERN_LUA)
+        self._close = client.register_script(CLOSE_LUA)
+
+    def commit_for(self, site: str, shard: int, entries: list[Entry]) -> Commit:
+        commit = Commit(entry_ids=[])
+        idle_key = keys.idle_sessions(site, shard)
+        for header, events in decoded(entries, commit):
+            rows = self._rows(site, shard, events, header.skew, header.vid)
+            if not len(rows):
+                continue
+            open_key = keys.open_session(site, shard, header.sid)
+            commit.appends[open_key] = commit.appends.get(open_key, b"") + rows.tobytes()
+            commit.expiries[open_key] = OPEN_TTL_S
+            member = (idle_key, header.sid)
+            commit.raises[member] = max(commit.raises.get(member, 0), header.recv)
+        return commit
+
+    def tick(self, site: str, shard: int, now_ms: int | None = None) -> int:
+        """Close the session ids idle for the gap; returns how many were closed."""
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        cutoff = now_ms - self.gap_ms
+        idle_key = keys.idle_sessions(site, shard)
+        closed = 0
+        while True:
+            found: Any = self.client.zrangebyscore(idle_key, "-inf", cutoff, 0, SWEEP_LIMIT)
+            sids = [s.decode() for s in found]
+            if not sids:
+                return closed
+            done = self._close_some(site, shard, sids, cutoff)
+            closed += done
+            if not done or len(sids) < SWEEP_LIMIT:
+                return closed
+
+    def _close_some(self, site: str, shard: int, sids: list[str], cutoff: int) -> int:
+        return self.close_open(site, shard, sids, self.read_open(site, shard, sids), cutoff)
+
+    def read_open(self, site: str, shard: int, sids: list[str]) -> list[bytes]:
+        """The open states of these session ids, as recorded now."""
+        values: Any = self.client.mget([keys.open_session(site, shard, sid) for sid in sids])
+        return [b or b"" for b in values]
+
+    def close_open(
+        self, site: str, shard: int, sids: list[str], blobs: list[bytes], cutoff: int
+    ) -> int:
+        """File the sessions of these open states, read earlier, unless one of the ids has
+        seen a batch since; returns how many ids were closed (0 or all)."""
+        open_keys = [keys.open_session(site, shard, sid) for sid in sids]
+        rows = np.frombuffer(b"".join(blobs), dtype=OPEN_ROW)
+        owner = np.repeat(np.arange(len(blobs)), [len(b) // OPEN_ROW.itemsize for b in blobs])
+        by_day = split_by_day(sessionize(rows, owner, self.gap_ms, self.max_ms))
+        day_keys = [keys.session_log(site, shard, day, part) for day in by_day for part in _PARTS]
+        args: list[Any] = [cutoff, self._ttl_s(min(by_day, default="")), len(sids)]
+        for sid, blob in zip(sids, blobs, strict=True):
+            args += [sid, len(blob)]
+        for parts in by_day.values():
+            args += [parts.sessions.tobytes(), parts.nav.tobytes(), parts.clicks.tobytes()]
+        script_keys = [keys.idle_sessions(site, shard), *open_keys, *day_keys]
+        if not self._close(keys=script_keys, args=args):
+            log.info("session ids of %s/%d saw new events while closing; retrying", site, shard)
+            return 0
+        return len(sids)
+
+    def _ttl_s(self, first_day: str) -> int:
+        if not first_day:
+            return 60
+        day_ms = int(datetime.strptime(first_day, "%Y%m%d").replace(tzinfo=UTC).timestamp()) * 1000
+        expires_ms = day_ms + (self.retention_days + 1) * DAY_MS
+        return max(60, int(expires_ms / 1000 - time.time()))
+
+    def _rows(
+        self, site: str, shard: int, events: list[Event], skew: int, vid: str
+    ) -> np.ndarray[Any, np.dtype[np.void]]:
+        kept = [e for e in events if isinstance(e, PageView | Custom | Click | RageClick)]
+        rows = np.zeros(len(kept), OPEN_ROW)
+        if not kept:
+            return rows
+        names = [_item_name(e) for e in kept]
+        sources = [_source(e) if isinstance(e, PageView) else "" for e in kept]
+        ids = self._ids(site, shard, [*names, *(s for s in sources if s)])
+        rows["ts"] = [e.ts + skew for e in kept]
+        rows["visitor"] = int(vid, 16) if vid else 0
+        rows["item"] = [ids[n] for n in names]
+        rows["source"] = [ids[s] if s else 0 for s in sources]
+        rows["kind"] = [_KIND[type(e)] for e in kept]
+        widths = [getattr(e, "vw", 0) for e in kept]
+        rows["band"] = np.where(np.asarray(widths) > 0, bands_of(widths), 2)
+        pointer = [isinstance(e, Click | RageClick) for e in kept]
+        if any(pointer):
+            x = [getattr(e, "x", 0.0) for e in kept]
+            y = [getattr(e, "y", 0.0) for e in kept]
+            cells = cells_of(x, y, widths)
+            rows["row"] = np.where(pointer, cells // GRID_COLUMNS, 0)
+            rows["col"] = np.where(pointer, cells % GRID_COLUMNS, 0)
+            rows["fixed"] = [getattr(e, "fixed", False) for e in kept]
+        return rows
+
+    def _ids(self, site: str, shard: int, names: list[str]) -> dict[str, int]:
+        known = self._vocab.setdefault((site, shard), {})
+        missing = list(dict.fromkeys(n for n in names if n not in known))
+        if missing:
+            got = self._intern(keys=[keys.session_vocabulary(site, shard)], args=missing)
+            known.update(zip(missing, (int(i) for i in got), strict=True))
+        return known
+
+
+_KIND = {PageView: KIND_PAGE, Custom: KIND_CUSTOM, Click: KIND_CLICK, RageClick: KIND_RAGE}
+
+
+def _item_name(event: Event) -> str:
+    if isinstance(event, Custom):
+        return f"e:{event.name}"
+    return f"p:{_path(event.p)}"
+
+
+@lru_cache(maxsize=65_536)
+def _path(path: str) -> str:
+    return normalize_path(path)
+
+
+def _source(view: PageView) -> str:
+    """Where the visit came from: a UTM source, else an external referrer host, else direct."""
+    utm = view.utm.get("source", "").strip().lower()
+    if utm:
+        return f"s:{utm}"
+    if view.ref and not view.ref.startswith("/"):
+        return f"s:{view.ref.lower().removeprefix('www.')}"
+    return f"s:{DIRECT}"
+
+
+def split_by_day(closed: Closed) -> dict[str, Closed]:
+    """Sessions grouped by the UTC day they started on, each day's rows kept contiguous."""
+    if not len(closed.sessions):
+        return {}
+    day = closed.sessions["start"] // DAY_MS
+    nav_day = np.repeat(day, closed.sessions["rows"])
+    click_day = np.repeat(day, closed.sessions["clicks"])
+    out = {}
+    for d in np.unique(day).tolist():
+        out[_day_name(d)] = Closed(
+            closed.sessions[day == d], closed.nav[nav_day == d], closed.clicks[click_day == d]
+        )
+    return out
+
+
+def _day_name(day: int) -> str:
+    return datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y%m%d")

@@ -1,0 +1,121 @@
+"""A funnel over a site's stored sessions: the one entry point for the CLI, the API and reports.
+
+Dates are whole days in a time zone; the range selects step-1 events from the first day's
+midnight to the midnight after the last day."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import redis
+
+from collector.pages import PageTemplates
+from collector.sites import Site
+from reports.funnel import Outcome, Units
+from reports.funnel_table import FunnelQuery, compute_funnel
+from reports.sessions import SESSION_GAP_MS, SESSION_MAX_MS, SessionTable
+from reports.store import load_sessions
+
+DEFAULT_WINDOW_MS = 3_600_000
+MAX_WINDOW_MS = 7 * 86_400_000
+MAX_DAYS = 366
+_DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|min|h|d)?")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def parse_duration_ms(text: str) -> int:
+    """'30m', '1h', '90s', '2d' or a number of seconds -> ms, between 1 s and 7 days."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not match:
+        raise ValueError(f"expected a duration like 30m, 1h or 2d, got {text!r}")
+    ms = int(float(match["n"]) * _UNIT_MS[match["unit"] or "s"])
+    if not 1000 <= ms <= MAX_WINDOW_MS:
+        raise ValueError(f"a window runs from 1s to 7d, got {text!r}")
+    return ms
+
+
+def parse_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like Europe/Paris)"
+        ) from None
+
+
+def day_range_ms(first: date, last: date, zone: ZoneInfo) -> tuple[int, int]:
+    """[midnight of first, midnight after last) in `zone`, as ms."""
+    if last < first:
+        raise ValueError(f"the range ends ({last}) before it starts ({first})")
+    if (last - first).days >= MAX_DAYS:
+        raise ValueError(f"a range holds at most {MAX_DAYS} days")
+    return midnight_ms(first, zone), midnight_ms(last + timedelta(days=1), zone)
+
+
+def midnight_ms(day: date, zone: ZoneInfo) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class FunnelRequest:
+    """A funnel as a person asks for it: steps, days, and how to count."""
+
+    steps: list[str]
+    first: date
+    last: date
+    window_ms: int = DEFAULT_WINDOW_MS
+    strict: bool = False
+    unit: str = "session"
+    breakdown: str | None = None
+    zone: str = "UTC"
+    templates: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class FunnelRun:
+    result: dict[str, Any]  # JSON-ready
+    table: SessionTable
+    units: Units
+    outcome: Outcome
+
+
+def run_funnel_request(
+    client: redis.Redis,
+    site: Site,
+    request: FunnelRequest,
+    now_ms: int | None = None,
+    gap_ms: int = SESSION_GAP_MS,
+    max_ms: int = SESSION_MAX_MS,
+) -> FunnelRun:
+    zone = parse_zone(request.zone)
+    start_ms, end_ms = day_range_ms(request.first, request.last, zone)
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    query = FunnelQuery(
+        request.steps,
+        request.window_ms,
+        start_ms,
+        end_ms,
+        now_ms,
+        request.strict,
+        request.unit,
+        request.breakdown,
+    )
+    table = load_sessions(client, site, start_ms, end_ms, request.window_ms, gap_ms, max_ms)
+    numbers, units, outcome = compute_funnel(table, query, PageTemplates(request.templates))
+    result = {
+        "site": site.name,
+        "window_s": request.window_ms / 1000,
+        "strict": request.strict,
+        "unit": request.unit,
+        "from": request.first.isoformat(),
+        "to": request.last.isoformat(),
+        "time_zone": request.zone,
+        "as_of": datetime.fromtimestamp(now_ms / 1000, zone).isoformat(timespec="seconds"),
+        **numbers,
+    }
+    return FunnelRun(result, table, units, outcome)
