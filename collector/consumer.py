@@ -14,21 +14,27 @@ import hashlib
 import logging
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import redis
 
 from collector import keys
+from collector.schema import Event, StoredHeader, decode_stored
 
 log = logging.getLogger(__name__)
 
-MAX_DELIVERIES = 5  # an entry delivered this often without a commit is poison: dead-lettered
+# An entry delivered this often without a commit is poison (it crashes whoever takes it) and is
+# dead-lettered. High enough that a run of worker crashes (OOM kills, deploys) is not mistaken
+# for poison: the SIGKILL test kills five workers in a row on the same entries.
+MAX_DELIVERIES = 10
 
-# KEYS: stream, dead-letter stream, then the counter keys.
+# KEYS: stream, dead-letter stream, then the keys written.
 # ARGV: group, n ids, ids..., n increments, (key index, field, amount)..., n expiries,
-# (key index, ttl_s)..., n dead, (id, reason)...
+# (key index, ttl_s)..., n dead, (id, reason)..., n appends, (key index, bytes)...,
+# n raises, (key index, member, score)...
 # Returns the ids that are no longer pending (nothing applied then), or an empty list.
 COMMIT_LUA = """
 local stream, group = KEYS[1], ARGV[1]
@@ -56,8 +62,20 @@ end
 count = tonumber(ARGV[pos])
 pos = pos + 1
 for i = 1, count do
-  redis.call('XADD', KEYS[2], '*', 'entry', ARGV[pos], 'reason', ARGV[pos + 1])
+  redis.call('XADD', KEYS[2], '*', 'entry', ARGV[pos], 'group', group, 'reason', ARGV[pos + 1])
   pos = pos + 2
+end
+count = tonumber(ARGV[pos])
+pos = pos + 1
+for i = 1, count do
+  redis.call('APPEND', KEYS[tonumber(ARGV[pos])], ARGV[pos + 1])
+  pos = pos + 2
+end
+count = tonumber(ARGV[pos])
+pos = pos + 1
+for i = 1, count do
+  redis.call('ZADD', KEYS[tonumber(ARGV[pos])], 'GT', ARGV[pos + 2], ARGV[pos + 1])
+  pos = pos + 3
 end
 if n > 0 then redis.call('XACK', stream, group, unpack(ids)) end
 return {}
@@ -99,6 +117,22 @@ class Commit:
     increments: dict[tuple[str, str], int] = field(default_factory=dict)  # (key, field) -> n
     expiries: dict[str, int] = field(default_factory=dict)  # key -> ttl_s
     dead: list[tuple[str, str]] = field(default_factory=list)  # (entry id, reason)
+    appends: dict[str, bytes] = field(default_factory=dict)  # key -> bytes to append
+    raises: dict[tuple[str, str], int] = field(default_factory=dict)  # (zset, member) -> score,
+    # applied only when higher than the member's current score (ZADD GT)
+
+
+def decoded(entries: list[Entry], commit: Commit) -> Iterator[tuple[StoredHeader, list[Event]]]:
+    """Header and new events of each entry, recorded in `commit` as done; entries that cannot
+    be decoded are recorded as dead letters instead (and skipped)."""
+    for entry_id, fields in entries:
+        try:
+            header, events = decode_stored(fields)
+        except (KeyError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+            commit.dead.append((entry_id, f"cannot decode: {exc}"))
+            continue
+        commit.entry_ids.append(entry_id)
+        yield header, events
 
 
 def consumer_name() -> str:
@@ -156,11 +190,16 @@ class StreamReader:
         """Apply and acknowledge atomically; returns the ids another worker committed first
         (then nothing was applied: drop them and commit the rest again)."""
         counter_keys = list(
-            dict.fromkeys([key for key, _ in commit.increments] + list(commit.expiries))
+            dict.fromkeys(
+                [key for key, _ in commit.increments]
+                + list(commit.expiries)
+                + list(commit.appends)
+                + [key for key, _ in commit.raises]
+            )
         )
         index = {key: i + 3 for i, key in enumerate(counter_keys)}  # Lua counts from 1
         ids = commit.entry_ids + [entry_id for entry_id, _ in commit.dead]
-        args: list[str | int] = [self.group, len(ids), *ids, len(commit.increments)]
+        args: list[str | int | bytes] = [self.group, len(ids), *ids, len(commit.increments)]
         for (key, name), amount in commit.increments.items():
             args += [index[key], name, amount]
         args.append(len(commit.expiries))
@@ -169,6 +208,12 @@ class StreamReader:
         args.append(len(commit.dead))
         for entry_id, reason in commit.dead:
             args += [entry_id, reason]
+        args.append(len(commit.appends))
+        for key, data in commit.appends.items():
+            args += [index[key], data]
+        args.append(len(commit.raises))
+        for (key, member), score in commit.raises.items():
+            args += [index[key], member, score]
         script_keys = [stream, dead_stream, *counter_keys]
         try:
             gone: Any = self.client.evalsha(COMMIT_SHA, len(script_keys), *script_keys, *args)

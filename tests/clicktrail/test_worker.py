@@ -16,10 +16,12 @@ import redis
 from starlette.testclient import TestClient
 
 from collector import keys
+from collector.consumer import MAX_DELIVERIES
 from collector.pages import BANDS, PageTemplates, bands_of
 from collector.sites import Site
 from heatmap.grid import cells_of
 from heatmap.store import load_grid, load_pages
+from reports.store import load_sessions
 from tests.factories import batch, click, pageview
 
 pytestmark = pytest.mark.slow
@@ -45,10 +47,28 @@ def worker(redis_url: str, *args: str) -> subprocess.Popen[bytes]:
 
 
 def pending(client: redis.Redis) -> int:
-    try:
-        return int(client.xpending(keys.events_stream("shop", 0), keys.WORKER_GROUP)["pending"])
-    except redis.exceptions.ResponseError:
-        return 0  # no consumer group yet
+    """Entries read and not yet committed, over both consumer groups."""
+    total = 0
+    for group in (keys.WORKER_GROUP, keys.SESSIONS_GROUP):
+        try:
+            total += int(client.xpending(keys.events_stream("shop", 0), group)["pending"])
+        except redis.exceptions.ResponseError:
+            pass  # no consumer group yet
+    return total
+
+
+def held_by(client: redis.Redis, pid: int) -> int:
+    """Entries read and not yet committed by the worker process `pid`, over both groups."""
+    total = 0
+    for group in (keys.WORKER_GROUP, keys.SESSIONS_GROUP):
+        try:
+            summary = client.xpending(keys.events_stream("shop", 0), group)
+        except redis.exceptions.ResponseError:
+            continue  # no consumer group yet
+        for consumer in summary["consumers"]:
+            if f"-{pid}-" in consumer["name"].decode():
+                total += int(consumer["pending"])
+    return total
 
 
 @pytest.fixture
@@ -88,20 +108,24 @@ def test_sigkilled_workers_lose_and_double_nothing(
         views[("/cart", BANDS[int(bands_of(events[0]["vw"]))])] += 1
         assert client.post("/e", json=batch(site.key, events)).status_code == 202
 
+    # Kill fresh workers until five kills have landed between a read and its commit (the
+    # pending entries then belong to the killed process), or 40 attempts.
     interrupted = 0
-    for _ in range(5):
+    for _ in range(40):
         process = worker(redis_url, "--batch", "4")
         deadline = time.monotonic() + 15
-        while pending(redis_client) == 0 and time.monotonic() < deadline:
+        while held_by(redis_client, process.pid) == 0 and time.monotonic() < deadline:
             pass  # until it holds entries it has read and not yet committed
-        time.sleep(rng.uniform(0, 0.05))
+        time.sleep(rng.uniform(0, 0.005))
         process.kill()  # SIGKILL: no cleanup, wherever it is
         process.wait()
-        interrupted += pending(redis_client) > 0
+        interrupted += held_by(redis_client, process.pid) > 0
+        if interrupted == 5:
+            break
     time.sleep(0.4)  # past claim-idle: the dead workers' entries may be taken over
     assert worker(redis_url, "--burst").wait(timeout=120) == 0
 
-    assert interrupted > 0, "no kill landed between a read and its commit"
+    assert interrupted == 5, "kills did not land between a read and its commit"
     assert pending(redis_client) == 0
     found: Counter[tuple[str, str, str, int]] = Counter()
     for page in {"/cart", "/product/:id", "/"}:
@@ -115,6 +139,10 @@ def test_sigkilled_workers_lose_and_double_nothing(
         (p.template, p.band): p.views for p in load_pages(redis_client, site, [today()]) if p.views
     }
     assert counted == dict(views)
+    # The sessions group, killed alongside, holds every page view and click once too.
+    now = int(time.time() * 1000)
+    sessions = load_sessions(redis_client, site, now - 3_600_000, now, 3_600_000)
+    assert (sessions.rows, len(sessions.clicks)) == (1000, 19000)
 
 
 def test_an_entry_that_cannot_be_decoded_is_dead_lettered_with_its_reason(
@@ -123,12 +151,33 @@ def test_an_entry_that_cannot_be_decoded_is_dead_lettered_with_its_reason(
     assert client.post("/e", json=batch(site.key, [click(x=10, y=10)])).status_code == 202
     bad = redis_client.xadd(keys.events_stream("shop", 0), {"h": b"\x93garbage", "e": b"\xc1"})
     assert worker(redis_url, "--burst").wait(timeout=60) == 0
-    [(_, letter)] = redis_client.xrange(keys.dead_letters("shop", 0))
-    assert letter[b"entry"] == bad
-    assert letter[b"reason"].startswith(b"cannot decode")
+    letters = [letter for _, letter in redis_client.xrange(keys.dead_letters("shop", 0))]
+    # Each consumer group (heatmap aggregates, sessions) files its own letter.
+    assert sorted(letter[b"group"] for letter in letters) == [b"aggregators", b"sessions"]
+    assert all(letter[b"entry"] == bad for letter in letters)
+    assert all(letter[b"reason"].startswith(b"cannot decode") for letter in letters)
     assert pending(redis_client) == 0
     grid = load_grid(redis_client, site, "/cart", "desktop", "click", "doc", [today()])
     assert grid.sum() == 1
+
+
+def test_an_entry_delivered_too_often_is_dead_lettered_as_poison(
+    client: TestClient, redis_url: str, redis_client: redis.Redis, site: Site
+) -> None:
+    assert client.post("/e", json=batch(site.key, [click(x=10, y=10)])).status_code == 202
+    stream = keys.events_stream("shop", 0)
+    redis_client.xgroup_create(stream, keys.WORKER_GROUP, id="0")
+    [[_, [(entry, _)]]] = redis_client.xreadgroup(keys.WORKER_GROUP, "crashed", {stream: ">"})
+    # As if MAX_DELIVERIES workers had taken it and died each time.
+    redis_client.xclaim(stream, keys.WORKER_GROUP, "crashed", 0, [entry], retrycount=MAX_DELIVERIES)
+    time.sleep(0.4)  # past claim-idle
+    assert worker(redis_url, "--burst").wait(timeout=60) == 0
+    [(_, letter)] = redis_client.xrange(keys.dead_letters("shop", 0))
+    assert letter[b"entry"] == entry and letter[b"group"] == b"aggregators"
+    assert letter[b"reason"] == f"delivered {MAX_DELIVERIES} times, never committed".encode()
+    grid = load_grid(redis_client, site, "/cart", "desktop", "click", "doc", [today()])
+    assert grid.sum() == 0  # the heatmap never counted it; the sessions group did, once
+    assert pending(redis_client) == 0
 
 
 def test_processed_entries_are_trimmed(
