@@ -15,10 +15,13 @@ from typing import Any
 
 import redis
 import uvicorn
+from starlette.applications import Starlette
 
-from clicktrail import heatmap_cli, reports_cli
+from clicktrail import heatmap_cli, reports_cli, token_cli
+from clicktrail.web import create_web_app
 from clicktrail.worker import Processor, Worker
 from collector import sites as site_store
+from collector.app import create_app
 from collector.connections import RedisTarget, resolve, sync_client
 from collector.pages import PageTemplates
 from collector.settings import Settings, SettingsError, load_settings, parse_value
@@ -94,13 +97,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", parents=[common], help="run everything on one machine")
     _http(serve)
-    serve.set_defaults(run=cmd_serve, with_worker=True)
+    serve.set_defaults(run=cmd_serve, with_worker=True, with_dashboard=True)
 
     collector = commands.add_parser(
         "collector", parents=[common], help="run only the collector (production shape)"
     )
     _http(collector)
-    collector.set_defaults(run=cmd_serve, with_worker=False)
+    collector.set_defaults(run=cmd_serve, with_worker=False, with_dashboard=False)
+
+    dashboard = commands.add_parser(
+        "dashboard",
+        parents=[common],
+        help="run the collector with the dashboard and read API (production shape)",
+    )
+    _http(dashboard)
+    dashboard.set_defaults(run=cmd_serve, with_worker=False, with_dashboard=True)
 
     worker = commands.add_parser(
         "worker", parents=[common], help="aggregate the event streams into heatmaps"
@@ -128,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     reports_cli.add_parsers(commands, common)
     reports_cli.add_report_parsers(commands, common)
     reports_cli.add_scheduler_parser(commands, common)
+    token_cli.add_parsers(commands, common)
 
     site = commands.add_parser("site", help="register the sites to track")
     site_commands = site.add_subparsers(dest="site_command", required=True, metavar="ACTION")
@@ -172,11 +184,9 @@ def script_tag(settings: Settings, key: str) -> str:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from collector.app import create_app
-
     target = resolve(settings, hold=True)
     try:
-        app = create_app(settings, target.url)
+        app = web_app(settings, target.url, args.config, args.with_dashboard)
         config = uvicorn.Config(
             app,
             host=settings.host,
@@ -190,7 +200,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             timeout_graceful_shutdown=10,
         )
         log.info(
-            "clicktrail collector on http://%s:%d (Redis: %s)",
+            "clicktrail %s on http://%s:%d (Redis: %s)",
+            "collector and dashboard" if args.with_dashboard else "collector",
             settings.host,
             settings.port,
             f"embedded, in {settings.data_dir}" if target.embedded else "REDIS_URL",
@@ -213,6 +224,22 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         target.close()
     return 0
+
+
+def web_app(settings: Settings, url: str, config: Path | None, dashboard: bool) -> Starlette:
+    """The collector; with `dashboard`, also the read API and the dashboard."""
+    if not dashboard:
+        return create_app(settings, url)
+    scheduler = reports_cli.make_scheduler(settings, url, config)
+
+    def send_now(name: str) -> list[str]:
+        try:
+            scheduler.config = reports_cli.report_config(config)  # the file as it is now
+            return scheduler.send_now(name)
+        except (heatmap_cli.CommandError, site_store.SiteError) as exc:
+            return [f"not sent: {exc}"]
+
+    return create_web_app(settings, url, config, send_now)
 
 
 def make_worker(settings: Settings, url: str, batch: int = 256) -> Worker:

@@ -9,18 +9,16 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from collector.pages import BANDS, PageTemplates
 from collector.settings import Settings
 from collector.sites import Site, get_site
-from heatmap.render import Legend, render_heatmap, save_png
-from heatmap.scrollmap import render_scrollmap
-from heatmap.store import days_between, load_elements, load_grid, load_pages, load_scroll
+from heatmap.render import save_png
+from heatmap.store import days_between, load_elements, load_pages
+from heatmap.view import KINDS, SCALES, heatmap_view
 
 DEFAULT_DAYS = 30
-KINDS = ("click", "rage", "dead", "scroll")
 
 
 class CommandError(ValueError):
@@ -75,7 +73,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     heat.add_argument("--width", type=width_px, metavar="PX", help="width of the PNG")
     heat.add_argument(
         "--scale",
-        choices=("sqrt", "log", "linear"),
+        choices=SCALES,
         default="sqrt",
         help="how heat maps to colour (sqrt)",
     )
@@ -121,42 +119,23 @@ def _background(path: Path | None) -> Image.Image | None:
 def cmd_heatmap(args: argparse.Namespace, settings: Settings, client: Any) -> int:
     site: Site = get_site(client, args.site)
     template = PageTemplates(settings.page_templates).template(args.page)
-    first, last, days = _period(args)
+    first, last, _ = _period(args)
     background = _background(args.background)
-    views = sum(
-        p.views
-        for p in load_pages(client, site, days)
-        if p.template == template and p.band == args.band
-    )
-    period = f"{first} to {last}"
-    if args.kind == "scroll":
-        stats = load_scroll(client, site, template, args.band, days)
-        legend = Legend(template, args.band, period, stats.views, views, "scroll")
-        image = render_scrollmap(stats, legend, background, args.width)
-        events = stats.views
-    else:
-        grid = load_grid(client, site, template, args.band, args.kind, "doc", days)
-        fixed = load_grid(client, site, template, args.band, args.kind, "fixed", days)
-        rows = max(grid.shape[0], fixed.shape[0])
-        total = _padded(grid, rows) + _padded(fixed, rows)  # fixed: where they sit at the top
-        events = int(total.sum())
-        legend = Legend(template, args.band, period, events, views, args.kind)
-        image = render_heatmap(total, legend, background, args.width, args.scale)
-    save_png(image, str(args.output))
+    view = heatmap_view(
+        client, site, template, args.band, args.kind, (first, last), background, args.width,
+        args.scale,
+    )  # fmt: skip
+    save_png(view.image, str(args.output))
     print(
-        f"wrote {args.output}: {template}, {args.band}, {period}: {events:,} {args.kind} "
-        f"events, {views:,} page views"
+        f"wrote {args.output}: {template}, {args.band}, {first} to {last}: {view.events:,} "
+        f"{args.kind} events, {view.views:,} page views"
     )
-    if not events:
+    if not view.events:
         print(
             "no events in this period: is the worker running, and the page template right? "
             "`clicktrail pages` lists the pages"
         )
     return 0
-
-
-def _padded(grid: Any, rows: int) -> Any:
-    return np.pad(grid, ((0, rows - grid.shape[0]), (0, 0)))
 
 
 def cmd_pages(args: argparse.Namespace, settings: Settings, client: Any) -> int:

@@ -222,7 +222,7 @@ def add_report_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings, client: Any) -> int:
-    config = _report_config(args)
+    config = report_config(args.config)
     site = get_site(client, args.site)
     try:
         funnel = config.funnel(args.funnel)
@@ -258,9 +258,10 @@ def cmd_report(args: argparse.Namespace, settings: Settings, client: Any) -> int
     return 1 if failed else 0
 
 
-def _report_config(args: argparse.Namespace) -> ReportConfig:
+def report_config(config: Path | None) -> ReportConfig:
+    """The funnels and reports of the settings file (clicktrail.toml)."""
     try:
-        return load_report_config(config_file(args.config))
+        return load_report_config(config_file(config))
     except ConfigError as exc:
         raise CommandError(str(exc)) from None
 
@@ -285,17 +286,13 @@ def add_scheduler_parser(commands: Any, common: argparse.ArgumentParser) -> None
 def make_scheduler(
     settings: Settings, url: str, config: Path | None, out: Path | None = None
 ) -> ReportScheduler:
-    try:
-        report_config = load_report_config(config_file(config))
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
     scheduler_settings = SchedulerSettings(
         out_dir=out or settings.data_dir / "reports",
         templates=settings.page_templates,
         session_ms=session_ms(settings),
         base_url=settings.collector_url,
     )
-    return ReportScheduler(sync_client(url), report_config, scheduler_settings)
+    return ReportScheduler(sync_client(url), report_config(config), scheduler_settings)
 
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:

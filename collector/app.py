@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import redis.exceptions
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from collector.connections import async_client
 from collector.ingest import Collector, CollectRoute
@@ -28,8 +28,11 @@ log = logging.getLogger(__name__)
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def create_app(settings: Settings, redis_url: str) -> Starlette:
-    """The collector, storing into the Redis at `redis_url` (resolved by the caller)."""
+def create_app(
+    settings: Settings, redis_url: str, more_routes: Sequence[BaseRoute] = ()
+) -> Starlette:
+    """The collector, storing into the Redis at `redis_url` (resolved by the caller).
+    `more_routes` lets the composing layer serve the dashboard and API from the same app."""
     client = async_client(redis_url)
     metrics = Metrics()
     sites = SiteDirectory(client)
@@ -70,6 +73,7 @@ def create_app(settings: Settings, redis_url: str) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
+        *more_routes,
     ]
     # POST /e bypasses the router: it is the hot path (see collector/ingest.py).
     middleware = [Middleware(CollectRoute, collector=collector)]

@@ -102,3 +102,21 @@ def session_log(site: str, shard: int, day: str, part: str) -> str:
     """String of fixed-size records of the sessions that started on `day`; part is sessions,
     nav or clicks (reports.sessions.SESSION_ROW, NAV_ROW, CLICK_ROW)."""
     return f"{PREFIX}:{shard_tag(site, shard)}:sess:{day}:{part}"
+
+
+def live_counts(site: str, shard: int, minute: int) -> str:
+    """Hash of one minute (server receipt time, ms // 60000): 't|TYPE' -> events, 'p|TEMPLATE'
+    -> page views, 's|' -> batches. Kept LIVE_TTL_S; the dashboard's live view and install
+    check read it."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:live:{minute}"
+
+
+LIVE_TTL_S = 2 * 3600
+
+# Read API tokens: SHA-256 hex of a token -> its record (JSON). Only the hash is stored.
+API_TOKENS = f"{PREFIX}:{{tokens}}"
+
+
+def screenshot(site: str, band: str, template: str) -> str:
+    """String: a PNG of the page at the band's width, drawn under its heatmaps."""
+    return f"{PREFIX}:{{{site}}}:shot:{band}:{template}"

@@ -52,6 +52,7 @@ class _Run:
     points: _Points = field(default_factory=_Points)
     views: Counter[tuple[int, int, str]] = field(default_factory=Counter)
     scrolls: list[tuple[int, int, str, float, int]] = field(default_factory=list)
+    live: Counter[tuple[int, str]] = field(default_factory=Counter)  # (minute, field) -> n
 
 
 class Aggregator:
@@ -71,9 +72,22 @@ class Aggregator:
         run = _Run()
         for header, events in decoded(entries, commit):
             _collect(run, events, header.skew)
+            self._count_live(run.live, header.recv // 60_000, events)
         self._add_points(commit, site, shard, run.points)
         self._add_views(commit, site, shard, run)
+        for (minute, name), count in run.live.items():
+            live_key = keys.live_counts(site, shard, minute)
+            commit.increments[(live_key, name)] = count
+            commit.expiries[live_key] = keys.LIVE_TTL_S
         return commit
+
+    def _count_live(self, live: Counter[tuple[int, str]], minute: int, events: list[Event]) -> None:
+        """Per-minute counts by receipt time, for the dashboard's live view."""
+        live[(minute, "s|")] += 1
+        for event in events:
+            live[(minute, f"t|{type(event).__name__.lower()}")] += 1
+            if isinstance(event, PageView):
+                live[(minute, f"p|{self._template(event.p)}")] += 1
 
     def _template(self, path: str) -> str:
         return self.templates.template(path)

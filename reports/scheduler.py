@@ -106,6 +106,23 @@ class ReportScheduler:
         fired = next(CronSim(report.schedule, now + timedelta(seconds=1), reverse=True))
         return report_period(report.period, fired.date())
 
+    def send_now(self, name: str, now: datetime | None = None) -> list[str]:
+        """Write and deliver report `name` for its latest period at once (the dashboard's "send
+        now"): no sent markers are read or set, so the scheduled send still happens."""
+        report = self.config.reports.get(name)
+        if report is None:
+            raise ValueError(f"no report named {name!r} in clicktrail.toml")
+        first, last = self.due_period(report, now)
+        files = self._write(report, first, last, f"{first.isoformat()}_{last.isoformat()}_now")
+        done = []
+        for target in report.deliver:
+            try:
+                self.send(target, files, backoff_s=self.settings.backoff_s, on_attempt=self._count)
+                done.append(f"sent to {describe(target)}")
+            except DeliveryError as exc:
+                done.append(f"not delivered to {describe(target)}: {exc}")
+        return done or [f"written to {files.html.parent}"]
+
     def _report(self, report: ReportDef, now: datetime | None) -> list[str]:
         first, last = self.due_period(report, now)
         period = f"{first.isoformat()}_{last.isoformat()}"

@@ -3,44 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-import redis
-from starlette.testclient import TestClient
 
 from clicktrail.cli import main
-from clicktrail.worker import Worker
 from collector.sites import Site
-from reports.builder import SessionBuilder
-from tests.factories import batch, now_ms, pageview
 
-MIN = 60_000
 SHOP = ["/product/*", "/cart", "/checkout", "/thanks"]
-# (sessions, pages visited): 10 buy, 8 stop at checkout, 7 leave the cart for /shipping, 5 browse.
-JOURNEYS = [
-    (10, ["/", "/product/1", "/cart", "/checkout", "/thanks"]),
-    (8, ["/product/2", "/cart", "/checkout"]),
-    (7, ["/product/3", "/cart", "/shipping"]),
-    (5, ["/product/4", "/about"]),
-]
-
-
-@pytest.fixture
-def shop(make_client: Callable[..., TestClient], redis_client: redis.Redis, site: Site) -> Site:
-    client = make_client(rate_ip_per_s=1e6)
-    t0 = now_ms() - 3 * 3_600_000
-    n = 0
-    for count, paths in JOURNEYS:
-        for _ in range(count):
-            n += 1
-            vw = 375 if n % 3 == 0 else 1280
-            views = [pageview(p=p, ts=t0 + n * 1000 + i * MIN, vw=vw) for i, p in enumerate(paths)]
-            body = batch(site.key, views, sid=f"tab-{n}")
-            assert client.post("/e", json=body).status_code == 202
-    Worker(redis_client, [SessionBuilder(redis_client)]).run(burst=True)
-    return site
 
 
 def funnel(capsys: pytest.CaptureFixture[str], redis_url: str, *argv: str) -> tuple[int, str, str]:

@@ -92,7 +92,20 @@ def test_clicks_become_grid_page_and_element_counts() -> None:
         inc[(elements, "r|div.card")],
     ) == (3, 1, 1)
     assert sum(v for (k, _), v in inc.items() if ":grid:" in k) == 6  # 4 clicks, 1 dead, 1 rage
-    assert all(86_400 * 90 < ttl <= 86_400 * 92 for ttl in commit.expiries.values())
+    retained = {k: ttl for k, ttl in commit.expiries.items() if ":live:" not in k}
+    assert all(86_400 * 90 < ttl <= 86_400 * 92 for ttl in retained.values())
+
+
+def test_each_minute_of_arrivals_is_counted_for_the_live_view() -> None:
+    entries = [
+        entry("1-0", [PageView(id="view00001", ts=NOW, p="/product/42", pv="a"), click(1, 1, 1)]),
+        entry("2-0", [PageView(id="view00002", ts=NOW, p="/product/7", pv="b")]),
+    ]
+    commit = Aggregator(PageTemplates(), 90).commit_for("shop", 0, entries)
+    live = keys.live_counts("shop", 0, NOW // 60_000)  # the minute the collector received them
+    counted = {name: n for (key, name), n in commit.increments.items() if key == live}
+    assert counted == {"s|": 2, "t|pageview": 2, "t|click": 1, "p|/product/:id": 2}
+    assert commit.expiries[live] == keys.LIVE_TTL_S
 
 
 def test_scroll_depths_count_per_band_and_page() -> None:
@@ -101,7 +114,8 @@ def test_scroll_depths_count_per_band_and_page() -> None:
     )
     commit = Aggregator(PageTemplates(), 90).commit_for("shop", 0, [entry("1-0", [scroll])])
     depths = keys.scroll_depths("shop", 0, DAY, "desktop", "/cart")
-    assert commit.increments == {(depths, "24"): 1, (depths, "fold"): 800, (depths, "views"): 1}
+    scrolls = {(k, n): v for (k, n), v in commit.increments.items() if ":live:" not in k}
+    assert scrolls == {(depths, "24"): 1, (depths, "fold"): 800, (depths, "views"): 1}
 
 
 def test_the_server_clock_decides_the_day() -> None:

@@ -1,0 +1,57 @@
+"""The whole web app of `clicktrail serve` and `clicktrail demo`: the collector, plus the read
+API, its OpenAPI document and the dashboard, all on one port."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from clicktrail.api import ApiState, api_routes
+from clicktrail.dashboard import Dashboard, DashboardState
+from clicktrail.openapi import openapi_document
+from collector.app import create_app
+from collector.connections import sync_client
+from collector.settings import Settings, config_file
+from reports.config import ReportConfig, load_report_config
+
+
+def read_routes(
+    settings: Settings,
+    redis_url: str,
+    config: Path | None,
+    send_report: Callable[[str], list[str]],
+) -> list[BaseRoute]:
+    """The API, its OpenAPI document and the dashboard."""
+    api = ApiState(sync_client(redis_url), settings)
+    document = openapi_document(_version())
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(document)
+
+    def reports() -> ReportConfig:
+        return load_report_config(config_file(config))
+
+    dashboard = Dashboard(DashboardState(api, reports, send_report))
+    return [Route("/api/openapi.json", openapi), *api_routes(api), *dashboard.routes()]
+
+
+def create_web_app(
+    settings: Settings,
+    redis_url: str,
+    config: Path | None,
+    send_report: Callable[[str], list[str]],
+) -> Starlette:
+    return create_app(settings, redis_url, read_routes(settings, redis_url, config, send_report))
+
+
+def _version() -> str:
+    try:
+        return version("clicktrail")
+    except PackageNotFoundError:
+        return "0"

@@ -1,0 +1,146 @@
+"""Full-page screenshots in headless Chromium (Debian's, driven by Playwright), taken the way a
+heatmap needs them: CSS pixels at one layout width, lazy content loaded, nothing mid-animation,
+and the page's own tracker blocked so that the capture is not counted as a visit.
+
+Playwright's sync API: call capture_page from a thread, not from inside a running event loop.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from heatmap.screenshots import MAX_HEIGHT_PX, MAX_WIDTH_PX, MIN_WIDTH_PX
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, Request, Route
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+VIEWPORT_HEIGHT_PX = 900
+MOBILE_BELOW_PX = 768  # narrower viewports are emulated as touch phones (collector.pages bands)
+TRACKER_PATHS = ("/t.js", "/e")  # the snippet and the collector's ingest endpoint
+SETTLE_QUIET_MS = 300  # the network counts as idle after this long with no request in flight
+SETTLE_MAX_MS = 3000  # ... or after this long, whatever is still loading
+# Jump straight to each transition's end; Playwright's animations="disabled" does the same for
+# CSS animations (finishing them, where `animation: none` would hide what fades in).
+STILL_CSS = """*, *::before, *::after {
+    transition: none !important;
+    scroll-behavior: auto !important;
+    caret-color: transparent !important;
+}"""
+# Scroll down a viewport at a time (re-reading the height as lazy content grows), then to the top.
+SCROLL_THROUGH = """async ([limit]) => {
+    const frame = () => new Promise((done) => requestAnimationFrame(() => {
+        requestAnimationFrame(done);
+    }));
+    const height = () => Math.min(limit, document.documentElement.scrollHeight);
+    for (let y = 0; y < height(); y += innerHeight) { scrollTo(0, y); await frame(); }
+    scrollTo(0, height()); await frame();
+    scrollTo(0, 0); await frame();
+}"""
+PAGE_HEIGHT = "Math.max(document.documentElement.scrollHeight, document.body?.scrollHeight ?? 0)"
+
+
+class CaptureError(Exception):
+    """The page could not be captured; the message says why."""
+
+
+def capture_page(url: str, width: int, max_height: int = 20000, timeout_s: float = 30) -> bytes:
+    """A PNG of the whole page at `width` CSS pixels (1 px each), cut at `max_height`."""
+    _check_request(url, width, max_height)
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        raise CaptureError(
+            "capturing pages needs Playwright: install clicktrail's `browser` extra "
+            "(pip install 'clicktrail[browser]') and Debian's chromium package"
+        ) from None
+    if not Path(CHROMIUM).exists():
+        raise CaptureError(
+            f"capturing pages needs Chromium at {CHROMIUM}: install Debian's chromium package "
+            "(apt-get install chromium) and clicktrail's `browser` extra"
+        )
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                return _shoot(browser, url, width, max_height, timeout_s)
+            finally:
+                browser.close()
+    except Error as exc:
+        reason = exc.message.splitlines()[0] if exc.message else str(exc)
+        raise CaptureError(f"could not capture {url}: {reason}") from None
+
+
+def _check_request(url: str, width: int, max_height: int) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CaptureError(f"only http:// and https:// pages can be captured, not {url!r}")
+    if not MIN_WIDTH_PX <= width <= MAX_WIDTH_PX:
+        raise CaptureError(f"width must be {MIN_WIDTH_PX} to {MAX_WIDTH_PX} px, not {width}")
+    if not 1 <= max_height <= MAX_HEIGHT_PX:
+        raise CaptureError(f"max_height must be 1 to {MAX_HEIGHT_PX} px, not {max_height}")
+
+
+def _shoot(browser: Browser, url: str, width: int, max_height: int, timeout_s: float) -> bytes:
+    mobile = width < MOBILE_BELOW_PX
+    context = browser.new_context(
+        viewport={"width": width, "height": VIEWPORT_HEIGHT_PX},
+        device_scale_factor=1,  # heatmap coordinates are CSS pixels
+        is_mobile=mobile,
+        has_touch=mobile,
+        reduced_motion="reduce",
+        service_workers="block",  # a service worker's requests would escape the route below
+    )
+    try:
+        context.set_default_timeout(timeout_s * 1000)
+        context.route(_is_tracker, _abort)
+        page = context.new_page()
+        pending: set[Request] = set()
+        # Playwright tags its handlers with an attribute, so they cannot be bound builtins.
+        page.on("request", lambda request: pending.add(request))
+        page.on("requestfinished", lambda request: pending.discard(request))
+        page.on("requestfailed", lambda request: pending.discard(request))
+        response = page.goto(url, wait_until="load")
+        if response is not None and response.status >= 400:
+            raise CaptureError(f"could not capture {url}: it answered HTTP {response.status}")
+        page.add_style_tag(content=STILL_CSS)
+        page.evaluate(SCROLL_THROUGH, [max_height])
+        _settle(page, pending)
+        height = min(max_height, int(page.evaluate(PAGE_HEIGHT)))
+        return page.screenshot(
+            full_page=True,
+            clip={"x": 0, "y": 0, "width": width, "height": max(1, height)},
+            animations="disabled",
+        )
+    finally:
+        context.close()
+
+
+def _is_tracker(url: str) -> bool:
+    return urlsplit(url).path.endswith(TRACKER_PATHS)
+
+
+def _abort(route: Route) -> None:
+    route.abort("blockedbyclient")
+
+
+def _settle(page: Page, pending: set[Request]) -> None:
+    """Wait until no request has been in flight for SETTLE_QUIET_MS, or SETTLE_MAX_MS passed."""
+    deadline = time.monotonic() + SETTLE_MAX_MS / 1000
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        if pending:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= SETTLE_QUIET_MS / 1000:
+            return
+        page.wait_for_timeout(50)  # lets Playwright deliver the request events

@@ -1,0 +1,117 @@
+"""Page screenshots drawn under the heatmaps: checked, re-encoded as PNG and kept in Redis, one
+per (site, band, page template)."""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+
+import redis
+from PIL import Image
+
+from collector import keys
+from collector.pages import BANDS
+
+MIN_WIDTH_PX = 200
+MAX_WIDTH_PX = 4000
+MAX_HEIGHT_PX = 30000
+MAX_BYTES = 8 * 1024 * 1024
+FORMATS = ("PNG", "JPEG")
+PNG_COMPRESS_LEVEL = 6
+WHITE = (255, 255, 255)
+
+
+class ScreenshotError(ValueError):
+    """The bytes are not a screenshot we keep: not an image, or outside the size limits."""
+
+
+def save_screenshot(client: redis.Redis, site: str, band: str, template: str, png: bytes) -> None:
+    """Check the image (PNG or JPEG), re-encode it as PNG and store it, replacing any older one."""
+    if band not in BANDS:
+        raise ScreenshotError(f"band must be one of {', '.join(BANDS)}, not {band!r}")
+    if len(png) > MAX_BYTES:
+        raise ScreenshotError(
+            f"screenshot is {len(png):,} bytes; at most {MAX_BYTES:,} (8 MiB) are accepted"
+        )
+    image = _decode(png, check=True)
+    out = io.BytesIO()
+    _flattened(image).save(out, format="PNG", optimize=False, compress_level=PNG_COMPRESS_LEVEL)
+    client.set(keys.screenshot(site, band, template), out.getvalue())
+
+
+def load_screenshot(client: redis.Redis, site: str, band: str, template: str) -> Image.Image | None:
+    """The stored screenshot, decoded; None when there is none or it cannot be read."""
+    data = client.get(keys.screenshot(site, band, template))
+    if not isinstance(data, bytes):
+        return None
+    try:
+        return _decode(data, check=False)
+    except ScreenshotError:
+        return None
+
+
+def delete_screenshot(client: redis.Redis, site: str, band: str, template: str) -> bool:
+    """Remove a screenshot; False when there was none."""
+    return bool(client.delete(keys.screenshot(site, band, template)))
+
+
+def list_screenshots(client: redis.Redis, site: str) -> list[tuple[str, str]]:
+    """(band, template) of every screenshot of a site, by band then template."""
+    prefix = _prefix(site)
+    found = []
+    for key in client.scan_iter(match=_glob_escape(prefix) + "*", count=1000):
+        name = key.decode() if isinstance(key, bytes) else str(key)
+        band, _, template = name[len(prefix) :].partition(":")
+        if band in BANDS:
+            found.append((band, template))
+    return sorted(found, key=lambda shot: (BANDS.index(shot[0]), shot[1]))
+
+
+def _prefix(site: str) -> str:
+    """What every screenshot key of the site starts with, from keys.screenshot itself."""
+    return keys.screenshot(site, "", "")[:-1]
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
+def _decode(data: bytes, check: bool) -> Image.Image:
+    """The decoded image; with `check`, refused unless within the format and size limits."""
+    try:
+        # Our own limits bound the size; Pillow's bomb guard would warn below them.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
+            if check:
+                _check_size(image.width, image.height)
+            image.load()
+    except ScreenshotError:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ScreenshotError(f"not a readable PNG or JPEG image: {exc}") from None
+    return image
+
+
+def _check_size(width: int, height: int) -> None:
+    if not MIN_WIDTH_PX <= width <= MAX_WIDTH_PX:
+        raise ScreenshotError(
+            f"screenshot is {width} px wide; it must be {MIN_WIDTH_PX} to {MAX_WIDTH_PX} px"
+        )
+    if height > MAX_HEIGHT_PX:
+        raise ScreenshotError(
+            f"screenshot is {height} px tall; it must be at most {MAX_HEIGHT_PX} px"
+        )
+
+
+def _flattened(image: Image.Image) -> Image.Image:
+    """RGB, with any transparency laid over white (the heatmap draws on RGB)."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        page = Image.new("RGB", image.size, WHITE)
+        page.paste(rgba, (0, 0), rgba)
+        return page
+    return image.convert("RGB")

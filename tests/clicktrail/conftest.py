@@ -1,0 +1,50 @@
+"""Shop traffic for the commands, the API and the dashboard: posted through POST /e, then
+drained by a burst worker into heatmap aggregates and sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import redis
+from starlette.testclient import TestClient
+
+from clicktrail.worker import Worker
+from collector.pages import PageTemplates
+from collector.sites import Site
+from heatmap.aggregate import Aggregator
+from reports.builder import SessionBuilder
+from tests.factories import batch, click, now_ms, pageview
+
+MIN = 60_000
+# (sessions, pages visited): 10 buy, 8 stop at checkout, 7 leave the cart for /shipping, 5 browse.
+JOURNEYS = [
+    (10, ["/", "/product/1", "/cart", "/checkout", "/thanks"]),
+    (8, ["/product/2", "/cart", "/checkout"]),
+    (7, ["/product/3", "/cart", "/shipping"]),
+    (5, ["/product/4", "/about"]),
+]
+CART_BUTTON = (1100.0, 640.0)  # where every session on /cart clicks, desktop and mobile alike
+
+
+@pytest.fixture
+def shop(make_client: Callable[..., TestClient], redis_client: redis.Redis, site: Site) -> Site:
+    """30 sessions three hours ago, every third on a phone (375 px), the rest desktop."""
+    client = make_client(rate_ip_per_s=1e6)
+    t0 = now_ms() - 3 * 3_600_000
+    n = 0
+    for count, paths in JOURNEYS:
+        for _ in range(count):
+            n += 1
+            vw = 375 if n % 3 == 0 else 1280
+            events = [pageview(p=p, ts=t0 + n * 1000 + i * MIN, vw=vw) for i, p in enumerate(paths)]
+            at = paths.index("/cart") if "/cart" in paths else None
+            if at is not None:
+                x, y = CART_BUTTON
+                ts = t0 + n * 1000 + at * MIN + 5000
+                events.append(click(p="/cart", ts=ts, x=x * vw / 1280, y=y, vw=vw, sel="#checkout"))
+            body = batch(site.key, events, sid=f"tab-{n}")
+            assert client.post("/e", json=body).status_code == 202
+    processors = [Aggregator(PageTemplates(), 90), SessionBuilder(redis_client)]
+    Worker(redis_client, processors).run(burst=True)
+    return site

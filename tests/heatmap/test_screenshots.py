@@ -1,0 +1,141 @@
+"""Screenshots in Redis: PNG or JPEG in, a checked PNG stored, the same pixels out."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+import redis
+from PIL import Image
+
+from collector import keys
+from collector.sites import Site
+from heatmap.screenshots import (
+    MAX_BYTES,
+    ScreenshotError,
+    delete_screenshot,
+    list_screenshots,
+    load_screenshot,
+    save_screenshot,
+)
+
+BLUE = (10, 120, 200)
+
+
+def image_bytes(
+    width: int,
+    height: int,
+    format: str = "PNG",
+    mode: str = "RGB",
+    colour: float | tuple[int, ...] = BLUE,
+) -> bytes:
+    out = io.BytesIO()
+    image = Image.new(mode, (width, height), colour)
+    image.save(out, format=format, compress_level=1)  # quick to write; ignored but by PNG
+    return out.getvalue()
+
+
+def test_a_saved_png_loads_back_with_the_same_pixels(redis_client: redis.Redis, site: Site) -> None:
+    page = Image.new("RGB", (390, 600), BLUE)
+    page.putpixel((389, 599), (255, 0, 0))
+    out = io.BytesIO()
+    page.save(out, format="PNG")
+    save_screenshot(redis_client, site.name, "mobile", "/product/:id", out.getvalue())
+    loaded = load_screenshot(redis_client, site.name, "mobile", "/product/:id")
+    assert loaded is not None
+    assert (loaded.format, loaded.mode, loaded.size) == ("PNG", "RGB", (390, 600))
+    assert loaded.getpixel((0, 0)) == BLUE
+    assert loaded.getpixel((389, 599)) == (255, 0, 0)
+
+
+def test_a_jpeg_is_stored_as_png(redis_client: redis.Redis, site: Site) -> None:
+    save_screenshot(redis_client, site.name, "desktop", "/", image_bytes(1280, 300, "JPEG"))
+    stored = redis_client.get(keys.screenshot(site.name, "desktop", "/"))
+    assert isinstance(stored, bytes) and stored.startswith(b"\x89PNG\r\n\x1a\n")
+    loaded = load_screenshot(redis_client, site.name, "desktop", "/")
+    assert loaded is not None and loaded.size == (1280, 300)
+
+
+def test_transparency_is_laid_over_white(redis_client: redis.Redis, site: Site) -> None:
+    clear = image_bytes(400, 100, mode="RGBA", colour=(0, 0, 0, 0))
+    save_screenshot(redis_client, site.name, "tablet", "/", clear)
+    loaded = load_screenshot(redis_client, site.name, "tablet", "/")
+    assert loaded is not None
+    assert (loaded.mode, loaded.getpixel((10, 10))) == ("RGB", (255, 255, 255))
+
+
+@pytest.mark.parametrize("size", [(200, 30000), (4000, 10)])
+def test_the_size_limits_themselves_are_accepted(
+    redis_client: redis.Redis, site: Site, size: tuple[int, int]
+) -> None:
+    save_screenshot(redis_client, site.name, "desktop", "/", image_bytes(*size))
+    loaded = load_screenshot(redis_client, site.name, "desktop", "/")
+    assert loaded is not None and loaded.size == size
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"<html>not an image</html>", "not a readable PNG or JPEG"),
+        (b"", "not a readable PNG or JPEG"),
+        (image_bytes(400, 100, "GIF", "P", 1), "not a readable PNG or JPEG"),
+        (image_bytes(400, 100)[:60], "not a readable PNG or JPEG"),  # truncated
+        (image_bytes(199, 800), "199 px wide; it must be 200 to 4000 px"),
+        (image_bytes(4001, 10), "4001 px wide; it must be 200 to 4000 px"),
+        (image_bytes(200, 30001), "30001 px tall; it must be at most 30000 px"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(MAX_BYTES), "at most 8,388,608 (8 MiB)"),
+    ],
+    ids=["html", "empty", "gif", "truncated", "narrow", "wide", "tall", "over-8-MiB"],
+)
+def test_what_is_not_a_usable_screenshot_is_refused_and_not_stored(
+    redis_client: redis.Redis, site: Site, data: bytes, message: str
+) -> None:
+    with pytest.raises(ScreenshotError, match=re.escape(message)):
+        save_screenshot(redis_client, site.name, "desktop", "/", data)
+    assert list_screenshots(redis_client, site.name) == []
+
+
+def test_a_band_that_does_not_exist_is_refused(redis_client: redis.Redis, site: Site) -> None:
+    with pytest.raises(ScreenshotError, match="band must be one of mobile, tablet, desktop"):
+        save_screenshot(redis_client, site.name, "watch", "/", image_bytes(400, 100))
+
+
+def test_loading_what_is_absent_or_unreadable_gives_none(
+    redis_client: redis.Redis, site: Site
+) -> None:
+    assert load_screenshot(redis_client, site.name, "desktop", "/") is None
+    redis_client.set(keys.screenshot(site.name, "desktop", "/"), b"garbage")
+    assert load_screenshot(redis_client, site.name, "desktop", "/") is None
+
+
+def test_listing_gives_the_sites_own_screenshots_by_band_then_template(
+    redis_client: redis.Redis, site: Site
+) -> None:
+    shot = image_bytes(400, 100)
+    for band, template in [
+        ("desktop", "/"),
+        ("mobile", "/p/:id"),
+        ("mobile", "/a:b"),
+        ("tablet", "/"),
+    ]:
+        save_screenshot(redis_client, site.name, band, template, shot)
+    save_screenshot(redis_client, "blog", "desktop", "/other", shot)
+    assert list_screenshots(redis_client, site.name) == [
+        ("mobile", "/a:b"),
+        ("mobile", "/p/:id"),
+        ("tablet", "/"),
+        ("desktop", "/"),
+    ]
+    assert list_screenshots(redis_client, "blog") == [("desktop", "/other")]
+    assert list_screenshots(redis_client, "none") == []
+
+
+def test_deleting_says_whether_there_was_a_screenshot(
+    redis_client: redis.Redis, site: Site
+) -> None:
+    save_screenshot(redis_client, site.name, "mobile", "/", image_bytes(390, 100))
+    assert delete_screenshot(redis_client, site.name, "mobile", "/") is True
+    assert delete_screenshot(redis_client, site.name, "mobile", "/") is False
+    assert load_screenshot(redis_client, site.name, "mobile", "/") is None
+    assert list_screenshots(redis_client, site.name) == []
