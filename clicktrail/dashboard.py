@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
@@ -95,8 +95,8 @@ class Dashboard:
         return self.page(request, "login.html.j2", next=_local(request.query_params.get("next")))
 
     async def login_post(self, request: Request) -> Response:
-        form = await request.form()
-        secret, target = str(form.get("token", "")).strip(), _local(str(form.get("next", "")))
+        form = await _small_form(request)
+        secret, target = form.get("token", "").strip(), _local(form.get("next"))
         if not same_origin(request):
             return self.page(request, "login.html.j2", 403, next=target, error="cross-site form")
         if find_token(self.api.client, secret) is None:
@@ -139,8 +139,10 @@ class Dashboard:
     def funnel_view(self, request: Request, site: Site) -> Response:
         # Unused step boxes of the form arrive empty: not steps.
         query = QueryParams([(k, v) for k, v in request.query_params.multi_items() if v.strip()])
-        values, error = _read(query, (p.STEP, p.WINDOW, p.FROM, p.TO, _STRICT_BOX))
-        asked = "step" in query and not error
+        asked = "step" in query  # else the form only, with the configured or cart steps
+        specs = (p.STEP, p.WINDOW, p.FROM, p.TO, _STRICT_BOX, _SENT)
+        values, error = _read(query, specs if asked else specs[1:])
+        asked = asked and not error
         first, last = _period(values, FUNNEL_DAYS)
         result = None
         if asked:
@@ -168,12 +170,24 @@ class Dashboard:
         return RedirectResponse(f"/sites/{site.name}/funnel?{query}", 303)
 
 
+async def _small_form(request: Request, limit: int = 4096) -> dict[str, str]:
+    """An urlencoded form of a few fields (the login form), read up to `limit` bytes."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return {}
+    fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
+    return {name: values[0] for name, values in fields.items()}
+
+
 def _to_login(request: Request) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(target)}", 303)
 
 
 _KIND = p.Param("kind", "", {}, p.one_of(*KINDS), default="click")
+_SENT = p.Param("sent", "", {}, str)  # the outcome of "send now", shown once
 _STRICT_BOX = p.Param("strict", "", {}, lambda raw: raw in ("on", "true", "1"), default=False)
 
 

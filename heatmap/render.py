@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 from heatmap.grid import GRID_COLUMNS, ROW_PX
 
 KERNEL_PX = 40  # the kernel's full width at half maximum, in CSS pixels
+TAIL_ROWS = 4  # grid rows drawn below the lowest click: 64 px, past 3 sigma of the kernel
 SCALE_PERCENTILE = 99.5  # the colour ramp tops out here, not at the single hottest cell
 MIN_SUPPORT_CLICKS = 3.0  # colour backed by fewer clicks than this is faded
 OPACITY = 0.8
@@ -154,10 +155,18 @@ def render_heatmap(
     mode: str = "sqrt",
 ) -> Image.Image:
     """The overlay over the background (or a ruler backdrop), with the legend strip on top."""
+    grid = with_tail(grid)
     page = canvas(background, legend.band, grid.shape[0] * ROW_PX)
     layer = heat_layer(grid, (page.width, grid.shape[0] * ROW_PX), mode)
     page.paste(layer, (0, 0), layer)  # blends by the layer's alpha, straight onto RGB
     return finish(page, legend, width)
+
+
+def with_tail(grid: FloatGrid) -> FloatGrid:
+    """The grid with TAIL_ROWS of room below its lowest click, so the blur is not cut off."""
+    busy = np.flatnonzero(grid.any(axis=1))
+    needed = int(busy[-1]) + 1 + TAIL_ROWS if busy.size else 0
+    return np.pad(grid, ((0, max(0, needed - grid.shape[0])), (0, 0)))
 
 
 def canvas(background: Image.Image | None, band: str, content_px: int) -> Image.Image:
@@ -186,27 +195,11 @@ def with_legend(page: Image.Image, legend: Legend) -> Image.Image:
     out = Image.new("RGB", (page.width, page.height + LEGEND_PX), (255, 255, 255))
     out.paste(page, (0, LEGEND_PX))
     draw = ImageDraw.Draw(out)
-    title = ImageFont.load_default(size=15)
-    small = ImageFont.load_default(size=12)
-    draw.text(
-        (10, 8),
-        f"{legend.page}  ·  {legend.band}  ·  {legend.kind} map  ·  {legend.period}",
-        fill=(30, 30, 30),
-        font=title,
-    )
-    draw.text(
-        (10, 32),
-        f"{legend.clicks:,} {legend.kind} events  ·  {legend.views:,} page views  ·  "
-        + (
-            "colour: share of page views that scrolled at least this far"
-            if legend.kind == "scroll"
-            else "faded where fewer than 3 clicks back the colour"
-        ),
-        fill=(90, 90, 90),
-        font=small,
-    )
+    for y, text, size, colour in _legend_lines(legend, page.width):
+        draw.text((10, y), text, fill=colour, font=ImageFont.load_default(size=size))
     bar_x, bar_w = max(10, page.width - 230), 160
     if bar_x > 420:
+        small = ImageFont.load_default(size=12)
         for i in range(bar_w):
             colour = RAMP[min(255, 1 + i * 255 // bar_w)]
             draw.line([(bar_x + i, 14), (bar_x + i, 28)], fill=tuple(int(c) for c in colour[:3]))
@@ -214,6 +207,28 @@ def with_legend(page: Image.Image, legend: Legend) -> Image.Image:
         draw.text((bar_x + bar_w - 30, 32), "more", fill=(90, 90, 90), font=small)
     draw.line([(0, LEGEND_PX - 1), (page.width, LEGEND_PX - 1)], fill=(200, 200, 200))
     return out
+
+
+NARROW_LEGEND_PX = 640  # below this width the legend takes three short lines
+
+
+def _legend_lines(legend: Legend, width: int) -> list[tuple[int, str, int, tuple[int, int, int]]]:
+    """(y, text, font size, colour) of each line of the legend strip."""
+    dark, grey = (30, 30, 30), (90, 90, 90)
+    counts = f"{legend.clicks:,} {legend.kind} events  ·  {legend.views:,} page views"
+    if width < NARROW_LEGEND_PX:  # a phone-width map: short lines that fit
+        return [
+            (6, f"{legend.page}  ·  {legend.band}", 13, dark),
+            (25, f"{legend.kind} map  ·  {legend.period}", 11, grey),
+            (42, counts, 11, grey),
+        ]
+    note = (
+        "colour: share of page views that scrolled at least this far"
+        if legend.kind == "scroll"
+        else "faded where fewer than 3 clicks back the colour"
+    )
+    title = f"{legend.page}  ·  {legend.band}  ·  {legend.kind} map  ·  {legend.period}"
+    return [(8, title, 15, dark), (32, f"{counts}  ·  {note}", 12, grey)]
 
 
 def save_png(image: Image.Image, path: str, compress_level: int = 6) -> None:

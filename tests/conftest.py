@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 import redis
+from playwright.sync_api import Browser, sync_playwright
 from starlette.testclient import TestClient
 
 from collector import sites
 from collector.app import create_app
 from collector.embedded import EmbeddedRedis
 from collector.settings import Settings
+from heatmap.capture import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import BROWSER_UA, ORIGIN
 
 
@@ -70,3 +72,12 @@ def make_client(redis_url: str, redis_client: redis.Redis) -> Iterator[Callable[
 @pytest.fixture
 def client(make_client: Callable[..., TestClient], site: sites.Site) -> TestClient:
     return make_client()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, launched the way clicktrail itself launches it."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

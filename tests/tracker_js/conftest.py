@@ -10,26 +10,13 @@ from typing import Any
 
 import pytest
 import redis
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser, BrowserContext
 
 from collector import keys
 from collector.embedded import socket_path_for
 from collector.schema import decode_stored
 from tests.clicktrail.server import ServeProcess
 from tests.tracker_js.pages import serve_pages
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
 
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
