@@ -17,7 +17,7 @@ import redis
 import uvicorn
 from starlette.applications import Starlette
 
-from clicktrail import heatmap_cli, reports_cli, token_cli
+from clicktrail import heatmap_cli, reports_cli, screenshot_cli, token_cli
 from clicktrail.web import create_web_app
 from clicktrail.worker import Processor, Worker
 from collector import sites as site_store
@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     reports_cli.add_report_parsers(commands, common)
     reports_cli.add_scheduler_parser(commands, common)
     token_cli.add_parsers(commands, common)
+    screenshot_cli.add_parsers(commands, common)
 
     site = commands.add_parser("site", help="register the sites to track")
     site_commands = site.add_subparsers(dest="site_command", required=True, metavar="ACTION")

@@ -15,6 +15,7 @@ from collector.pages import BANDS, PageTemplates
 from collector.settings import Settings
 from collector.sites import Site, get_site
 from heatmap.render import save_png
+from heatmap.screenshots import load_screenshot
 from heatmap.store import days_between, load_elements, load_pages
 from heatmap.view import KINDS, SCALES, heatmap_view
 
@@ -68,7 +69,8 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         "--background",
         type=Path,
         metavar="FILE",
-        help="a screenshot of the page at the band's width",
+        help="a screenshot of the page at the band's width "
+        "(default: the one `clicktrail screenshot` stored, if any)",
     )
     heat.add_argument("--width", type=width_px, metavar="PX", help="width of the PNG")
     heat.add_argument(
@@ -121,6 +123,8 @@ def cmd_heatmap(args: argparse.Namespace, settings: Settings, client: Any) -> in
     template = PageTemplates(settings.page_templates).template(args.page)
     first, last, _ = _period(args)
     background = _background(args.background)
+    if background is None:  # the page's picture, if `clicktrail screenshot` stored one
+        background = load_screenshot(client, site.name, args.band, template)
     view = heatmap_view(
         client, site, template, args.band, args.kind, (first, last), background, args.width,
         args.scale,
