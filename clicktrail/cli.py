@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -15,13 +16,12 @@ from typing import Any
 
 import redis
 import uvicorn
-from starlette.applications import Starlette
 
 from clicktrail import heatmap_cli, reports_cli, screenshot_cli, token_cli
-from clicktrail.web import create_web_app
+from clicktrail.demo import DemoOptions, run_demo
+from clicktrail.web import web_app
 from clicktrail.worker import Processor, Worker
 from collector import sites as site_store
-from collector.app import create_app
 from collector.connections import RedisTarget, resolve, sync_client
 from collector.pages import PageTemplates
 from collector.settings import Settings, SettingsError, load_settings, parse_value
@@ -112,6 +112,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _http(dashboard)
     dashboard.set_defaults(run=cmd_serve, with_worker=False, with_dashboard=True)
+
+    demo = commands.add_parser(
+        "demo",
+        parents=[common],
+        help="see it work: a demo shop, its visitors, heatmaps, the cart funnel and a report",
+    )
+    _http(demo)
+    demo.add_argument(
+        "--visitors",
+        type=_int_between(1, 5000),
+        default=300,
+        metavar="N",
+        help="live visitors driven through the shop now (300)",
+    )
+    demo.add_argument(
+        "--out", type=Path, default=Path("clicktrail-demo"), metavar="DIR",
+        help="where the heatmap PNGs and the report go (./clicktrail-demo)",
+    )  # fmt: skip
+    demo.add_argument(
+        "--shop-port", type=_int_between(1, 65535), metavar="PORT",
+        help="port of the demo shop (default: a free one)",
+    )  # fmt: skip
+    demo.add_argument(
+        "--no-history", action="store_true", help="skip the synthetic week of past visits"
+    )
+    demo.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="post synthetic events instead of driving headless Chromium",
+    )
+    demo.add_argument(
+        "--exit", action="store_true", help="stop once the outputs are written (CI, scripts)"
+    )
+    demo.set_defaults(run=cmd_demo)
 
     worker = commands.add_parser(
         "worker", parents=[common], help="aggregate the event streams into heatmaps"
@@ -227,20 +261,26 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def web_app(settings: Settings, url: str, config: Path | None, dashboard: bool) -> Starlette:
-    """The collector; with `dashboard`, also the read API and the dashboard."""
-    if not dashboard:
-        return create_app(settings, url)
-    scheduler = reports_cli.make_scheduler(settings, url, config)
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    options = DemoOptions(
+        visitors=args.visitors,
+        out=args.out,
+        shop_port=args.shop_port or _free_port(),
+        history=not args.no_history,
+        browser=not args.no_browser,
+        keep_serving=not args.exit,
+    )
 
-    def send_now(name: str) -> list[str]:
-        try:
-            scheduler.config = reports_cli.report_config(config)  # the file as it is now
-            return scheduler.send_now(name)
-        except (heatmap_cli.CommandError, site_store.SiteError) as exc:
-            return [f"not sent: {exc}"]
+    def jobs(url: str) -> list[Worker | ReportScheduler]:
+        return [make_worker(settings, url), reports_cli.make_scheduler(settings, url, args.config)]
 
-    return create_web_app(settings, url, config, send_now)
+    return run_demo(settings, options, args.config, jobs)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def make_worker(settings: Settings, url: str, batch: int = 256) -> Worker:

@@ -12,12 +12,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from clicktrail import heatmap_cli, reports_cli
 from clicktrail.api import ApiState, api_routes
 from clicktrail.dashboard import Dashboard, DashboardState
 from clicktrail.openapi import openapi_document
 from collector.app import create_app
 from collector.connections import sync_client
 from collector.settings import Settings, config_file
+from collector.sites import SiteError
 from reports.config import ReportConfig, load_report_config
 
 
@@ -48,6 +50,22 @@ def create_web_app(
     send_report: Callable[[str], list[str]],
 ) -> Starlette:
     return create_app(settings, redis_url, read_routes(settings, redis_url, config, send_report))
+
+
+def web_app(settings: Settings, url: str, config: Path | None, dashboard: bool) -> Starlette:
+    """The collector; with `dashboard`, also the read API and the dashboard."""
+    if not dashboard:
+        return create_app(settings, url)
+    scheduler = reports_cli.make_scheduler(settings, url, config)
+
+    def send_now(name: str) -> list[str]:
+        try:
+            scheduler.config = reports_cli.report_config(config)  # the file as it is now
+            return scheduler.send_now(name)
+        except (heatmap_cli.CommandError, SiteError) as exc:
+            return [f"not sent: {exc}"]
+
+    return create_web_app(settings, url, config, send_now)
 
 
 def _version() -> str:

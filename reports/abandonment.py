@@ -4,22 +4,24 @@ left each step's page."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import redis
+from PIL import Image
 
-from collector.pages import BANDS
+from collector.pages import BANDS, PageTemplates
 from collector.sites import Site
 from heatmap.grid import GRID_COLUMNS, grid_from_cells
+from heatmap.screenshots import load_screenshot
 from reports.config import PERIOD_DAYS, FunnelDef
 from reports.query import FunnelRequest, FunnelRun, midnight_ms, parse_zone, run_funnel_request
 from reports.sessions import CLICK_RAGE
 from reports.stats import compare
-from reports.steps import parse_steps, step_matrix
+from reports.steps import labels, parse_steps, step_matrix
 
 FloatGrid = npt.NDArray[np.float64]
 MIN_ROWS = 900 // 16  # a laptop viewport, in 16 px grid rows
@@ -37,6 +39,8 @@ class AbandonedClicks:
     clicks: int
     rage: int
     grid: FloatGrid
+    page: str = ""  # the page template most of their clicks were on: its picture goes under
+    background: Image.Image | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,10 @@ def build_report(
     current, previous = runs
     daily = daily_conversion(current, first, last, zone)
     previous_daily = daily_conversion(previous, *before, zone)
-    heat = [abandoned_clicks(current, funnel, k) for k in range(len(funnel.steps) - 1)]
+    heat = [
+        _with_picture(client, site, abandoned_clicks(current, funnel, k, templates))
+        for k in range(len(funnel.steps) - 1)
+    ]
     data = {
         "site": site.name,
         "funnel": {"name": funnel.name, "steps": list(funnel.steps)},
@@ -113,7 +120,16 @@ def daily_conversion(
     return [(d, int(e), int(c)) for d, e, c in zip(days, entered_n, converted_n, strict=True)]
 
 
-def abandoned_clicks(run: FunnelRun, funnel: FunnelDef, k: int) -> AbandonedClicks:
+def _with_picture(client: redis.Redis, site: Site, heat: AbandonedClicks) -> AbandonedClicks:
+    """The heatmap of a step over the page's stored picture (`clicktrail screenshot`)."""
+    if not heat.page:
+        return heat
+    return replace(heat, background=load_screenshot(client, site.name, heat.band, heat.page))
+
+
+def abandoned_clicks(
+    run: FunnelRun, funnel: FunnelDef, k: int, templates: tuple[str, ...] = ()
+) -> AbandonedClicks:
     """Where the units that dropped at step k + 1 clicked on that step's page before leaving."""
     outcome, units, table = run.outcome, run.units, run.table
     dropped = (outcome.level == k + 1) & ~outcome.open
@@ -138,7 +154,13 @@ def abandoned_clicks(run: FunnelRun, funnel: FunnelDef, k: int) -> AbandonedClic
     rows = max(MIN_ROWS, int(clicks["row"].max()) + 1 + MARGIN_ROWS if len(clicks) else 0)
     grid = grid_from_cells(cells, np.ones(len(cells)), rows=rows)
     rage = int(((clicks["flags"] & CLICK_RAGE) > 0).sum())
-    return AbandonedClicks(k + 1, funnel.steps[k], band, len(sessions), len(clicks), rage, grid)
+    page = ""
+    if len(clicks):
+        names = labels(table.vocab, PageTemplates(templates))
+        page = names[int(np.bincount(clicks["item"]).argmax())]
+    return AbandonedClicks(
+        k + 1, funnel.steps[k], band, len(sessions), len(clicks), rage, grid, page
+    )
 
 
 def _ranges(starts: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

@@ -49,7 +49,7 @@ def report_images(report: ReportData) -> dict[str, Image.Image]:
                 heat.pattern, heat.band, period, heat.clicks, heat.sessions, "abandonment click"
             )
             images[f"abandonment-step-{heat.step}"] = render_heatmap(
-                heat.grid, legend, width=HEATMAP_WIDTH_PX
+                heat.grid, legend, heat.background, width=HEATMAP_WIDTH_PX
             )
     return images
 

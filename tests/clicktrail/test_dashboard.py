@@ -18,7 +18,7 @@ import redis
 import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
-from clicktrail.cli import web_app
+from clicktrail.web import web_app
 from clicktrail.tokens import create_token
 from collector.settings import Settings
 from collector.sites import Site

@@ -66,6 +66,7 @@ def test_the_abandonment_heatmap_holds_only_the_clicks_of_those_who_left(
     assert (cart.pattern, cart.sessions, cart.clicks, cart.band) == ("/cart", 40, 40, "desktop")
     assert np.argwhere(cart.grid).tolist() == [[25, 80]]  # the shipping link; not the buyers' click
     assert report.heat[0].clicks == 0  # product-page leavers did not click
+    assert (cart.page, report.heat[0].page) == ("/cart", "")  # whose picture goes under it
 
 
 def test_the_files_are_complete(report: ReportData, tmp_path: Path) -> None:
