@@ -41,8 +41,9 @@ from reports.report_files import write_report
 log = logging.getLogger(__name__)
 
 SITE = "demo-shop"
-HISTORY_DAYS = 7
-HISTORY_VISITS_PER_DAY = 120
+HISTORY_DAYS = 14  # two weeks: the report compares the last 7 days with the 7 before
+HISTORY_VISITS_PER_DAY = 90
+REPORT_DAYS = 7  # the report: the last 7 whole days, against the 7 before
 DRAIN_TIMEOUT_S = 180.0
 # The pages under the demo's heatmaps; the cart as visitors see it, with an item in it.
 SHOTS = (
@@ -212,7 +213,7 @@ def _write_outputs(client: redis.Redis, settings: Settings, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     site = get_site(client, SITE)
     today = datetime.now(UTC).date()
-    period = (today - timedelta(days=HISTORY_DAYS), today)
+    period = (today - timedelta(days=REPORT_DAYS), today)
     for page, band in (("/cart", "desktop"), ("/product/:id", "mobile")):
         background = load_screenshot(client, SITE, band, page)
         view = heatmap_view(client, site, page, band, "click", period, background)
@@ -221,7 +222,7 @@ def _write_outputs(client: redis.Redis, settings: Settings, out: Path) -> None:
         print(f"wrote {out / name}: {view.events:,} clicks over {view.views:,} page views")
     funnel = ReportConfig({}, {}).funnel(DEFAULT_FUNNEL)
     data = build_report(
-        client, site, FunnelDef(funnel.name, funnel.steps), period[0], period[1] - timedelta(1),
+        client, site, FunnelDef(funnel.name, funnel.steps), period[0], today - timedelta(days=1),
         "UTC", settings.page_templates,
     )  # fmt: skip
     files = write_report(data, out / "report", settings.collector_url)

@@ -18,8 +18,8 @@ import redis
 import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
-from clicktrail.web import web_app
 from clicktrail.tokens import create_token
+from clicktrail.web import web_app
 from collector.settings import Settings
 from collector.sites import Site
 from tests.clicktrail.server import free_port
