@@ -30,7 +30,7 @@ from collector import keys
 from collector.connections import resolve, sync_client
 from collector.settings import Settings
 from collector.sites import SiteError, add_site, get_site, new_site, remove_site
-from heatmap.capture import CaptureError, capture_page
+from heatmap.capture import CaptureError, capture_pages
 from heatmap.render import BAND_WIDTHS_PX, save_png
 from heatmap.screenshots import load_screenshot, save_screenshot
 from heatmap.view import heatmap_view
@@ -155,12 +155,12 @@ def _fresh_site(client: redis.Redis, shop_url: str) -> Any:
 def _capture_pages(client: redis.Redis, shop_url: str) -> None:
     """Pictures of the shop's pages, drawn under their heatmaps."""
     started = time.monotonic()
-    for url, template, band in SHOTS:
-        try:
-            png = capture_page(f"{shop_url}{url}", BAND_WIDTHS_PX[band])
-        except CaptureError as exc:
-            log.warning("no picture of %s (%s): %s", url, band, exc)
-            continue
+    try:
+        pngs = capture_pages([(f"{shop_url}{url}", BAND_WIDTHS_PX[band]) for url, _, band in SHOTS])
+    except CaptureError as exc:
+        log.warning("no page pictures: %s", exc)
+        return
+    for (_, template, band), png in zip(SHOTS, pngs, strict=True):
         save_screenshot(client, SITE, band, template, png)
     print(f"captured {len(SHOTS)} page pictures in {time.monotonic() - started:.1f} s")
 

@@ -56,7 +56,15 @@ class CaptureError(Exception):
 
 def capture_page(url: str, width: int, max_height: int = 20000, timeout_s: float = 30) -> bytes:
     """A PNG of the whole page at `width` CSS pixels (1 px each), cut at `max_height`."""
-    _check_request(url, width, max_height)
+    return capture_pages([(url, width)], max_height, timeout_s)[0]
+
+
+def capture_pages(
+    shots: list[tuple[str, int]], max_height: int = 20000, timeout_s: float = 30
+) -> list[bytes]:
+    """PNGs of several (url, width) pages, with one browser launch for all of them."""
+    for url, width in shots:
+        _check_request(url, width, max_height)
     try:
         from playwright.sync_api import Error, sync_playwright
     except ImportError:
@@ -69,11 +77,15 @@ def capture_page(url: str, width: int, max_height: int = 20000, timeout_s: float
             f"capturing pages needs Chromium at {CHROMIUM}: install Debian's chromium package "
             "(apt-get install chromium) and clicktrail's `browser` extra"
         )
+    url = shots[0][0] if shots else ""
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
-                return _shoot(browser, url, width, max_height, timeout_s)
+                pngs = []
+                for url, width in shots:
+                    pngs.append(_shoot(browser, url, width, max_height, timeout_s))
+                return pngs
             finally:
                 browser.close()
     except Error as exc:
