@@ -57,7 +57,6 @@ DEMO_SETTINGS = {
     "max_event_age_s": (HISTORY_DAYS + 1) * 86_400,
     "rate_ip_per_s": 10_000.0,  # every demo visitor posts from 127.0.0.1
     "rate_site_per_s": 100_000.0,
-    "honor_dnt": False,  # the demo's own browser must not be taken for a person opting out
 }
 
 

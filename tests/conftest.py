@@ -74,9 +74,11 @@ def client(make_client: Callable[..., TestClient], site: sites.Site) -> TestClie
     return make_client()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, launched the way clicktrail itself launches it."""
+    """Debian's Chromium, headless, launched the way clicktrail itself launches it. Per module:
+    Playwright's sync API keeps an event loop running on this thread while it is open, and
+    later tests that call asyncio.run() must not find it there."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
