@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from heatmap.capture import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.clicktrail.server import ServeProcess  # noqa: E402
-from tests.tracker_js.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.tracker_js.pages import SHOP, serve_pages, snippet_tag  # noqa: E402
 from tracker_js import SNIPPET_PATH  # noqa: E402
 
