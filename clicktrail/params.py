@@ -59,7 +59,8 @@ def read_params(query: QueryParams, params: Sequence[Param]) -> dict[str, Any]:
     known = [p.name for p in params]
     for name in query:
         if name not in known:
-            raise ParamError(name, f"unknown parameter (this route takes: {', '.join(known)})")
+            takes = f"this route takes: {', '.join(known)}" if known else "it takes none"
+            raise ParamError(name, f"unknown parameter ({takes})")
     values: dict[str, Any] = {}
     for param in params:
         raw = query.getlist(param.name)
