@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from clicktrail.demo import _Background  # noqa: E402
+from clicktrail.background import BackgroundServer, free_port  # noqa: E402
 from clicktrail.shop import shop_app  # noqa: E402
 from clicktrail.synthetic import post_visits  # noqa: E402
 from clicktrail.visitors import drive_chromium, plan_visits  # noqa: E402
@@ -25,8 +25,8 @@ from collector.app import create_app  # noqa: E402
 from collector.connections import resolve, sync_client  # noqa: E402
 from collector.settings import Settings  # noqa: E402
 from collector.sites import add_site, new_site  # noqa: E402
+from collector.snippet import script_tag  # noqa: E402
 from heatmap.capture import capture_page, capture_pages  # noqa: E402
-from tests.clicktrail.server import free_port  # noqa: E402
 
 
 def timed(action: object, reps: int) -> float:
@@ -49,10 +49,10 @@ def main() -> None:
         target = resolve(settings, hold=True)
         shop_url = f"http://127.0.0.1:{shop_port}"
         site = add_site(sync_client(target.url), new_site("bench", [shop_url]))
-        tag = f'<script defer src="http://127.0.0.1:{port}/t.js" data-site="{site.key}"></script>'
+        tag = script_tag(f"http://127.0.0.1:{port}", site.key)
         servers = [
-            _Background(create_app(settings, target.url), "127.0.0.1", port).start(),
-            _Background(shop_app(tag), "127.0.0.1", shop_port).start(),
+            BackgroundServer(create_app(settings, target.url), port).start(),
+            BackgroundServer(shop_app(tag), shop_port).start(),
         ]
         try:
             visits = plan_visits(args.visits, 11)

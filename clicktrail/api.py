@@ -22,6 +22,7 @@ from clicktrail.tokens import Token
 from collector.pages import PageTemplates
 from collector.settings import Settings
 from collector.sites import Site, list_sites
+from collector.snippet import script_tag
 from heatmap.live import load_live
 from heatmap.screenshots import load_screenshot
 from heatmap.store import days_between, load_elements, load_pages
@@ -40,10 +41,6 @@ class ApiState:
     @property
     def templates(self) -> PageTemplates:
         return PageTemplates(self.settings.page_templates)
-
-    def script_tag(self, site: Site) -> str:
-        url = self.settings.collector_url
-        return f'<script defer src="{url}/t.js" data-site="{site.key}"></script>'
 
 
 @dataclass(frozen=True)
@@ -91,7 +88,7 @@ def site_json(api: ApiState, site: Site) -> dict[str, Any]:
         "origins": list(site.origins),
         "shards": site.shards,
         "created": _iso(site.created_ms),
-        "snippet": api.script_tag(site),
+        "snippet": script_tag(api.settings.collector_url, site.key),
         "installed": installed(api, site),
     }
 

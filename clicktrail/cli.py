@@ -7,7 +7,6 @@ import contextlib
 import json
 import logging
 import signal
-import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -18,6 +17,7 @@ import redis
 import uvicorn
 
 from clicktrail import heatmap_cli, reports_cli, screenshot_cli, token_cli
+from clicktrail.background import free_port
 from clicktrail.demo import DemoOptions, run_demo
 from clicktrail.web import web_app
 from clicktrail.worker import Processor, Worker
@@ -25,6 +25,7 @@ from collector import sites as site_store
 from collector.connections import RedisTarget, resolve, sync_client
 from collector.pages import PageTemplates
 from collector.settings import Settings, SettingsError, load_settings, parse_value
+from collector.snippet import script_tag
 from heatmap.aggregate import Aggregator
 from reports.builder import SessionBuilder
 from reports.scheduler import ReportScheduler
@@ -215,10 +216,6 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return settings.with_overrides(**{n: getattr(args, n, None) for n in names})
 
 
-def script_tag(settings: Settings, key: str) -> str:
-    return f'<script defer src="{settings.collector_url}/t.js" data-site="{key}"></script>'
-
-
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     target = resolve(settings, hold=True)
     try:
@@ -266,7 +263,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     options = DemoOptions(
         visitors=args.visitors,
         out=args.out,
-        shop_port=args.shop_port or _free_port(),
+        shop_port=args.shop_port or free_port(),
         history=not args.no_history,
         browser=not args.no_browser,
         keep_serving=not args.exit,
@@ -276,12 +273,6 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         return [make_worker(settings, url), reports_cli.make_scheduler(settings, url, args.config)]
 
     return run_demo(settings, options, args.config, jobs)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def make_worker(settings: Settings, url: str, batch: int = 256) -> Worker:
@@ -355,7 +346,7 @@ def cmd_site_add(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Site {site.name} added. Allowed origins: {', '.join(site.origins)}")
         print(f"Public key: {site.key}")
         print("Paste this into every page, before </head>:")
-        print(script_tag(settings, site.key))
+        print(script_tag(settings.collector_url, site.key))
         return 0
 
     return _with_redis(settings, add)

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
-import uvicorn
-from starlette.types import ASGIApp
 
+from clicktrail.background import BackgroundServer
 from clicktrail.shop import shop_app
 from clicktrail.synthetic import post_visits
 from clicktrail.tokens import create_token
@@ -30,6 +29,7 @@ from collector import keys
 from collector.connections import resolve, sync_client
 from collector.settings import Settings
 from collector.sites import SiteError, add_site, get_site, new_site, remove_site
+from collector.snippet import script_tag
 from heatmap.capture import CaptureError, capture_pages
 from heatmap.render import BAND_WIDTHS_PX, save_png
 from heatmap.screenshots import load_screenshot, save_screenshot
@@ -71,28 +71,6 @@ class DemoOptions:
     seed: int = 7
 
 
-class _Background:
-    """A uvicorn server on a thread."""
-
-    def __init__(self, app: ASGIApp, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> _Background:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("a demo server did not start: is its port taken?")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-
-
 def run_demo(
     settings: Settings,
     options: DemoOptions,
@@ -104,15 +82,15 @@ def run_demo(
     target = resolve(settings, hold=True)
     client = sync_client(target.url)
     shop_url = f"http://127.0.0.1:{options.shop_port}"
-    servers: list[_Background] = []
+    servers: list[BackgroundServer] = []
     jobs = background_jobs(target.url)
     threads = [threading.Thread(target=job.run, daemon=True) for job in jobs]
     try:
         site = _fresh_site(client, shop_url)
-        tag = f'<script defer src="{settings.collector_url}/t.js" data-site="{site.key}"></script>'
-        servers.append(_Background(web_app(settings, target.url, config, True), settings.host,
-                                   settings.port).start())  # fmt: skip
-        servers.append(_Background(shop_app(tag), "127.0.0.1", options.shop_port).start())
+        tag = script_tag(settings.collector_url, site.key)
+        app = web_app(settings, target.url, config, True)
+        servers.append(BackgroundServer(app, settings.port, settings.host).start())
+        servers.append(BackgroundServer(shop_app(tag), options.shop_port).start())
         for thread in threads:
             thread.start()
         print(f"demo shop: {shop_url}   collector and dashboard: {settings.collector_url}")

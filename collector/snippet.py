@@ -12,6 +12,11 @@ from starlette.responses import Response
 CACHE_CONTROL = "public, max-age=3600, stale-while-revalidate=86400"
 
 
+def script_tag(collector_url: str, key: str) -> str:
+    """The tag a site pastes into its pages."""
+    return f'<script defer src="{collector_url}/t.js" data-site="{key}"></script>'
+
+
 class SnippetEndpoint:
     def __init__(self, path: Path) -> None:
         self.body = path.read_bytes()

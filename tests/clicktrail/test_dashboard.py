@@ -7,22 +7,19 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import redis
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
+from clicktrail.background import BackgroundServer, free_port
 from clicktrail.tokens import create_token
 from clicktrail.web import web_app
 from collector.settings import Settings
 from collector.sites import Site
-from tests.clicktrail.server import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -51,18 +48,10 @@ def dashboard(
     config.write_text(REPORTS.format(out=tmp_path / "sent"))
     port = free_port()
     settings = Settings(data_dir=tmp_path, port=port)
-    app = web_app(settings, redis_url, config, dashboard=True)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "the dashboard did not start"
-        time.sleep(0.02)
+    server = BackgroundServer(web_app(settings, redis_url, config, dashboard=True), port).start()
     secret, _ = create_token(redis_client, "browser test")
-    yield Dashboard(f"http://127.0.0.1:{port}", secret, tmp_path / "sent")
-    server.should_exit = True
-    thread.join(timeout=10)
+    yield Dashboard(server.url, secret, tmp_path / "sent")
+    server.stop()
 
 
 @pytest.fixture

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -19,11 +17,10 @@ from typing import Any
 import msgspec
 import pytest
 import redis
-import uvicorn
 from playwright.sync_api import sync_playwright
 from starlette.testclient import TestClient
-from starlette.types import ASGIApp
 
+from clicktrail.background import BackgroundServer, free_port
 from clicktrail.cli import make_worker
 from clicktrail.shop import shop_app
 from clicktrail.synthetic import BOXES, GRIDS, document_height, locate, page_events
@@ -46,7 +43,6 @@ from collector.settings import Settings
 from heatmap.capture import CHROMIUM, CHROMIUM_ARGS
 from heatmap.store import days_between, load_pages
 from reports.store import load_sessions
-from tests.clicktrail.server import free_port
 from tests.factories import decode_entry, now_ms, stored_entries
 from tests.tracker_js.pages import snippet_tag
 
@@ -161,24 +157,6 @@ def test_posted_batches_are_what_the_collector_takes_and_look_like_the_shop() ->
         assert times[0] == min(times) and times[-1] == max(times)
 
 
-@contextmanager
-def serving(app: ASGIApp, port: int) -> Iterator[str]:
-    """The app on a real port of 127.0.0.1, on a thread, until the block ends."""
-    config = uvicorn.Config(app, port=port, log_level="warning", ws="none", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 # The document's height, and the box of each element (CSS px, in the document) or null.
 MEASURE = """(selectors) => [document.documentElement.scrollHeight, selectors.map((s) => {
     const el = document.querySelector(s);
@@ -197,11 +175,11 @@ def targets_of(path: str) -> list[str]:
 
 @pytest.mark.slow
 def test_the_synthetic_clicks_land_on_the_elements_chromium_lays_out() -> None:
-    with serving(shop_app(""), free_port()) as shop, sync_playwright() as playwright:
+    with BackgroundServer(shop_app(""), free_port()) as shop, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
         for path in LAID_OUT:
-            page.goto(shop + path)
+            page.goto(shop.url + path)
             targets = targets_of(path)
             for viewport, _ in VIEWPORTS:
                 page.set_viewport_size({"width": viewport.width, "height": viewport.height})
@@ -235,8 +213,8 @@ def live(redis_url: str, redis_client: redis.Redis) -> Iterator[Live]:
     site = sites.add_site(redis_client, sites.new_site("shop", [shop]))
     settings = Settings(data_dir=Path("unused"), rate_ip_per_s=1e6)  # all from 127.0.0.1
     with (
-        serving(create_app(settings, redis_url), collector_port),
-        serving(shop_app(snippet_tag(collector, site.key)), shop_port),
+        BackgroundServer(create_app(settings, redis_url), collector_port),
+        BackgroundServer(shop_app(snippet_tag(collector, site.key)), shop_port),
     ):
         yield Live(shop, collector, site)
 
