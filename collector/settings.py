@@ -36,8 +36,11 @@ def _parse_networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Net
 
 def _parse_redis_url(raw: str) -> str:
     scheme = raw.split("://", 1)[0].lower() if "://" in raw else ""
-    if scheme not in {"redis", "rediss", "unix"}:
-        raise ValueError(f"expected a redis://, rediss:// or unix:// URL, got {raw!r}")
+    if scheme not in {"redis", "rediss", "unix", "redis+cluster", "rediss+cluster"}:
+        raise ValueError(
+            "expected a redis://, rediss://, unix://, redis+cluster:// or rediss+cluster:// URL, "
+            f"got {raw!r}"
+        )
     return raw
 
 
@@ -103,7 +106,8 @@ SPECS: tuple[Spec, ...] = (
         "redis_url",
         "REDIS_URL",
         _parse_redis_url,
-        "Redis to use (redis://, rediss://, unix://). Unset: an embedded Redis in data_dir.",
+        "Redis to use (redis://, rediss://, unix://; redis+cluster://HOST:PORT for a Redis "
+        "Cluster, any node). Unset: an embedded Redis in data_dir.",
     ),
     Spec(
         "data_dir",

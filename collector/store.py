@@ -6,7 +6,7 @@ as one entry that names those duplicates (readers skip them), then records the n
 Recording after appending means a failed append never marks an id as seen.
 
 Concurrent requests are stored together: `BatchWriter` sends one script call per stream shard
-with every batch waiting for it, in one pipelined round trip.
+with every batch waiting for it, the calls of different shards concurrently.
 """
 
 from __future__ import annotations
@@ -150,8 +150,8 @@ Waiting = tuple[PreparedBatch, "asyncio.Future[int]"]
 
 
 class BatchWriter:
-    """Stores the batches of concurrent requests: one script call per stream shard, all of them
-    in one pipelined round trip to Redis."""
+    """Stores the batches of concurrent requests: one script call per stream shard, the calls of
+    different shards concurrently."""
 
     def __init__(self, client: aioredis.Redis, buffer_max: int, max_batches: int = 256) -> None:
         self._client = client
@@ -211,23 +211,27 @@ class BatchWriter:
                     _settle(future, result[index] if isinstance(result, list) else result)
 
     async def _execute(self, groups: list[list[PreparedBatch]]) -> list[object]:
-        results = await self._pipeline(groups)
+        results = await self._calls(groups)
         missing = [
             i for i, r in enumerate(results) if isinstance(r, redis.exceptions.NoScriptError)
         ]
         if missing:  # a restarted Redis has an empty script cache
             await self._client.script_load(STORE_BATCHES_LUA)
-            retried = await self._pipeline([groups[i] for i in missing])
+            retried = await self._calls([groups[i] for i in missing])
             for i, result in zip(missing, retried, strict=True):
                 results[i] = result
         return results
 
-    async def _pipeline(self, groups: list[list[PreparedBatch]]) -> list[object]:
-        pipe = self._client.pipeline(transaction=False)
+    async def _calls(self, groups: list[list[PreparedBatch]]) -> list[object]:
+        # One call per shard, concurrently: a Redis Cluster client routes each to its node
+        # (it refuses EVALSHA in pipelines), and with one shard per site it is a single call.
+        calls = []
         for group in groups:
             script_keys, args = script_call(group, self._buffer_max)
-            pipe.evalsha(STORE_BATCHES_SHA, len(script_keys), *script_keys, *args)
-        return list(await pipe.execute(raise_on_error=False))
+            calls.append(
+                self._client.evalsha(STORE_BATCHES_SHA, len(script_keys), *script_keys, *args)
+            )
+        return list(await asyncio.gather(*calls, return_exceptions=True))
 
 
 def _settle(future: asyncio.Future[int], result: object) -> None:

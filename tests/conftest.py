@@ -12,8 +12,10 @@ import redis
 from playwright.sync_api import Browser, sync_playwright
 from starlette.testclient import TestClient
 
+from clicktrail.local_cluster import LocalCluster
 from collector import sites
 from collector.app import create_app
+from collector.connections import sync_client
 from collector.embedded import EmbeddedRedis
 from collector.settings import Settings
 from heatmap.capture import CHROMIUM, CHROMIUM_ARGS
@@ -29,7 +31,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """REDIS_URL when set; REDIS_URL=local-cluster starts a 3-master Redis Cluster for the run
+    and points REDIS_URL at it, for the commands the tests run (.ci/run does all three);
+    otherwise the embedded Redis."""
     url = os.environ.get("REDIS_URL")
+    if url == "local-cluster":
+        with LocalCluster(tmp_path_factory.mktemp("cluster")) as cluster:
+            os.environ["REDIS_URL"] = cluster.url
+            yield cluster.url
+        return
     if url:
         yield url
         return
@@ -40,7 +50,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def redis_client(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
+    client = sync_client(redis_url)
     client.flushdb()
     yield client
     client.close()

@@ -7,8 +7,11 @@ import uuid
 from typing import Any
 
 import redis
+import redis.asyncio as aioredis
+import redis.asyncio.cluster as aiocluster
 
 from collector import keys
+from collector.connections import cluster_seed
 
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 ORIGIN = "https://shop.example"
@@ -77,3 +80,14 @@ def decode_entry(entry: Any) -> tuple[Any, dict[str, Any]]:
 
     header, events = decode_stored(entry[1])
     return header, {event.id: event for event in events}
+
+
+def tiny_async_client(url: str, max_connections: int = 2) -> aioredis.Redis:
+    """An async client that fails ("Too many connections") rather than waits when more than
+    `max_connections` commands run at once: it shows a burst is served by one fetch."""
+    seed = cluster_seed(url)
+    if seed:
+        return aiocluster.RedisCluster.from_url(seed, max_connections=max_connections)  # type: ignore[return-value]
+    return aioredis.Redis.from_pool(
+        aioredis.ConnectionPool.from_url(url, max_connections=max_connections)
+    )

@@ -27,13 +27,12 @@ JOURNEYS = [
 CART_BUTTON = (1100.0, 640.0)  # where every session on /cart clicks, desktop and mobile alike
 
 
-@pytest.fixture
-def shop(make_client: Callable[..., TestClient], redis_client: redis.Redis, site: Site) -> Site:
-    """30 sessions three hours ago, every third on a phone (375 px), the rest desktop."""
-    client = make_client(rate_ip_per_s=1e6)
+def post_journeys(client: TestClient, site: Site, copies: int = 1) -> None:
+    """JOURNEYS `copies` times over, three hours ago, every third session on a phone (375 px),
+    the rest desktop; each session with its own id (so its own stream shard)."""
     t0 = now_ms() - 3 * 3_600_000
     n = 0
-    for count, paths in JOURNEYS:
+    for count, paths in JOURNEYS * copies:
         for _ in range(count):
             n += 1
             vw = 375 if n % 3 == 0 else 1280
@@ -45,6 +44,12 @@ def shop(make_client: Callable[..., TestClient], redis_client: redis.Redis, site
                 events.append(click(p="/cart", ts=ts, x=x * vw / 1280, y=y, vw=vw, sel="#checkout"))
             body = batch(site.key, events, sid=f"tab-{n}")
             assert client.post("/e", json=body).status_code == 202
+
+
+@pytest.fixture
+def shop(make_client: Callable[..., TestClient], redis_client: redis.Redis, site: Site) -> Site:
+    """JOURNEYS once: 30 sessions, aggregated by a burst worker."""
+    post_journeys(make_client(rate_ip_per_s=1e6), site)
     processors = [Aggregator(PageTemplates(), 90), SessionBuilder(redis_client)]
     Worker(redis_client, processors).run(burst=True)
     return site

@@ -8,6 +8,7 @@ import pytest
 from starlette.datastructures import Headers
 
 from collector.privacy import client_ip, is_bot, opted_out
+from tests.factories import tiny_async_client
 
 PROXIES = (ipaddress.ip_network("10.0.0.0/8"),)
 
@@ -68,14 +69,11 @@ def test_opt_out_signals(headers: dict[str, str], honor_dnt: bool, out: bool) ->
 def test_a_burst_of_first_visitors_fetches_the_day_s_salt_once(redis_url: str) -> None:
     import asyncio
 
-    import redis.asyncio as aioredis
-
     from collector.privacy import VisitorHasher
 
     async def burst() -> set[str]:
         # A pool of 2: one fetch per waiting request would fail with "Too many connections".
-        pool = aioredis.ConnectionPool.from_url(redis_url, max_connections=2)
-        client = aioredis.Redis.from_pool(pool)
+        client = tiny_async_client(redis_url, max_connections=2)
         hasher = VisitorHasher(client)
         ids = await asyncio.gather(
             *(hasher.visitor_id("shop", "203.0.113.9", "UA") for _ in range(200))

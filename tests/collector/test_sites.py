@@ -14,6 +14,7 @@ from collector.sites import (
     normalize_origin,
     remove_site,
 )
+from tests.factories import tiny_async_client
 
 
 @pytest.mark.parametrize(
@@ -82,15 +83,12 @@ def test_concurrent_lookups_of_unknown_keys_share_one_reload(
 ) -> None:
     import asyncio
 
-    import redis.asyncio as aioredis
-
     from collector.sites import SiteDirectory
 
     shop = add_site(redis_client, new_site("shop", ["https://shop.example"]))
 
     async def burst() -> list[object]:
-        pool = aioredis.ConnectionPool.from_url(redis_url, max_connections=2)
-        client = aioredis.Redis.from_pool(pool)
+        client = tiny_async_client(redis_url, max_connections=2)
         directory = SiteDirectory(client)
         found = await asyncio.gather(*(directory.lookup(k) for k in [shop.key, "ct_nope"] * 100))
         await client.aclose()

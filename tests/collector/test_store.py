@@ -6,9 +6,9 @@ import asyncio
 import json
 
 import redis
-import redis.asyncio as aioredis
 
 from collector import keys
+from collector.connections import async_client
 from collector.schema import StoredHeader, decode_batch, decode_stored
 from collector.sites import Site, add_site, new_site
 from collector.store import BatchWriter, BufferFullError, prepare_batch, script_call, shard_of
@@ -27,7 +27,7 @@ def prepared(site: Site, events: list[dict[str, object]], sid: str = "session-1"
 
 def write_all(redis_url: str, batches: list, buffer_max: int = 1000) -> list[object]:  # type: ignore[type-arg]
     async def run() -> list[object]:
-        client = aioredis.Redis.from_url(redis_url)
+        client = async_client(redis_url)
         writer = BatchWriter(client, buffer_max)
         writer.start()
         try:

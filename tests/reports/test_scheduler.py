@@ -51,9 +51,7 @@ def scheduler(
         }
     )
     settings = SchedulerSettings(tmp_path / "work", backoff_s=0.01)
-    return ReportScheduler(
-        redis.Redis(connection_pool=redis_client.connection_pool), config, settings
-    )
+    return ReportScheduler(redis_client, config, settings)
 
 
 def test_each_target_gets_the_report_once(
