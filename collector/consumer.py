@@ -34,7 +34,8 @@ MAX_DELIVERIES = 10
 # KEYS: stream, dead-letter stream, then the keys written.
 # ARGV: group, n ids, ids..., n increments, (key index, field, amount)..., n expiries,
 # (key index, ttl_s)..., n dead, (id, reason)..., n appends, (key index, bytes)...,
-# n raises, (key index, member, score)...
+# n raises, (key index, member, score)..., n peaks, (histogram key index, peak key index,
+# member, bucket, amount)...
 # Returns the ids that are no longer pending (nothing applied then), or an empty list.
 COMMIT_LUA = """
 local stream, group = KEYS[1], ARGV[1]
@@ -76,6 +77,24 @@ pos = pos + 1
 for i = 1, count do
   redis.call('ZADD', KEYS[tonumber(ARGV[pos])], 'GT', ARGV[pos + 2], ARGV[pos + 1])
   pos = pos + 3
+end
+count = tonumber(ARGV[pos])
+pos = pos + 1
+for i = 1, count do
+  local hist, peaks = KEYS[tonumber(ARGV[pos])], KEYS[tonumber(ARGV[pos + 1])]
+  local member, bucket = ARGV[pos + 2], tonumber(ARGV[pos + 3])
+  local old = tonumber(redis.call('HGET', peaks, member))
+  if old == nil then
+    redis.call('HINCRBY', hist, bucket, 1)
+    redis.call('HINCRBY', hist, 'views', 1)
+    redis.call('HINCRBY', hist, 'fold', ARGV[pos + 4])
+    redis.call('HSET', peaks, member, bucket)
+  elseif old < bucket then
+    redis.call('HINCRBY', hist, old, -1)
+    redis.call('HINCRBY', hist, bucket, 1)
+    redis.call('HSET', peaks, member, bucket)
+  end
+  pos = pos + 5
 end
 if n > 0 then redis.call('XACK', stream, group, unpack(ids)) end
 return {}
@@ -120,6 +139,9 @@ class Commit:
     appends: dict[str, bytes] = field(default_factory=dict)  # key -> bytes to append
     raises: dict[tuple[str, str], int] = field(default_factory=dict)  # (zset, member) -> score,
     # applied only when higher than the member's current score (ZADD GT)
+    peaks: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
+    # (histogram, peak hash, member) -> (bucket, amount): the member counts once in the
+    # histogram, in its highest bucket so far; `amount` is added to its 'fold' field the first time
 
 
 def decoded(entries: list[Entry], commit: Commit) -> Iterator[tuple[StoredHeader, list[Event]]]:
@@ -195,6 +217,7 @@ class StreamReader:
                 + list(commit.expiries)
                 + list(commit.appends)
                 + [key for key, _ in commit.raises]
+                + [key for hist_peak in commit.peaks for key in hist_peak[:2]]
             )
         )
         index = {key: i + 3 for i, key in enumerate(counter_keys)}  # Lua counts from 1
@@ -214,6 +237,9 @@ class StreamReader:
         args.append(len(commit.raises))
         for (key, member), score in commit.raises.items():
             args += [index[key], member, score]
+        args.append(len(commit.peaks))
+        for (hist, peaks, member), (bucket, amount) in commit.peaks.items():
+            args += [index[hist], index[peaks], member, bucket, amount]
         script_keys = [stream, dead_stream, *counter_keys]
         try:
             gone: Any = self.client.evalsha(COMMIT_SHA, len(script_keys), *script_keys, *args)

@@ -60,9 +60,19 @@ def element_counts(site: str, shard: int, day: str, band: str, template: str) ->
 
 
 def scroll_depths(site: str, shard: int, day: str, band: str, template: str) -> str:
-    """Hash: depth bucket -> page views that reached it at most; 'fold' -> sum of viewport
-    heights."""
+    """Hash: depth bucket -> page views whose deepest point is in it; 'views' -> page views;
+    'fold' -> sum of their viewport heights."""
     return f"{PREFIX}:{shard_tag(site, shard)}:scroll:{day}:{band}:{template}"
+
+
+def scroll_peaks(site: str, shard: int, day: str) -> str:
+    """Hash: 'page view id|band' -> deepest bucket counted for it in scroll_depths, so a page
+    view reported again (the snippet reports on every leave) moves its count, not adds one.
+    Kept SCROLL_PEAK_TTL_S."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:scrollpeak:{day}"
+
+
+SCROLL_PEAK_TTL_S = 2 * 86_400
 
 
 # Scheduled reports: one sent marker per (report, period, delivery target), a lease per (report,

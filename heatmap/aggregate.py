@@ -51,7 +51,8 @@ class _Points:
 class _Run:
     points: _Points = field(default_factory=_Points)
     views: Counter[tuple[int, int, str]] = field(default_factory=Counter)
-    scrolls: list[tuple[int, int, str, float, int]] = field(default_factory=list)
+    # (day, band, path, page view) -> (deepest px, viewport height): one per page view
+    scrolls: dict[tuple[int, int, str, str], tuple[float, int]] = field(default_factory=dict)
     live: Counter[tuple[int, str]] = field(default_factory=Counter)  # (minute, field) -> n
 
 
@@ -143,16 +144,22 @@ class Aggregator:
         for (day, band, path), count in run.views.items():
             page_key = keys.page_counts(site, shard, _day_name(day))
             self._add(commit, page_key, f"{BANDS[band]}|views|{self._template(path)}", count, day)
-        for day, band, path, depth, fold in run.scrolls:
+        for (day, band, path, view), (depth, fold) in run.scrolls.items():
+            day_name = _day_name(day)
             scroll_key = keys.scroll_depths(
-                site, shard, _day_name(day), BANDS[band], self._template(path)
+                site, shard, day_name, BANDS[band], self._template(path)
             )
-            self._add(commit, scroll_key, str(int(depth // SCROLL_BUCKET_PX)), 1, day)
-            self._add(commit, scroll_key, "fold", fold, day)
-            self._add(commit, scroll_key, "views", 1, day)
+            peak_key = keys.scroll_peaks(site, shard, day_name)
+            bucket = int(depth // SCROLL_BUCKET_PX)
+            commit.peaks[(scroll_key, peak_key, f"{view}|{band}")] = (bucket, fold)
+            self._expire(commit, scroll_key, day)
+            commit.expiries[peak_key] = keys.SCROLL_PEAK_TTL_S
 
     def _add(self, commit: Commit, key: str, name: str, amount: int, day: int) -> None:
         commit.increments[(key, name)] = commit.increments.get((key, name), 0) + amount
+        self._expire(commit, key, day)
+
+    def _expire(self, commit: Commit, key: str, day: int) -> None:
         if key not in commit.expiries:
             expires_ms = (day + 1 + self.retention_days) * DAY_MS
             commit.expiries[key] = max(60, int(expires_ms / 1000 - time.time()))
@@ -171,7 +178,9 @@ def _collect(run: _Run, events: list[Event], skew_ms: int) -> None:
             case PageView():
                 run.views[(day, _band(event.vw), event.p)] += 1
             case Scroll() if event.vw:
-                run.scrolls.append((day, _band(event.vw), event.p, event.depth, event.vh))
+                view = (day, _band(event.vw), event.p, event.pv)
+                deepest = run.scrolls.get(view, (0.0, event.vh))[0]
+                run.scrolls[view] = (max(deepest, event.depth), event.vh)
 
 
 def _band(width: int) -> int:

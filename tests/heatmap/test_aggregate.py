@@ -5,6 +5,10 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+import redis
+from starlette.testclient import TestClient
+
+from clicktrail.worker import Worker
 from collector import keys
 from collector.pages import PageTemplates
 from collector.schema import (
@@ -16,7 +20,10 @@ from collector.schema import (
     encode_events,
     encode_header,
 )
+from collector.sites import Site
 from heatmap.aggregate import Aggregator
+from heatmap.store import load_scroll
+from tests import factories
 
 NOW = int(time.time() * 1000)
 DAY = datetime.fromtimestamp(NOW / 1000, UTC).strftime("%Y%m%d")
@@ -108,14 +115,38 @@ def test_each_minute_of_arrivals_is_counted_for_the_live_view() -> None:
     assert commit.expiries[live] == keys.LIVE_TTL_S
 
 
-def test_scroll_depths_count_per_band_and_page() -> None:
-    scroll = Scroll(
-        id="scroll0001", ts=NOW, p="/cart", pv="pv", depth=1234, dh=3000, vh=800, vw=1280
+def scroll(i: int, depth: float, pv: str = "pv", vw: int = 1280) -> Scroll:
+    return Scroll(
+        id=f"scroll{i:04d}", ts=NOW, p="/cart", pv=pv, depth=depth, dh=3000, vh=800, vw=vw
     )
-    commit = Aggregator(PageTemplates(), 90).commit_for("shop", 0, [entry("1-0", [scroll])])
+
+
+def test_scroll_depth_is_one_per_page_view_at_its_deepest() -> None:
+    # Reported on every leave: the page view left twice (and another one once) counts once.
+    run = [entry("1-0", [scroll(1, 1234)]), entry("2-0", [scroll(2, 2010), scroll(3, 900, "b")])]
+    commit = Aggregator(PageTemplates(), 90).commit_for("shop", 0, run)
     depths = keys.scroll_depths("shop", 0, DAY, "desktop", "/cart")
-    scrolls = {(k, n): v for (k, n), v in commit.increments.items() if ":live:" not in k}
-    assert scrolls == {(depths, "24"): 1, (depths, "fold"): 800, (depths, "views"): 1}
+    peaks = keys.scroll_peaks("shop", 0, DAY)
+    assert commit.peaks == {(depths, peaks, "pv|2"): (40, 800), (depths, peaks, "b|2"): (18, 800)}
+    assert not [k for k, _ in commit.increments if k == depths]
+    assert commit.expiries[peaks] == keys.SCROLL_PEAK_TTL_S
+
+
+def test_a_page_view_reported_again_later_moves_its_count_to_the_deeper_bucket(
+    client: TestClient, redis_client: redis.Redis, site: Site
+) -> None:
+    def leave(depth: float, pv: str = "view-1") -> None:
+        event = factories.event("scroll", pv=pv, depth=depth, dh=3000, vh=800, vw=1280)
+        assert client.post("/e", json=factories.batch(site.key, [event])).status_code == 202
+        Worker(redis_client, [Aggregator(PageTemplates(), 90)]).run(burst=True)
+
+    for depth in (1234, 2010, 700):  # left, came back and scrolled further, came back briefly
+        leave(depth)
+    leave(500, pv="view-2")
+    stats = load_scroll(redis_client, site, "/cart", "desktop", [DAY])
+    assert (stats.views, stats.fold_px) == (2, 800)
+    assert stats.reached[[0, 10, 11, 24, 40]].tolist() == [1.0, 1.0, 0.5, 0.5, 0.5]
+    assert len(stats.reached) == 41  # deepest bucket: 2010 px // 50
 
 
 def test_the_server_clock_decides_the_day() -> None:
