@@ -56,6 +56,7 @@ class Worker:
         self.stopping = threading.Event()
         self.processed = 0  # stream entries committed by this worker, over all groups
         self._reclaimed_at = 0.0
+        self._retry_own = False  # a connection error may have cut a commit short
         self._trimmed_at = time.monotonic()
         self._ticked_at = time.monotonic()
 
@@ -71,6 +72,7 @@ class Worker:
                 if failures >= MAX_REDIS_FAILURES:
                     raise
                 log.warning("Redis unreachable (%d/%d): %s", failures, MAX_REDIS_FAILURES, exc)
+                self._retry_own = True
                 self.stopping.wait(min(30.0, 0.5 * 2**failures))
                 continue
             if burst and not busy:
@@ -86,10 +88,11 @@ class Worker:
         trim = now - self._trimmed_at > TRIM_EVERY_S
         tick = now - self._ticked_at > TICK_EVERY_S
         done = 0
+        retry_own, self._retry_own = self._retry_own, False
         for site in list_sites(self.client):
             for shard in range(site.shards):
                 for processor, reader in self.lanes:
-                    done += self._shard(processor, reader, site.name, shard, reclaim)
+                    done += self._shard(processor, reader, site.name, shard, reclaim, retry_own)
                     if tick:
                         processor.tick(site.name, shard)
                 if trim:
@@ -103,13 +106,22 @@ class Worker:
         return done
 
     def _shard(
-        self, processor: Processor, reader: StreamReader, site: str, shard: int, reclaim: bool
+        self,
+        processor: Processor,
+        reader: StreamReader,
+        site: str,
+        shard: int,
+        reclaim: bool,
+        retry_own: bool,
     ) -> int:
         stream = keys.events_stream(site, shard)
         entries: list[Entry] = []
         poison: list[str] = []
         if reclaim:
             entries, poison = reader.reclaim(stream, self.batch_entries)
+        if retry_own:  # not what reclaim took already (the same id twice would count twice)
+            taken = {entry_id for entry_id, _ in entries} | set(poison)
+            entries += [e for e in reader.read_own(stream, self.batch_entries) if e[0] not in taken]
         entries += reader.read(stream, self.batch_entries)
         if entries or poison:
             self._commit(processor, reader, (site, shard), entries, poison)

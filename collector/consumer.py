@@ -189,6 +189,16 @@ class StreamReader:
         reply: Any = self.client.xreadgroup(self.group, self.name, {stream: ">"}, count=count)
         return [(_text(i), f) for _, entries in reply for i, f in entries] if reply else []
 
+    def read_own(self, stream: str, count: int) -> list[Entry]:
+        """Entries this consumer read earlier and has not committed (say, Redis went away
+        between its read and its commit): its own, so no need to wait for claim_idle_ms."""
+        self.ensure_group(stream)
+        reply: Any = self.client.xreadgroup(self.group, self.name, {stream: "0"}, count=count)
+        entries = [(_text(i), f) for _, entries in reply for i, f in entries if f] if reply else []
+        if entries:
+            log.info("taking up %d entries of %s read before an outage", len(entries), stream)
+        return entries
+
     def reclaim(self, stream: str, count: int) -> tuple[list[Entry], list[str]]:
         """Entries left pending by consumers idle for claim_idle_ms, taken over by this one;
         and the ids of poison entries among them (delivered MAX_DELIVERIES times already)."""
