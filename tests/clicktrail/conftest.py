@@ -1,9 +1,11 @@
 """Shop traffic for the commands, the API and the dashboard: posted through POST /e, then
-drained by a burst worker into heatmap aggregates and sessions."""
+drained by a burst worker into heatmap aggregates and sessions. And, for the fault and soak
+tests, a Redis each test owns and the clicktrail processes it starts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -14,6 +16,7 @@ from collector.pages import PageTemplates
 from collector.sites import Site
 from heatmap.aggregate import Aggregator
 from reports.builder import SessionBuilder
+from tests.clicktrail.fleet import Processes, RedisServer
 from tests.factories import batch, click, now_ms, pageview
 
 MIN = 60_000
@@ -53,3 +56,21 @@ def shop(make_client: Callable[..., TestClient], redis_client: redis.Redis, site
     processors = [Aggregator(PageTemplates(), 90), SessionBuilder(redis_client)]
     Worker(redis_client, processors).run(burst=True)
     return site
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    data = tmp_path / "redis"
+    data.mkdir()
+    server = RedisServer(data).start()
+    yield server
+    assert server.process is not None
+    if server.process.poll() is None:
+        server.kill()
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Processes]:
+    started = Processes(tmp_path)
+    yield started
+    started.close()
