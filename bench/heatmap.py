@@ -188,9 +188,7 @@ def write_inputs(ns: list[int]) -> dict[int, Path]:
 def render_ours(xy: npt.NDArray[np.int32], background: Image.Image, out: Path) -> Result:
     """clicktrail's renderer, from clicks in memory to a PNG on disk, phase by phase."""
     start = time.perf_counter()
-    cells = cells_of(xy[0], xy[1], W)
-    unique, counts = np.unique(cells, return_counts=True)
-    grid = grid_from_cells(unique, counts)
+    grid = grid_from_cells(cells_of(xy[0], xy[1], W))
     binned = time.perf_counter()
     legend = Legend(page="/bench", band="desktop", period="synthetic", clicks=xy.shape[1], views=0)
     image = render_heatmap(grid, legend, background=background)

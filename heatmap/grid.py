@@ -24,12 +24,13 @@ def cells_of(x: npt.ArrayLike, y: npt.ArrayLike, width: npt.ArrayLike) -> IntArr
 
 
 def grid_from_cells(
-    cells: npt.ArrayLike, counts: npt.ArrayLike, rows: int | None = None
+    cells: npt.ArrayLike, counts: npt.ArrayLike | None = None, rows: int | None = None
 ) -> npt.NDArray[np.float64]:
-    """A rows x GRID_COLUMNS array of counts; rows defaults to the last row with a count."""
+    """A rows x GRID_COLUMNS array of counts (one per cell listed, without `counts`); rows
+    defaults to the last row with a count."""
     cells = np.asarray(cells, dtype=np.int64)
-    counts = np.asarray(counts, dtype=np.float64)
+    weights = None if counts is None else np.asarray(counts, dtype=np.float64)
     if rows is None:
         rows = int(cells.max()) // GRID_COLUMNS + 1 if cells.size else 1
-    flat = np.bincount(cells, weights=counts, minlength=rows * GRID_COLUMNS).astype(np.float64)
+    flat = np.bincount(cells, weights=weights, minlength=rows * GRID_COLUMNS).astype(np.float64)
     return flat[: rows * GRID_COLUMNS].reshape(rows, GRID_COLUMNS)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from heatmap.grid import GRID_COLUMNS, ROW_PX
 
@@ -77,7 +77,7 @@ def scale_heat(density: FloatGrid, mode: str = "sqrt") -> FloatGrid:
     hot = density[density > 0]
     if hot.size == 0:
         return np.zeros_like(density)
-    top = float(np.percentile(hot, SCALE_PERCENTILE)) or float(hot.max())
+    top = _percentile(hot, SCALE_PERCENTILE) or float(hot.max())
     share = np.clip(density / top, 0.0, 1.0)
     if mode == "sqrt":
         return np.sqrt(share)
@@ -86,6 +86,16 @@ def scale_heat(density: FloatGrid, mode: str = "sqrt") -> FloatGrid:
     if mode == "linear":
         return share
     raise ValueError(f"scale must be sqrt, log or linear, not {mode!r}")
+
+
+def _percentile(values: FloatGrid, percent: float) -> float:
+    """np.percentile's linear interpolation by a partial sort: a fresh process pays several
+    milliseconds for np.percentile's first call."""
+    position = (values.size - 1) * percent / 100
+    low = int(position)
+    high = min(low + 1, values.size - 1)
+    below, above = np.partition(values, [low, high])[[low, high]]
+    return float(below + (above - below) * (position - low))
 
 
 def layer_palette() -> npt.NDArray[np.uint8]:
@@ -113,15 +123,23 @@ def heat_layer(grid: FloatGrid, size: tuple[int, int], mode: str = "sqrt") -> Im
     # clicks within the kernel's footprint that back each cell's colour
     support = density * 2 * math.pi * sigma_rows * sigma_columns
     fade = (np.clip(support / MIN_SUPPORT_CLICKS, MIN_FADE, 1.0) - MIN_FADE) / (1 - MIN_FADE)
-    levels = []
-    for values, count in ((heat, HEAT_LEVELS), (fade, FADE_LEVELS)):
-        channel = Image.fromarray(np.rint(values * 255).astype(np.uint8), "L")
-        upscaled = np.asarray(channel.resize(size, Image.Resampling.BILINEAR), dtype=np.uint16)
-        levels.append((upscaled * count) >> 8)  # 0 .. count - 1
-    index = (levels[0] * FADE_LEVELS + levels[1]).astype(np.uint8)
-    layer = Image.fromarray(index, "P")
-    layer.putpalette(PALETTE.tobytes(), rawmode="RGBA")
+    heat_level, fade_level = (
+        _upscaled(values, size).point(lut)
+        for values, lut in ((heat, HEAT_INDEX_LUT), (fade, FADE_INDEX_LUT))
+    )
+    layer = ImageChops.add(heat_level, fade_level)  # heat * FADE_LEVELS + fade
+    layer.putpalette(PALETTE.tobytes(), rawmode="RGBA")  # L -> P
     return layer.convert("RGBA")
+
+
+def _upscaled(values: FloatGrid, size: tuple[int, int]) -> Image.Image:
+    channel = Image.fromarray(np.rint(values * 255).astype(np.uint8), "L")
+    return channel.resize(size, Image.Resampling.BILINEAR)
+
+
+# 0..255 -> its level's share of the palette index (Pillow applies them without NumPy copies)
+HEAT_INDEX_LUT = [(v * HEAT_LEVELS >> 8) * FADE_LEVELS for v in range(256)]
+FADE_INDEX_LUT = [v * FADE_LEVELS >> 8 for v in range(256)]
 
 
 @dataclass(frozen=True)
@@ -134,14 +152,16 @@ class Legend:
     kind: str = "click"
 
 
-def backdrop(width: int, height: int) -> Image.Image:
-    """A neutral page with a pixel ruler, for when there is no screenshot."""
+def backdrop(width: int, height: int, first: int = 0) -> Image.Image:
+    """A neutral page with a pixel ruler, for when there is no screenshot: page rows `first` to
+    `first + height` (below a screenshot that is too short, `first` is where it ends)."""
     page = Image.new("RGB", (width, height), (246, 246, 244))
     draw = ImageDraw.Draw(page)
     font = ImageFont.load_default(size=11)
-    for y in range(0, height, 100):
-        draw.line([(0, y), (width, y)], fill=(228, 228, 224) if y % 500 else (205, 205, 200))
-        draw.text((4, y + 2), f"{y} px", fill=(150, 150, 145), font=font)
+    for y in range(-(-first // 100) * 100, first + height, 100):
+        line = y - first
+        draw.line([(0, line), (width, line)], fill=(228, 228, 224) if y % 500 else (205, 205, 200))
+        draw.text((4, line + 2), f"{y} px", fill=(150, 150, 145), font=font)
     for x in range(0, width, 100):
         draw.line([(x, 0), (x, height)], fill=(236, 236, 232))
     return page
@@ -156,10 +176,10 @@ def render_heatmap(
 ) -> Image.Image:
     """The overlay over the background (or a ruler backdrop), with the legend strip on top."""
     grid = with_tail(grid)
-    page = canvas(background, legend.band, grid.shape[0] * ROW_PX)
-    layer = heat_layer(grid, (page.width, grid.shape[0] * ROW_PX), mode)
-    page.paste(layer, (0, 0), layer)  # blends by the layer's alpha, straight onto RGB
-    return finish(page, legend, width)
+    out = canvas(background, legend.band, grid.shape[0] * ROW_PX)
+    layer = heat_layer(grid, (out.width, grid.shape[0] * ROW_PX), mode)
+    out.paste(layer, (0, LEGEND_PX), layer)  # blends by the layer's alpha, straight onto RGB
+    return finish(out, legend, width)
 
 
 def with_tail(grid: FloatGrid) -> FloatGrid:
@@ -170,34 +190,42 @@ def with_tail(grid: FloatGrid) -> FloatGrid:
 
 
 def canvas(background: Image.Image | None, band: str, content_px: int) -> Image.Image:
-    """RGB page to draw on: the screenshot, extended with the ruler backdrop where the data
-    goes deeper than it; or the ruler backdrop at the band's width."""
+    """The output image: the legend strip (LEGEND_PX, blank), then the page to draw on at
+    y + LEGEND_PX: the screenshot, extended with the ruler backdrop where the data goes deeper
+    than it, or the backdrop at the band's width. Built with one full-size copy: a fresh
+    process pays for every page-sized allocation."""
     width = background.width if background else BAND_WIDTHS_PX.get(band, 1280)
     height = max(background.height if background else 0, content_px, 200)
-    if background and background.height >= height:
-        return background.convert("RGB")
-    page = backdrop(width, height)
     if background:
-        page.paste(background.convert("RGB"), (0, 0))
-    return page
+        page = background if background.mode == "RGB" else background.convert("RGB")
+        out = page.crop((0, -LEGEND_PX, width, height))  # black outside the screenshot
+        ends = background.height
+    else:
+        out, ends = Image.new("RGB", (width, LEGEND_PX + height)), 0
+    out.paste((255, 255, 255), (0, 0, width, LEGEND_PX))
+    if ends < height:
+        out.paste(backdrop(width, height - ends, first=ends), (0, LEGEND_PX + ends))
+    return out
 
 
-def finish(page: Image.Image, legend: Legend, width: int | None) -> Image.Image:
-    """Scaled to the asked width, with the legend strip on top."""
-    if width and width != page.width:
+def finish(out: Image.Image, legend: Legend, width: int | None) -> Image.Image:
+    """Scaled to the asked width, with the legend drawn in its strip."""
+    if width and width != out.width:
+        page = out.crop((0, LEGEND_PX, out.width, out.height))
         page = page.resize(
             (width, round(page.height * width / page.width)), Image.Resampling.LANCZOS
         )
-    return with_legend(page, legend)
+        out = page.crop((0, -LEGEND_PX, page.width, page.height))
+        out.paste((255, 255, 255), (0, 0, width, LEGEND_PX))
+    draw_legend(out, legend)
+    return out
 
 
-def with_legend(page: Image.Image, legend: Legend) -> Image.Image:
-    out = Image.new("RGB", (page.width, page.height + LEGEND_PX), (255, 255, 255))
-    out.paste(page, (0, LEGEND_PX))
+def draw_legend(out: Image.Image, legend: Legend) -> None:
     draw = ImageDraw.Draw(out)
-    for y, text, size, colour in _legend_lines(legend, page.width):
+    for y, text, size, colour in _legend_lines(legend, out.width):
         draw.text((10, y), text, fill=colour, font=ImageFont.load_default(size=size))
-    bar_x, bar_w = max(10, page.width - 230), 160
+    bar_x, bar_w = max(10, out.width - 230), 160
     if bar_x > 420:
         small = ImageFont.load_default(size=12)
         for i in range(bar_w):
@@ -205,8 +233,7 @@ def with_legend(page: Image.Image, legend: Legend) -> Image.Image:
             draw.line([(bar_x + i, 14), (bar_x + i, 28)], fill=tuple(int(c) for c in colour[:3]))
         draw.text((bar_x, 32), "fewer", fill=(90, 90, 90), font=small)
         draw.text((bar_x + bar_w - 30, 32), "more", fill=(90, 90, 90), font=small)
-    draw.line([(0, LEGEND_PX - 1), (page.width, LEGEND_PX - 1)], fill=(200, 200, 200))
-    return out
+    draw.line([(0, LEGEND_PX - 1), (out.width, LEGEND_PX - 1)], fill=(200, 200, 200))
 
 
 NARROW_LEGEND_PX = 640  # below this width the legend takes three short lines

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from heatmap.render import RAMP, Legend, canvas, finish
+from heatmap.render import LEGEND_PX, RAMP, Legend, canvas, finish
 from heatmap.store import ScrollStats
 
 SCROLL_ALPHA = 150
@@ -25,34 +25,38 @@ def render_scrollmap(
     background: Image.Image | None = None,
     width: int | None = None,
 ) -> Image.Image:
-    page = canvas(background, legend.band, len(stats.reached) * stats.bucket_px)
-    shades = np.zeros((page.height, 1, 4), dtype=np.uint8)
+    out = canvas(background, legend.band, len(stats.reached) * stats.bucket_px)
+    shades = np.zeros((out.height - LEGEND_PX, 1, 4), dtype=np.uint8)
     for bucket, share in enumerate(stats.reached):
         colour = RAMP[max(1, round(float(share) * 255))].copy()
         colour[3] = SCROLL_ALPHA
         shades[bucket * stats.bucket_px : (bucket + 1) * stats.bucket_px] = colour
-    layer = Image.fromarray(shades, "RGBA").resize(page.size, Image.Resampling.NEAREST)
-    page.paste(layer, (0, 0), layer)
-    _draw_marks(page, stats)
-    return finish(page, legend, width)
+    size = (out.width, out.height - LEGEND_PX)
+    layer = Image.fromarray(shades, "RGBA").resize(size, Image.Resampling.NEAREST)
+    out.paste(layer, (0, LEGEND_PX), layer)
+    _draw_marks(out, stats)
+    return finish(out, legend, width)
 
 
-def _draw_marks(page: Image.Image, stats: ScrollStats) -> None:
-    draw = ImageDraw.Draw(page)
+def _draw_marks(out: Image.Image, stats: ScrollStats) -> None:
+    """The 75 / 50 / 25 % lines and the fold, on the page below the legend strip."""
+    draw = ImageDraw.Draw(out)
     font = ImageFont.load_default(size=13)
     for share in MARKS:
-        y = depth_reached_by(stats, share)
-        if y is None:
+        depth = depth_reached_by(stats, share)
+        if depth is None:
             continue
-        draw.line([(0, y), (page.width, y)], fill=(20, 20, 20), width=2)
+        y = LEGEND_PX + depth
+        draw.line([(0, y), (out.width, y)], fill=(20, 20, 20), width=2)
         draw.text(
-            (page.width - 260, y - 18),
+            (out.width - 260, y - 18),
             f"{share:.0%} of visitors saw this far",
             fill=(20, 20, 20),
             font=font,
         )
     if stats.fold_px:
-        y = round(stats.fold_px)
-        for x in range(0, page.width, 16):
+        fold = round(stats.fold_px)
+        y = LEGEND_PX + fold
+        for x in range(0, out.width, 16):
             draw.line([(x, y), (x + 8, y)], fill=(255, 255, 255), width=2)
-        draw.text((10, y + 4), f"average fold ({y} px)", fill=(255, 255, 255), font=font)
+        draw.text((10, y + 4), f"average fold ({fold} px)", fill=(255, 255, 255), font=font)

@@ -152,7 +152,7 @@ def abandoned_clicks(
     cells = clicks["row"].astype(np.int64) * GRID_COLUMNS + clicks["col"]
     # At least a viewport deep, and past the lowest click by the kernel: nothing cut off.
     rows = max(MIN_ROWS, int(clicks["row"].max()) + 1 + MARGIN_ROWS if len(clicks) else 0)
-    grid = grid_from_cells(cells, np.ones(len(cells)), rows=rows)
+    grid = grid_from_cells(cells, rows=rows)
     rage = int(((clicks["flags"] & CLICK_RAGE) > 0).sum())
     page = ""
     if len(clicks):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 from heatmap.grid import cells_of, grid_from_cells
@@ -11,6 +13,7 @@ from heatmap.render import (
     LEGEND_PX,
     RAMP,
     Legend,
+    _percentile,
     blur,
     colour_ramp,
     render_heatmap,
@@ -75,3 +78,12 @@ def test_a_wider_output_scales_the_page_and_keeps_the_legend() -> None:
 
 def test_the_ramp_constant_is_the_default_ramp() -> None:
     assert np.array_equal(RAMP, colour_ramp())
+
+
+@given(
+    st.lists(st.floats(0, 1e9, allow_nan=False), min_size=1, max_size=300),
+    st.floats(0, 100),
+)
+def test_the_colour_scale_s_percentile_is_numpy_s(values: list[float], percent: float) -> None:
+    array = np.asarray(values)
+    assert _percentile(array, percent) == pytest.approx(np.percentile(array, percent))
