@@ -34,6 +34,7 @@ STOPS = (
 )
 
 FloatGrid = npt.NDArray[np.float64]
+ByteGrid = npt.NDArray[np.uint8]
 
 
 def colour_ramp(
@@ -123,18 +124,45 @@ def heat_layer(grid: FloatGrid, size: tuple[int, int], mode: str = "sqrt") -> Im
     # clicks within the kernel's footprint that back each cell's colour
     support = density * 2 * math.pi * sigma_rows * sigma_columns
     fade = (np.clip(support / MIN_SUPPORT_CLICKS, MIN_FADE, 1.0) - MIN_FADE) / (1 - MIN_FADE)
-    heat_level, fade_level = (
-        _upscaled(values, size).point(lut)
-        for values, lut in ((heat, HEAT_INDEX_LUT), (fade, FADE_INDEX_LUT))
-    )
-    layer = ImageChops.add(heat_level, fade_level)  # heat * FADE_LEVELS + fade
+    layer = palette_index(_bytes(heat), _bytes(fade), size)
     layer.putpalette(PALETTE.tobytes(), rawmode="RGBA")  # L -> P
     return layer.convert("RGBA")
 
 
-def _upscaled(values: FloatGrid, size: tuple[int, int]) -> Image.Image:
-    channel = Image.fromarray(np.rint(values * 255).astype(np.uint8), "L")
-    return channel.resize(size, Image.Resampling.BILINEAR)
+def palette_index(
+    heat: ByteGrid, fade: ByteGrid, size: tuple[int, int], shortcut: bool = True
+) -> Image.Image:
+    """heat level * FADE_LEVELS + fade level of every page pixel, from the channels upscaled.
+
+    Where all that shows has one fade level (a map with plenty of clicks), the fade channel is
+    not upscaled at all: the result is the same, since a bilinear pixel lies between its four
+    cells, and a pixel whose heat level is 0 is transparent whatever its fade."""
+    fade_level = _one_fade_level(heat, fade) if shortcut else None
+    if fade_level is not None:
+        lut = [level + fade_level for level in HEAT_INDEX_LUT]
+        return _upscaled(heat, size).point(lut)
+    return ImageChops.add(
+        _upscaled(heat, size).point(HEAT_INDEX_LUT), _upscaled(fade, size).point(FADE_INDEX_LUT)
+    )
+
+
+def _one_fade_level(heat: ByteGrid, fade: ByteGrid) -> int | None:
+    """The fade level of every cell within one cell of a cell with colour, if it is one."""
+    coloured = np.pad(heat >= 256 // HEAT_LEVELS, 1)
+    near = np.zeros_like(heat, dtype=bool)
+    for dy in range(3):
+        for dx in range(3):
+            near |= coloured[dy : dy + heat.shape[0], dx : dx + heat.shape[1]]
+    levels = np.unique(np.asarray(FADE_INDEX_LUT, dtype=np.uint8)[fade[near]])
+    return int(levels[0]) if levels.size == 1 else 0 if levels.size == 0 else None
+
+
+def _bytes(values: FloatGrid) -> ByteGrid:
+    return np.rint(values * 255).astype(np.uint8)
+
+
+def _upscaled(values: ByteGrid, size: tuple[int, int]) -> Image.Image:
+    return Image.fromarray(values, "L").resize(size, Image.Resampling.BILINEAR)
 
 
 # 0..255 -> its level's share of the palette index (Pillow applies them without NumPy copies)

@@ -10,12 +10,15 @@ from PIL import Image
 
 from heatmap.grid import cells_of, grid_from_cells
 from heatmap.render import (
+    FADE_LEVELS,
     LEGEND_PX,
     RAMP,
     Legend,
+    _one_fade_level,
     _percentile,
     blur,
     colour_ramp,
+    palette_index,
     render_heatmap,
     scale_heat,
 )
@@ -87,3 +90,20 @@ def test_the_ramp_constant_is_the_default_ramp() -> None:
 def test_the_colour_scale_s_percentile_is_numpy_s(values: list[float], percent: float) -> None:
     array = np.asarray(values)
     assert _percentile(array, percent) == pytest.approx(np.percentile(array, percent))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_skipping_a_uniform_fade_changes_no_pixel(seed: int) -> None:
+    # Colour in rows 10-19, columns 5-14; full fade there and one cell around; any fade beyond.
+    rng = np.random.default_rng(seed)
+    heat = np.zeros((30, 20), dtype=np.uint8)
+    heat[10:20, 5:15] = rng.integers(0, 256, (10, 10))
+    fade = rng.integers(0, 256, (30, 20)).astype(np.uint8)
+    fade[9:21, 4:16] = 255
+    fast, full = (palette_index(heat, fade, (256, 480), shortcut) for shortcut in (True, False))
+    assert _one_fade_level(heat, fade) == FADE_LEVELS - 1
+    shown = np.asarray(full) >= FADE_LEVELS  # heat level 0 is transparent whatever the fade
+    assert np.array_equal(np.asarray(fast)[shown], np.asarray(full)[shown])
+    assert np.array_equal(np.asarray(fast) >= FADE_LEVELS, shown)
+    fade[12, 7] = 0  # a thin spot where colour shows: the fade is upscaled after all
+    assert _one_fade_level(heat, fade) is None
