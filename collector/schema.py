@@ -62,6 +62,7 @@ class Click(_Event, tag="click"):
     vw: ScreenPx
     vh: ScreenPx
     dh: Extent = 0  # document height at click time
+    dw: Extent = 0  # document width (wider than vw on a page that scrolls sideways)
     sel: Selector = ""  # stable CSS selector of the target
     tag: Annotated[str, msgspec.Meta(max_length=32)] = ""
     ox: Px = 0  # click offset inside the target's box
@@ -78,6 +79,7 @@ class RageClick(_Event, tag="rage"):
     vw: ScreenPx
     vh: ScreenPx
     n: Annotated[int, msgspec.Meta(ge=3, le=1000)]  # clicks in the burst
+    dw: Extent = 0
     sel: Selector = ""
     fixed: bool = False
 

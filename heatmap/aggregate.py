@@ -15,7 +15,7 @@ from collector import keys
 from collector.consumer import Commit, Entry, decoded
 from collector.pages import BANDS, PageTemplates, bands_of
 from collector.schema import Click, Event, PageView, RageClick, Scroll
-from heatmap.grid import cells_of
+from heatmap.grid import cells_of, x_extent
 
 DAY_MS = 86_400_000
 SCROLL_BUCKET_PX = 50
@@ -32,6 +32,7 @@ class _Points:
     x: list[float] = field(default_factory=list)
     y: list[float] = field(default_factory=list)
     vw: list[int] = field(default_factory=list)
+    width: list[float] = field(default_factory=list)  # what x is a share of
     fixed: list[bool] = field(default_factory=list)
     kind: list[int] = field(default_factory=list)
     sel: list[str] = field(default_factory=list)
@@ -42,6 +43,7 @@ class _Points:
         self.x.append(event.x)
         self.y.append(event.y)
         self.vw.append(event.vw)
+        self.width.append(x_extent(event.vw, event.dw, event.fixed))
         self.fixed.append(event.fixed)
         self.kind.append(kind)
         self.sel.append(event.sel)
@@ -98,7 +100,7 @@ class Aggregator:
             return
         day = np.asarray(points.day, dtype=np.int64)
         band = bands_of(points.vw)
-        cells = cells_of(points.x, points.y, points.vw)
+        cells = cells_of(points.x, points.y, points.width)
         templates = [self._template(p) for p in points.path]
         names, template = np.unique(np.asarray(templates, dtype=object), return_inverse=True)
         layer = np.asarray(points.fixed, dtype=np.int64)

@@ -23,6 +23,13 @@ def cells_of(x: npt.ArrayLike, y: npt.ArrayLike, width: npt.ArrayLike) -> IntArr
     return cells
 
 
+def x_extent(vw: float, dw: float, fixed: bool) -> float:
+    """The width a click's x is a share of: the document's (never less than the viewport's:
+    scrollWidth leaves the scrollbar out; 0 from older snippets), or the viewport's for a
+    fixed element, whose x is in viewport coordinates."""
+    return vw if fixed else max(vw, dw)
+
+
 def grid_from_cells(
     cells: npt.ArrayLike, counts: npt.ArrayLike | None = None, rows: int | None = None
 ) -> npt.NDArray[np.float64]:

@@ -22,7 +22,7 @@ from collector import keys
 from collector.consumer import Commit, Entry, decoded
 from collector.pages import bands_of, normalize_path
 from collector.schema import Click, Custom, Event, PageView, RageClick
-from heatmap.grid import GRID_COLUMNS, cells_of
+from heatmap.grid import GRID_COLUMNS, cells_of, x_extent
 from reports.sessions import (
     KIND_CLICK,
     KIND_CUSTOM,
@@ -190,7 +190,11 @@ class SessionBuilder:
         if any(pointer):
             x = [getattr(e, "x", 0.0) for e in kept]
             y = [getattr(e, "y", 0.0) for e in kept]
-            cells = cells_of(x, y, widths)
+            extents = [
+                x_extent(e.vw, e.dw, e.fixed) if isinstance(e, Click | RageClick) else 0
+                for e in kept
+            ]
+            cells = cells_of(x, y, extents)
             rows["row"] = np.where(pointer, cells // GRID_COLUMNS, 0)
             rows["col"] = np.where(pointer, cells % GRID_COLUMNS, 0)
             rows["fixed"] = [getattr(e, "fixed", False) for e in kept]

@@ -149,6 +149,13 @@ def test_a_page_view_reported_again_later_moves_its_count_to_the_deeper_bucket(
     assert len(stats.reached) == 41  # deepest bucket: 2010 px // 50
 
 
+def test_on_a_page_that_scrolls_sideways_x_is_a_share_of_the_document_width() -> None:
+    wide = click(1, 1920, 40, vw=1280, dw=2560)  # three quarters across a 2560 px document
+    commit = Aggregator(PageTemplates(), 90).commit_for("shop", 0, [entry("1-0", [wide])])
+    doc = keys.grid("shop", 0, DAY, "desktop", "click", "doc", "/product/:id")
+    assert [name for key, name in commit.increments if key == doc] == [str(2 * 100 + 75)]
+
+
 def test_the_server_clock_decides_the_day() -> None:
     late = click(1, 10, 10)
     commit = Aggregator(PageTemplates(), 90).commit_for(

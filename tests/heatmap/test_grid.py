@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from heatmap.grid import GRID_COLUMNS, MAX_ROWS, cells_of, grid_from_cells
+from heatmap.grid import GRID_COLUMNS, MAX_ROWS, cells_of, grid_from_cells, x_extent
 
 
 def test_points_land_in_the_cells_of_their_share_of_the_width_and_their_row() -> None:
@@ -27,3 +28,18 @@ def test_grid_from_cells_sums_counts_into_rows_and_columns() -> None:
     assert (grid[0, 0], grid[1, 1], grid[2, 50], grid.sum()) == (3, 5, 7, 15)
     assert grid_from_cells([], []).shape == (1, 100)
     assert np.array_equal(grid_from_cells([5], [1], rows=2)[0, :6], [0, 0, 0, 0, 0, 1])
+
+
+@pytest.mark.parametrize(
+    ("vw", "dw", "fixed", "extent"),
+    [
+        (1280, 1265, False, 1280),  # scrollWidth leaves the scrollbar out: the viewport's
+        (1280, 2560, False, 2560),  # the page scrolls sideways: the document's
+        (1280, 2560, True, 1280),  # a fixed element: viewport coordinates
+        (375, 0, False, 375),  # an older snippet sent no document width
+    ],
+)
+def test_x_is_a_share_of_the_document_width_or_for_fixed_elements_the_viewport_s(
+    vw: int, dw: float, fixed: bool, extent: float
+) -> None:
+    assert x_extent(vw, dw, fixed) == extent

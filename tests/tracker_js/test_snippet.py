@@ -39,6 +39,7 @@ def test_clicks_arrive_with_document_coordinates_selector_and_offset(
     context: BrowserContext, site: Site
 ) -> None:
     page = open_shop(context, site)
+    width = page.evaluate("document.documentElement.scrollWidth")
     page.mouse.click(130, 215)  # 30 px right of, 15 px below #buy's corner (100, 200)
     page.evaluate(SCROLL_TO, 1000)
     page.mouse.click(130, 215)  # the viewport point now covers #far, at document y 1215
@@ -49,6 +50,7 @@ def test_clicks_arrive_with_document_coordinates_selector_and_offset(
     assert (buy.x, buy.y, buy.sel, buy.tag, buy.ox, buy.oy) == (130, 215, "button#buy", "button",
                                                                  30, 15)
     assert (buy.vw, buy.vh, buy.dh, buy.ptr, buy.fixed) == (1280, 720, 3000, "mouse", False)
+    assert buy.dw == width  # the document's width: what x is binned as a share of
     assert (far.x, far.y, far.sel, far.ox, far.oy) == (130, 1215, "button#far", 30, 15)
     assert (header.x, header.y, header.fixed, header.sel) == (600, 25, True, "html>body>header")
     assert buy.label == ""  # element text only when data-labels="true"

@@ -257,7 +257,7 @@
     const x = round(fixed ? e.clientX : e.pageX);
     const y = round(fixed ? e.clientY : e.pageY);
     const sel = selector(el);
-    const base = { x, y, vw: innerWidth, vh: innerHeight, sel };
+    const base = { x, y, vw: innerWidth, vh: innerHeight, dw: document.documentElement.scrollWidth, sel };
     if (fixed) base.fixed = true;
     const click = event("click", Object.assign({
       dh: document.documentElement.scrollHeight, tag: el.localName.slice(0, 32),
