@@ -1,4 +1,5 @@
-"""Start the real `clicktrail serve` process on a free port, and wait until it answers."""
+"""Start the real `clicktrail serve` (or `collector`) process on a free port, and wait until it
+answers."""
 
 from __future__ import annotations
 
@@ -17,8 +18,16 @@ READY_TIMEOUT_S = 30.0
 
 
 class ServeProcess:
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        command: str = "serve",
+        settings: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
+        self.command = command
+        self.settings = settings or {}  # CLICKTRAIL_* environment variables
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"serve-{self.port}.log"
@@ -26,7 +35,7 @@ class ServeProcess:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}  # the embedded Redis
-        return env
+        return {**env, **self.settings}
 
     def start(self) -> ServeProcess:
         with open(self.log, "ab") as log:
@@ -35,7 +44,7 @@ class ServeProcess:
                     sys.executable,
                     "-m",
                     "clicktrail.cli",
-                    "serve",
+                    self.command,
                     "--port",
                     str(self.port),
                     "--data-dir",

@@ -59,8 +59,21 @@ class Site:
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    collector = ServeProcess(tmp_path / "data")
+def collector_command() -> str:
+    """`serve` (collector and worker); a test may parametrize it, and collector_settings."""
+    return "serve"
+
+
+@pytest.fixture
+def collector_settings() -> dict[str, str]:
+    return {}
+
+
+@pytest.fixture
+def site(tmp_path: Path, collector_command: str, collector_settings: dict[str, str]) -> Iterator[Site]:
+    collector = ServeProcess(
+        tmp_path / "data", command=collector_command, settings=collector_settings
+    )
     collector.data_dir.mkdir()
     with serve_pages() as (origin, pages):
         tracked = Site(collector, origin, pages)

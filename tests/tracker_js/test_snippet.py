@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
+import time
+from collections.abc import Callable
 from typing import Any
 
+import httpx2 as httpx
+
 import pytest
+import redis
 from playwright.sync_api import BrowserContext, Page
 
+from collector import keys
+from collector.consumer import StreamReader
+from collector.embedded import socket_path_for
+
 from tests.tracker_js.conftest import Site
+from tests.factories import BROWSER_UA, batch, pageview
 from tests.tracker_js.pages import SHOP, snippet_tag
 
 pytestmark = pytest.mark.slow
@@ -135,6 +146,54 @@ def test_clicks_made_during_an_outage_arrive_exactly_once(
     page.close()
     assert sorted(c.x for c in clicks(events)) == [130, 160, 190, 200]
     assert len({c.id for c in clicks(events)}) == 4
+
+
+BUFFER_MAX = 1000  # the smallest bound the setting takes
+
+
+@pytest.mark.parametrize(
+    ("collector_command", "collector_settings"),
+    [("collector", {"CLICKTRAIL_BUFFER_MAX": str(BUFFER_MAX), "CLICKTRAIL_RATE_IP_PER_S": "1e6"})],
+)  # no worker: the backlog stays until the test drains it
+def test_a_batch_refused_while_the_buffer_is_full_arrives_once_it_drains(
+    context: BrowserContext, site: Site
+) -> None:
+    with httpx.Client(base_url=site.collector.url, headers={"user-agent": BROWSER_UA}) as client:
+        for _ in range(BUFFER_MAX):  # a backlog at the bound
+            assert client.post("/e", json=batch(site.key, [pageview()])).status_code == 202
+    page = open_shop(context, site)
+    page.mouse.click(130, 215)
+    page.goto(site.origin + "/shop")  # leaving sends the batch: refused, kept in the outbox
+    wait_until(lambda: refused(site) >= 2, "the snippet's batch refused twice: buffer full")
+    assert not clicks(site.events())
+
+    drain(site)  # what a worker does: aggregate, then trim what every group has committed
+    events = site.wait_for(lambda ev: len(clicks(ev)) >= 1, timeout_s=30)
+    page.close()
+    assert [(c.x, c.sel) for c in clicks(events)] == [(130, "button#buy")]  # sent again, once
+
+
+def refused(site: Site) -> int:
+    metrics = httpx.get(f"{site.collector.url}/metrics", timeout=5).text
+    found = re.search(r'clicktrail_collect_requests_total\{status="503"\} (\d+)', metrics)
+    return int(float(found.group(1))) if found else 0
+
+
+def drain(site: Site) -> None:
+    done = site.collector.cli("worker", "--burst")
+    assert done.returncode == 0, done.stderr
+    client = redis.Redis(unix_socket_path=str(socket_path_for(site.collector.data_dir)))
+    try:
+        StreamReader(client, keys.WORKER_GROUP).trim(keys.events_stream("shop", 0))
+    finally:
+        client.close()
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout_s:.0f} s: {what}"
+        time.sleep(0.1)
 
 
 @pytest.mark.parametrize("signal", ["globalPrivacyControl", "doNotTrack"])
