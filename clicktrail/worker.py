@@ -121,7 +121,9 @@ class Worker:
             entries, poison = reader.reclaim(stream, self.batch_entries)
         if retry_own:  # not what reclaim took already (the same id twice would count twice)
             taken = {entry_id for entry_id, _ in entries} | set(poison)
-            entries += [e for e in reader.read_own(stream, self.batch_entries) if e[0] not in taken]
+            own = reader.read_own(stream, self.batch_entries)
+            entries += [e for e in own if e[0] not in taken]
+            self._retry_own |= len(own) == self.batch_entries  # more of them: next pass too
         entries += reader.read(stream, self.batch_entries)
         if entries or poison:
             self._commit(processor, reader, (site, shard), entries, poison)

@@ -56,10 +56,9 @@ for i = 1, count do
 end
 count = tonumber(ARGV[pos])
 pos = pos + 1
-for i = 1, count do
-  redis.call('EXPIRE', KEYS[tonumber(ARGV[pos])], ARGV[pos + 1])
-  pos = pos + 2
-end
+local expire_from = pos  -- applied last: EXPIRE on a key not made yet does nothing
+pos = pos + 2 * count
+local expiries = count
 count = tonumber(ARGV[pos])
 pos = pos + 1
 for i = 1, count do
@@ -95,6 +94,9 @@ for i = 1, count do
     redis.call('HSET', peaks, member, bucket)
   end
   pos = pos + 5
+end
+for i = 0, expiries - 1 do
+  redis.call('EXPIRE', KEYS[tonumber(ARGV[expire_from + 2 * i])], ARGV[expire_from + 2 * i + 1])
 end
 if n > 0 then redis.call('XACK', stream, group, unpack(ids)) end
 return {}
@@ -139,9 +141,9 @@ class Commit:
     appends: dict[str, bytes] = field(default_factory=dict)  # key -> bytes to append
     raises: dict[tuple[str, str], int] = field(default_factory=dict)  # (zset, member) -> score,
     # applied only when higher than the member's current score (ZADD GT)
-    peaks: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
     # (histogram, peak hash, member) -> (bucket, amount): the member counts once in the
     # histogram, in its highest bucket so far; `amount` is added to its 'fold' field the first time
+    peaks: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
 
 
 def decoded(entries: list[Entry], commit: Commit) -> Iterator[tuple[StoredHeader, list[Event]]]:

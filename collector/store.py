@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 DAY_MS = 86_400_000
 DEDUP_SLACK_S = 3600
+CONCURRENT_CALLS = 16  # store-script calls in flight at once (half the pool: other commands)
 BUFFER_FULL = -1  # script result for a batch: the shard is over its backlog bound
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 
@@ -161,6 +162,7 @@ class BatchWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._slots = asyncio.Semaphore(CONCURRENT_CALLS)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="clicktrail-batch-writer")
@@ -225,13 +227,16 @@ class BatchWriter:
     async def _calls(self, groups: list[list[PreparedBatch]]) -> list[object]:
         # One call per shard, concurrently: a Redis Cluster client routes each to its node
         # (it refuses EVALSHA in pipelines), and with one shard per site it is a single call.
-        calls = []
-        for group in groups:
+        # At most CONCURRENT_CALLS at once: the cluster client fails, rather than waits, when
+        # a node's connections run out.
+        async def call(group: list[PreparedBatch]) -> object:
             script_keys, args = script_call(group, self._buffer_max)
-            calls.append(
-                self._client.evalsha(STORE_BATCHES_SHA, len(script_keys), *script_keys, *args)
-            )
-        return list(await asyncio.gather(*calls, return_exceptions=True))
+            async with self._slots:
+                return await self._client.evalsha(
+                    STORE_BATCHES_SHA, len(script_keys), *script_keys, *args
+                )
+
+        return list(await asyncio.gather(*map(call, groups), return_exceptions=True))
 
 
 def _settle(future: asyncio.Future[int], result: object) -> None:

@@ -135,9 +135,11 @@ def palette_index(
     """heat level * FADE_LEVELS + fade level of every page pixel, from the channels upscaled.
 
     Where all that shows has one fade level (a map with plenty of clicks), the fade channel is
-    not upscaled at all: the result is the same, since a bilinear pixel lies between its four
-    cells, and a pixel whose heat level is 0 is transparent whatever its fade."""
-    fade_level = _one_fade_level(heat, fade) if shortcut else None
+    not upscaled at all. The colours are the same: an upscaled bilinear pixel lies between its
+    four cells, and a pixel whose heat level is 0 is transparent whatever its fade. (Shrinking
+    reads more cells per pixel, so it takes the full path.)"""
+    enlarged = size[0] >= heat.shape[1] and size[1] >= heat.shape[0]
+    fade_level = _one_fade_level(heat, fade) if shortcut and enlarged else None
     if fade_level is not None:
         lut = [level + fade_level for level in HEAT_INDEX_LUT]
         return _upscaled(heat, size).point(lut)

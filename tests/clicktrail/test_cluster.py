@@ -67,6 +67,8 @@ def shop(cluster: LocalCluster, client: redis.Redis, settings: Settings) -> Site
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert sum(w.processed for w in workers) == 2 * 61  # each batch once in each group
     return site
 
 

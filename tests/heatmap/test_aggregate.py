@@ -23,6 +23,7 @@ from collector.schema import (
 from collector.sites import Site
 from heatmap.aggregate import Aggregator
 from heatmap.store import load_scroll
+from reports.builder import SessionBuilder
 from tests import factories
 
 NOW = int(time.time() * 1000)
@@ -172,3 +173,21 @@ def test_an_undecodable_entry_is_dead_lettered_and_the_rest_counted() -> None:
     assert commit.entry_ids == ["2-0"]
     [(dead_id, reason)] = commit.dead
     assert dead_id == "1-0" and reason.startswith("cannot decode")
+
+
+def test_keys_made_by_a_first_commit_expire(
+    client: TestClient, redis_client: redis.Redis, site: Site
+) -> None:
+    # EXPIRE on a key that does not exist yet does nothing: the script applies it last.
+    scroll = factories.event("scroll", pv="view-1", depth=900, dh=3000, vh=800, vw=1280)
+    body = factories.batch(site.key, [factories.pageview(pv="view-1"), scroll])
+    assert client.post("/e", json=body).status_code == 202
+    Worker(redis_client, [Aggregator(PageTemplates(), 90), SessionBuilder(redis_client)]).run(
+        burst=True
+    )
+    made = [
+        keys.scroll_depths("shop", 0, DAY, "desktop", "/cart"),
+        keys.scroll_peaks("shop", 0, DAY),
+        keys.open_session("shop", 0, "session-1"),
+    ]
+    assert [redis_client.ttl(key) > 0 for key in made] == [True, True, True]

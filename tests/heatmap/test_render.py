@@ -107,3 +107,13 @@ def test_skipping_a_uniform_fade_changes_no_pixel(seed: int) -> None:
     assert np.array_equal(np.asarray(fast) >= FADE_LEVELS, shown)
     fade[12, 7] = 0  # a thin spot where colour shows: the fade is upscaled after all
     assert _one_fade_level(heat, fade) is None
+
+
+def test_a_map_narrower_than_its_grid_takes_the_full_path() -> None:
+    # Shrinking blends more than four cells per pixel: one fade level nearby proves nothing.
+    heat = np.zeros((30, 20), dtype=np.uint8)
+    heat[10:20, 5:15] = 200
+    fade = np.full((30, 20), 255, dtype=np.uint8)
+    fade[:, :3] = 0
+    small = [np.asarray(palette_index(heat, fade, (10, 15), s)) for s in (True, False)]
+    assert np.array_equal(*small)
