@@ -15,6 +15,8 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
+from collector.regex import compile_fullmatch
+
 BANDS = ("mobile", "tablet", "desktop")
 BAND_EDGES_PX = (768, 1024)  # mobile < 768 <= tablet < 1024 <= desktop
 ID_SEGMENT = re.compile(
@@ -63,12 +65,12 @@ class PageTemplates:
         return "/".join(segments) or "/"
 
 
-def _matcher(rule: str) -> Callable[[str], re.Match[str] | None]:
+def _matcher(rule: str) -> Callable[[str], object | None]:
     if rule.startswith("re:"):
         try:
-            return re.compile(rule[3:]).fullmatch
-        except re.error as exc:
-            raise ValueError(f"page template {rule!r} is not a valid regex: {exc}") from None
+            return compile_fullmatch(rule[3:])
+        except ValueError as exc:
+            raise ValueError(f"page template {rule!r}: {exc}") from None
     if not rule.startswith("/"):
         raise ValueError(f"page template {rule!r} must start with '/' (or 're:' for a regex)")
     return re.compile(fnmatch.translate(rule)).fullmatch

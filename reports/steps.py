@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from collector.pages import PageTemplates, normalize_path
+from collector.regex import compile_fullmatch
 
 MIN_STEPS, MAX_STEPS = 2, 20
 PAGE, EVENT = "p:", "e:"
@@ -48,10 +49,10 @@ def parse_step(pattern: str, templates: PageTemplates | None = None) -> Step:
         return Step(text, EVENT, _glob_or_exact(name))
     if text.startswith("re:"):
         try:
-            regex = re.compile(text[3:])
-        except re.error as exc:
-            raise ValueError(f"step {pattern!r} is not a valid regex: {exc}") from None
-        return Step(text, PAGE, lambda path: regex.fullmatch(path) is not None)
+            fullmatch = compile_fullmatch(text[3:])
+        except ValueError as exc:
+            raise ValueError(f"step {pattern!r}: {exc}") from None
+        return Step(text, PAGE, lambda path: fullmatch(path) is not None)
     if not text.startswith("/"):
         raise ValueError(f"step {pattern!r} must start with '/', 're:' or 'event:'")
     if _GLOB_CHARS & set(text):

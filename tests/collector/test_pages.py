@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from collector.pages import BANDS, PageTemplates, bands_of, normalize_path
@@ -35,7 +37,7 @@ def test_configured_rules_group_more_and_win() -> None:
     assert templates.template("/product/7") == "/product/:id"
 
 
-@pytest.mark.parametrize("rule", ["blog/*", "re:([", ""])
+@pytest.mark.parametrize("rule", ["blog/*", "re:([", "", "re:(?!/admin).*"])
 def test_bad_rules_are_refused(rule: str) -> None:
     with pytest.raises(ValueError, match="page template"):
         PageTemplates((rule,))
@@ -59,3 +61,11 @@ def test_bands_by_viewport_width(width: int, band: str) -> None:
 
 def test_normalize_path_keeps_case() -> None:
     assert normalize_path("/Cart/") == "/Cart"
+
+
+def test_a_pathological_regex_rule_cannot_stall_on_a_hostile_path() -> None:
+    # (a+)+$ backtracks exponentially in Python's re; RE2 answers in linear time.
+    templates = PageTemplates(("re:/(a+)+$",))
+    started = time.perf_counter()
+    assert templates.template("/" + "a" * 5000 + "!") == "/" + "a" * 5000 + "!"
+    assert time.perf_counter() - started < 0.5

@@ -203,6 +203,7 @@ def test_breakdown_by_band_and_source() -> None:
         (["/a"] * 21, "2 to 20 steps"),
         (["/cart", "cart"], "must start with '/'"),
         (["/cart", "re:("], "not a valid regex"),
+        (["/cart", r"re:(/\w+)\1"], "no backreferences"),
         (["/cart", "event:"], "names no event"),
         (["/cart", " "], "must not be empty"),
     ],
