@@ -183,7 +183,7 @@ WIDTH = Param(
 STEP = Param(
     "step",
     "A funnel step, in order: a page path or template (/cart), a glob (/product/*), a regular "
-    "expression (re:^/p/\\d+$) or a custom event (event:signup).",
+    "expression in RE2 syntax (re:^/p/\\d+$) or a custom event (event:signup).",
     {"type": "string", "minLength": 1, "maxLength": MAX_PATH_CHARS},
     step,
     required=True,

@@ -19,6 +19,7 @@ import httpx2 as httpx
 import redis
 
 from clicktrail.background import free_port
+from collector import keys
 from collector.embedded import redis_server_binary
 from collector.sites import Site, add_site, new_site
 from tests.factories import BROWSER_UA, ORIGIN, batch, click, pageview
@@ -240,3 +241,17 @@ def stop_all(snippets: list[Snippet]) -> list[Events]:
 def register_shop(server: RedisServer) -> Site:
     with server.client() as client:
         return add_site(client, new_site("shop", [ORIGIN]))
+
+
+def held_by(client: redis.Redis, pid: int) -> int:
+    """Entries read and not yet committed by the worker process `pid`, over both groups."""
+    total = 0
+    for group in (keys.WORKER_GROUP, keys.SESSIONS_GROUP):
+        try:
+            summary = client.xpending(keys.events_stream("shop", 0), group)
+        except redis.exceptions.ResponseError:
+            continue  # no consumer group yet
+        for consumer in summary["consumers"]:
+            if f"-{pid}-" in consumer["name"].decode():
+                total += int(consumer["pending"])
+    return total

@@ -28,11 +28,11 @@ from tests.clicktrail.fleet import (
     Snippet,
     acknowledged,
     answers,
+    held_by,
     register_shop,
     stop_all,
     wait_until,
 )
-from tests.clicktrail.test_worker import held_by
 
 pytestmark = pytest.mark.slow
 

@@ -22,6 +22,7 @@ from collector.sites import Site
 from heatmap.grid import cells_of
 from heatmap.store import load_grid, load_pages
 from reports.store import load_sessions
+from tests.clicktrail.fleet import held_by
 from tests.factories import batch, click, pageview
 
 pytestmark = pytest.mark.slow
@@ -54,20 +55,6 @@ def pending(client: redis.Redis) -> int:
             total += int(client.xpending(keys.events_stream("shop", 0), group)["pending"])
         except redis.exceptions.ResponseError:
             pass  # no consumer group yet
-    return total
-
-
-def held_by(client: redis.Redis, pid: int) -> int:
-    """Entries read and not yet committed by the worker process `pid`, over both groups."""
-    total = 0
-    for group in (keys.WORKER_GROUP, keys.SESSIONS_GROUP):
-        try:
-            summary = client.xpending(keys.events_stream("shop", 0), group)
-        except redis.exceptions.ResponseError:
-            continue  # no consumer group yet
-        for consumer in summary["consumers"]:
-            if f"-{pid}-" in consumer["name"].decode():
-                total += int(consumer["pending"])
     return total
 
 
