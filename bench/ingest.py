@@ -1,5 +1,7 @@
 """Ingest benchmark: events per second accepted by `POST /e`, side by side in one run with
-(a) the same Starlette stack answering 204 without Redis and (b) redis-benchmark pipelined XADD.
+(a) the same Starlette stack answering 204 without Redis and (b) redis-benchmark pipelined XADD,
+plus an ablation, (c) the collector with its store replaced by an instant answer, and the CPU
+each process used, so the figures say where a request's time goes.
 
     .venv/bin/python bench/ingest.py [--reps 3] [--seconds 10]
 
@@ -37,6 +39,8 @@ VENV_BIN = Path(sys.executable).parent
 CONNECTIONS = 50
 WARMUP_S = 2
 EVENTS_PER_BATCH = 20
+APPS = {"noop": "noop_app:app", "store-free": "store_free_app:app"}  # served by uvicorn's CLI
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def ensure_tools() -> None:
@@ -61,10 +65,11 @@ def start_server(kind: str, redis_url: str, port: int) -> subprocess.Popen[bytes
         "CLICKTRAIL_BUFFER_MAX": "100000000",
         "CLICKTRAIL_LOG_LEVEL": "warning",
     }
-    if kind == "noop":
+    if kind in APPS:
+        env["REDIS_URL"] = redis_url
         argv = [
             str(VENV_BIN / "uvicorn"),
-            "noop_app:app",
+            APPS[kind],
             "--app-dir",
             str(Path(__file__).parent),
             "--loop",
@@ -86,6 +91,7 @@ def start_server(kind: str, redis_url: str, port: int) -> subprocess.Popen[bytes
             "--port",
             str(port),
         ]
+    env["PYTHONPATH"] = str(ROOT)
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, cwd=OUT)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -137,9 +143,22 @@ def _latency(text: str, percentile: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds a process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
+
+
+def idle_ticks() -> tuple[int, int]:
+    """Idle and total CPU ticks of the machine, all cores."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return values[3] + values[4], sum(values)
+
+
 def run_http(
     kind: str,
     redis_url: str,
+    redis_pid: int,
     key: str,
     seconds: int,
     delay_ms: float = 0.0,
@@ -151,7 +170,25 @@ def run_http(
         wrk(port, key, WARMUP_S)
         if client is not None:
             client.delete(*client.keys("ct:{shop:0}:*") or ["none"])
+        server_before, redis_before, idle_before = (
+            cpu_seconds(server.pid),
+            cpu_seconds(redis_pid),
+            idle_ticks(),
+        )
         result = wrk(port, key, seconds, delay_ms)
+        server_after, redis_after, idle_after = (
+            cpu_seconds(server.pid),
+            cpu_seconds(redis_pid),
+            idle_ticks(),
+        )
+        requests = result["rps"] * seconds
+        result["server_user_us"] = 1e6 * (server_after[0] - server_before[0]) / requests
+        result["server_sys_us"] = 1e6 * (server_after[1] - server_before[1]) / requests
+        result["server_busy"] = sum(server_after) - sum(server_before)
+        result["server_busy"] /= seconds
+        result["redis_us"] = 1e6 * (sum(redis_after) - sum(redis_before)) / requests
+        idle = idle_after[0] - idle_before[0]
+        result["machine_idle"] = idle / (idle_after[1] - idle_before[1])
         if client is not None:
             result["stored_batches"] = float(client.xlen("ct:{shop:0}:events"))
             client.delete(*client.keys("ct:{shop:0}:*") or ["none"])  # keep memory flat
@@ -160,11 +197,13 @@ def run_http(
     return result
 
 
-def calibrate_delay(redis_url: str, key: str, target_rps: float, client: redis.Redis) -> float:
+def calibrate_delay(
+    redis_url: str, redis_pid: int, key: str, target_rps: float, client: redis.Redis
+) -> float:
     """wrk's per-request delay that gives `target_rps` over CONNECTIONS connections: each
     connection's cycle is the delay plus the response time, measured by a probe."""
     first = 1000.0 * CONNECTIONS / target_rps
-    probe = run_http("collector", redis_url, key, 4, first, client)
+    probe = run_http("collector", redis_url, redis_pid, key, 4, first, client)
     response_ms = 1000.0 * CONNECTIONS / probe["rps"] - first
     return max(0.0, first - response_ms)
 
@@ -207,15 +246,22 @@ def main() -> None:
     OUT.mkdir(parents=True)
     server = EmbeddedRedis(OUT / "redis").ensure()
     client = redis.Redis(unix_socket_path=str(server.socket_path))
+    redis_pid = int(client.info("server")["process_id"])
     try:
         key = add_site(client, new_site("shop", ["https://shop.example"])).key
-        results: dict[str, list[dict[str, float]]] = {"noop": [], "collector": [], "xadd": []}
+        results: dict[str, list[dict[str, float]]] = {
+            "noop": [],
+            "collector": [],
+            "store-free": [],
+            "xadd": [],
+        }
         for rep in range(args.reps):
-            for kind in ("noop", "collector"):
+            for kind in ("noop", "collector", "store-free"):
                 results[kind].append(
                     run_http(
                         kind,
                         server.url,
+                        redis_pid,
                         key,
                         args.seconds,
                         client=client if kind == "collector" else None,
@@ -225,9 +271,10 @@ def main() -> None:
             results["xadd"].append({"rps": run_redis_benchmark(server.socket_path)})
             client.delete("bench:stream")
             print(f"rep {rep + 1} xadd: {results['xadd'][-1]}", file=sys.stderr)
-        delay_ms = calibrate_delay(server.url, key, median(results["collector"], "rps") / 2, client)
+        half_rps = median(results["collector"], "rps") / 2
+        delay_ms = calibrate_delay(server.url, redis_pid, key, half_rps, client)
         results["collector_half"] = [
-            run_http("collector", server.url, key, args.seconds, delay_ms, client)
+            run_http("collector", server.url, redis_pid, key, args.seconds, delay_ms, client)
             for _ in range(args.reps)
         ]
         report(results, args)
@@ -244,10 +291,12 @@ def report(results: dict[str, list[dict[str, float]]], args: argparse.Namespace)
         f"{args.seconds} s, medians of {args.reps}; 1 uvicorn worker (uvloop, httptools)"
     )
     print(f"{'variant':<34}{'req/s':>10}{'events/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
+    store_free = results["store-free"]
     rows = [
         ("(a) no-op Starlette, 204", noop),
         ("clicktrail collector, peak", ours),
         ("clicktrail collector, half load", half),
+        ("(c) collector, store-free", store_free),
     ]
     for name, runs in rows:
         rps = median(runs, "rps")
@@ -263,6 +312,21 @@ def report(results: dict[str, list[dict[str, float]]], args: argparse.Namespace)
     print(f"collector batches / pipelined XADD ceiling: {median(ours, 'rps') / xadd:.3f}")
     share = median(half, "rps") / median(ours, "rps")
     print(f"p99 at {share:.0%} of peak: {median(half, 'p99_ms'):.2f} ms (target < 20 ms at 50%)")
+    print(
+        f"(c) store-free / no-op: {median(store_free, 'rps') / median(noop, 'rps'):.2f} "
+        "(the most any store could reach behind this HTTP stack)"
+    )
+    print(
+        f"\nCPU at peak (medians){'server us/req':>24}{'user':>7}{'sys':>6}{'busy':>7}"
+        f"{'Redis us/req':>14}{'machine idle':>14}"
+    )
+    for name, runs in rows[:2] + rows[3:]:
+        print(
+            f"{name:<34}{median(runs, 'server_user_us') + median(runs, 'server_sys_us'):>11.1f}"
+            f"{median(runs, 'server_user_us'):>7.1f}{median(runs, 'server_sys_us'):>6.1f}"
+            f"{median(runs, 'server_busy'):>7.0%}{median(runs, 'redis_us'):>14.1f}"
+            f"{median(runs, 'machine_idle'):>14.0%}"
+        )
     stored = [r["stored_batches"] / (r["rps"] * args.seconds) for r in ours]
     print(f"stored batches / wrk-counted requests: {statistics.median(stored):.3f}")
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
