@@ -9,7 +9,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
@@ -63,8 +63,11 @@ def client(make_client: Callable[..., TestClient], site: Site) -> TestClient:
     return make_client(rate_ip_per_s=1e6)  # one test client posts as fast as it can
 
 
-def today() -> str:
-    return datetime.now(UTC).strftime("%Y%m%d")
+def days() -> list[str]:
+    """Yesterday and today (UTC): a test that posts just before midnight and reads just after
+    still finds every event, and each test's site is fresh, so nothing else is summed."""
+    now = datetime.now(UTC)
+    return [(now - timedelta(days=1)).strftime("%Y%m%d"), now.strftime("%Y%m%d")]
 
 
 def test_sigkilled_workers_lose_and_double_nothing(
@@ -118,12 +121,12 @@ def test_sigkilled_workers_lose_and_double_nothing(
     for page in {"/cart", "/product/:id", "/"}:
         for band in BANDS:
             for kind in ("click", "dead"):
-                grid = load_grid(redis_client, site, page, band, kind, "doc", [today()])
+                grid = load_grid(redis_client, site, page, band, kind, "doc", days())
                 for cell in grid.ravel().nonzero()[0]:
                     found[(page, band, kind, int(cell))] = int(grid.ravel()[cell])
     assert found == expected
     counted = {
-        (p.template, p.band): p.views for p in load_pages(redis_client, site, [today()]) if p.views
+        (p.template, p.band): p.views for p in load_pages(redis_client, site, days()) if p.views
     }
     assert counted == dict(views)
     # The sessions group, killed alongside, holds every page view and click once too.
@@ -144,7 +147,7 @@ def test_an_entry_that_cannot_be_decoded_is_dead_lettered_with_its_reason(
     assert all(letter[b"entry"] == bad for letter in letters)
     assert all(letter[b"reason"].startswith(b"cannot decode") for letter in letters)
     assert pending(redis_client) == 0
-    grid = load_grid(redis_client, site, "/cart", "desktop", "click", "doc", [today()])
+    grid = load_grid(redis_client, site, "/cart", "desktop", "click", "doc", days())
     assert grid.sum() == 1
 
 
@@ -162,7 +165,7 @@ def test_an_entry_delivered_too_often_is_dead_lettered_as_poison(
     [(_, letter)] = redis_client.xrange(keys.dead_letters("shop", 0))
     assert letter[b"entry"] == entry and letter[b"group"] == b"aggregators"
     assert letter[b"reason"] == f"delivered {MAX_DELIVERIES} times, never committed".encode()
-    grid = load_grid(redis_client, site, "/cart", "desktop", "click", "doc", [today()])
+    grid = load_grid(redis_client, site, "/cart", "desktop", "click", "doc", days())
     assert grid.sum() == 0  # the heatmap never counted it; the sessions group did, once
     assert pending(redis_client) == 0
 
