@@ -20,10 +20,11 @@ from typing import Any
 import redis
 
 from clicktrail.background import BackgroundServer
+from clicktrail.chromium_visits import chromium_available, drive_chromium
 from clicktrail.shop import shop_app
 from clicktrail.synthetic import post_visits
 from clicktrail.tokens import create_token
-from clicktrail.visitors import chromium_available, drive_chromium, plan_visits
+from clicktrail.visitors import plan_visits
 from clicktrail.web import web_app
 from collector import keys
 from collector.connections import resolve, sync_client

@@ -299,7 +299,7 @@ class _Pages:
         if action.kind != "rage":
             return [self.click(action, at, dead and action.kind != "go")]
         clicks: list[Event] = []
-        for i in range(v.RAGE_CLICKS):  # jittered as in Chromium (clicktrail.visitors._act)
+        for i in range(v.RAGE_CLICKS):  # jittered as in Chromium (clicktrail.chromium_visits._act)
             clicks.append(last := self.click(action, at + i * RAGE_GAP_MS, dead, i % 2))
         rage = RageClick(
             *self.head(),

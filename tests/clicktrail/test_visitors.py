@@ -21,6 +21,7 @@ from playwright.sync_api import sync_playwright
 from starlette.testclient import TestClient
 
 from clicktrail.background import BackgroundServer, free_port
+from clicktrail.chromium_visits import chromium_available, drive_chromium
 from clicktrail.cli import make_worker
 from clicktrail.shop import shop_app
 from clicktrail.synthetic import BOXES, GRIDS, document_height, locate, page_events
@@ -31,8 +32,6 @@ from clicktrail.visitors import (
     Step,
     Visit,
     card,
-    chromium_available,
-    drive_chromium,
     plan_visits,
     post_synthetic,
 )
@@ -251,7 +250,7 @@ def test_visits_in_chromium_and_posted_ones_arrive_alike_and_are_aggregated(
     visits = plan_visits(6, SEED)
     views = Counter(step.path.split("?")[0] for visit in visits for step in visit.steps)
     broken = Visit(visits[0].viewport, "", "", (Step("/product/99", (Action("click", "#size"),)),))
-    with caplog.at_level(logging.WARNING, "clicktrail.visitors"):
+    with caplog.at_level(logging.WARNING, "clicktrail.chromium_visits"):
         assert drive_chromium(live.shop, [*visits, broken]) == 6
     assert "visit 6 failed" in caplog.text
     deadline = time.monotonic() + 10
