@@ -184,8 +184,7 @@ def run_http(
         requests = result["rps"] * seconds
         result["server_user_us"] = 1e6 * (server_after[0] - server_before[0]) / requests
         result["server_sys_us"] = 1e6 * (server_after[1] - server_before[1]) / requests
-        result["server_busy"] = sum(server_after) - sum(server_before)
-        result["server_busy"] /= seconds
+        result["server_busy"] = (sum(server_after) - sum(server_before)) / seconds
         result["redis_us"] = 1e6 * (sum(redis_after) - sum(redis_before)) / requests
         idle = idle_after[0] - idle_before[0]
         result["machine_idle"] = idle / (idle_after[1] - idle_before[1])
