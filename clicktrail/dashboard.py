@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
 
+import jinja2
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -18,7 +19,14 @@ from starlette.templating import Jinja2Templates
 
 from clicktrail import params as p
 from clicktrail.api import FUNNEL_DAYS, ApiState, get_funnel_result, site_json
-from clicktrail.auth import COOKIE, authenticate, same_origin, set_login_cookie, visible_site
+from clicktrail.auth import (
+    arrived_from_elsewhere,
+    authenticate,
+    clear_login_cookies,
+    same_origin,
+    set_login_cookie,
+    visible_site,
+)
 from clicktrail.tokens import find_token
 from collector.pages import BANDS
 from collector.sites import Site, list_sites
@@ -45,7 +53,12 @@ class Dashboard:
     def __init__(self, state: DashboardState) -> None:
         self.state = state
         self.api = state.api
-        self.templates = Jinja2Templates(directory=HERE / "templates")
+        # Autoescape on, whatever the templates are called: the pages show paths, selectors and
+        # sources that strangers posted to /e (select_autoescape would skip `*.html.j2`).
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
+        )
+        self.templates = Jinja2Templates(env=env)
         self.templates.env.globals |= {"bands": BANDS, "kinds": KINDS}
 
     def routes(self) -> list[BaseRoute]:
@@ -92,7 +105,9 @@ class Dashboard:
         return self.page(request, "sites.html.j2", sites=sites, token=token)
 
     def login(self, request: Request) -> Response:
-        return self.page(request, "login.html.j2", next=_local(request.query_params.get("next")))
+        target = _local(request.query_params.get("next"))
+        return self.page(request, "login.html.j2", next=target,
+                         resume=arrived_from_elsewhere(request))  # fmt: skip
 
     async def login_post(self, request: Request) -> Response:
         form = await _small_form(request)
@@ -109,7 +124,7 @@ class Dashboard:
     def logout(self, request: Request) -> Response:
         response = RedirectResponse("/login", 303)
         if same_origin(request):
-            response.delete_cookie(COOKIE, path="/")
+            clear_login_cookies(response)
         return response
 
     def site_view(self, request: Request, site: Site) -> Response:
@@ -207,8 +222,11 @@ def _period(values: dict[str, Any], days: int = p.DEFAULT_DAYS) -> tuple[Any, An
 
 
 def _local(target: str | None) -> str:
-    """Only a path on this server: never an open redirect to another host."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path on this server: never an open redirect to another host. Browsers drop tabs
+    and newlines from URLs and read `\\` as `/`, so `/\t/evil.example` would leave the host."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in target):
         return "/"
     return target
 
