@@ -164,7 +164,8 @@ SPECS: tuple[Spec, ...] = (
         "trusted_proxies",
         "CLICKTRAIL_TRUSTED_PROXIES",
         _parse_networks,
-        "Comma-separated CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed. Default none.",
+        "Comma-separated CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed. "
+        "Default none.",
     ),
     Spec(
         "buffer_max_events",

@@ -102,7 +102,7 @@ def visit_with_the_snippet(
         page = context.new_page()
         utm = urlencode({"utm_source": PAYLOADS[2], "utm_campaign": PAYLOADS[3]})
         page.goto(f"{origin}{quote(LANDING_PATH, safe=chr(39) + '=/')}?{utm}")
-        page.wait_for_function("typeof window.clicktrail === 'function'")
+        page.wait_for_function("() => typeof window.clicktrail === 'function'")
         page.click("#go")
         page.evaluate("name => window.clicktrail('event', name)", PAYLOADS[5])
         page.click("#next")
@@ -217,7 +217,7 @@ def test_values_posted_by_strangers_run_nowhere_in_the_dashboard(
     # Shown as text: the values reached the pages, escaped.
     visit(page, dialogs, f"{base}/sites/shop")
     expect(page.get_by_role("cell", name=HOSTILE_PATHS[0]).first).to_be_visible()
-    page.wait_for_function("document.querySelector('[data-live-types]').textContent !== ''")
+    page.wait_for_function("() => document.querySelector('[data-live-types]').textContent !== ''")
     assert_nothing_ran(page, dialogs, "the live panel")
 
 
