@@ -3,6 +3,7 @@ plain JavaScript (clicktrail/static/dashboard.js) for copying, polling and small
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,9 +140,14 @@ class Dashboard:
         values, error = _read(request.query_params, (p.PAGE_OPTIONAL, p.BAND, _KIND, p.FROM, p.TO))
         first, last = _period(values)
         days = days_between(first, last)
-        pages = sorted({row.template for row in load_pages(self.api.client, site, days)})
+        views: Counter[str] = Counter()
+        for row in load_pages(self.api.client, site, days):
+            views[row.template] += row.views
+        pages = sorted(views)
         chosen = self.api.templates.template(values["page"]) if values.get("page") else None
-        chosen = chosen or (pages[0] if pages else "/")
+        # Unasked, the most viewed page: not the first by name, which anyone can pick by
+        # posting a path like "/!".
+        chosen = chosen or min(views, key=lambda t: (-views[t], t), default="/")
         band, kind = values.get("band") or "desktop", values.get("kind") or "click"
         elements = load_elements(self.api.client, site, chosen, band, days)[:15]
         query = {"page": chosen, "band": band, "kind": kind, "from": first, "to": last}
