@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from heatmap.screenshots import MAX_HEIGHT_PX, MAX_WIDTH_PX, MIN_WIDTH_PX
+from heatmap.screenshots import MAX_HEIGHT_PX, MAX_PIXELS, MAX_WIDTH_PX, MIN_WIDTH_PX
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Request, Route
@@ -54,13 +54,16 @@ class CaptureError(Exception):
     """The page could not be captured; the message says why."""
 
 
-def capture_page(url: str, width: int, max_height: int = 20000, timeout_s: float = 30) -> bytes:
-    """A PNG of the whole page at `width` CSS pixels (1 px each), cut at `max_height`."""
+def capture_page(
+    url: str, width: int, max_height: int = MAX_HEIGHT_PX, timeout_s: float = 30
+) -> bytes:
+    """A PNG of the whole page at `width` CSS pixels (1 px each), cut at `max_height` and at
+    what a stored screenshot may hold (MAX_PIXELS)."""
     return capture_pages([(url, width)], max_height, timeout_s)[0]
 
 
 def capture_pages(
-    shots: list[tuple[str, int]], max_height: int = 20000, timeout_s: float = 30
+    shots: list[tuple[str, int]], max_height: int = MAX_HEIGHT_PX, timeout_s: float = 30
 ) -> list[bytes]:
     """PNGs of several (url, width) pages, with one browser launch for all of them."""
     for url, width in shots:
@@ -84,7 +87,8 @@ def capture_pages(
             try:
                 pngs = []
                 for url, width in shots:
-                    pngs.append(_shoot(browser, url, width, max_height, timeout_s))
+                    height = min(max_height, MAX_PIXELS // width)
+                    pngs.append(_shoot(browser, url, width, height, timeout_s))
                 return pngs
             finally:
                 browser.close()
