@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from heatmap.lockdown import MAX_REDIRECTS, Lockdown, origin_of
-from heatmap.screenshots import MAX_HEIGHT_PX, MAX_WIDTH_PX, MIN_WIDTH_PX
+from heatmap.screenshots import MAX_HEIGHT_PX, MAX_PIXELS, MAX_WIDTH_PX, MIN_WIDTH_PX
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Request, Response
@@ -59,17 +59,18 @@ class CaptureError(Exception):
 def capture_page(
     url: str,
     width: int,
-    max_height: int = 20000,
+    max_height: int = MAX_HEIGHT_PX,
     timeout_s: float = 30,
     origins: Collection[str] | None = None,
 ) -> bytes:
-    """A PNG of the whole page at `width` CSS pixels (1 px each), cut at `max_height`."""
+    """A PNG of the whole page at `width` CSS pixels (1 px each), cut at `max_height` and at
+    what a stored screenshot may hold (MAX_PIXELS)."""
     return capture_pages([(url, width)], max_height, timeout_s, origins)[0]
 
 
 def capture_pages(
     shots: list[tuple[str, int]],
-    max_height: int = 20000,
+    max_height: int = MAX_HEIGHT_PX,
     timeout_s: float = 30,
     origins: Collection[str] | None = None,
 ) -> list[bytes]:
@@ -97,7 +98,8 @@ def capture_pages(
             try:
                 pngs = []
                 for url, width in shots:
-                    pngs.append(_shoot(browser, url, width, max_height, timeout_s, allowed))
+                    height = min(max_height, MAX_PIXELS // width)
+                    pngs.append(_shoot(browser, url, width, height, timeout_s, allowed))
                 return pngs
             finally:
                 browser.close()
