@@ -6,6 +6,7 @@ router): no Request or Response objects, just the handful of headers it reads.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from typing import Any
 import msgspec
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from collector.headers import HEADER_VALUE_MAX_BYTES
 from collector.metrics import Metrics
 from collector.privacy import VisitorHasher, client_ip, is_bot, opted_out
 from collector.ratelimit import RateLimiter
@@ -52,12 +54,26 @@ READ_HEADERS = frozenset(
 )
 
 
+# Stands for an Origin over the bound: never a valid origin, so never allowed.
+OVERSIZED_ORIGIN = f"(over {HEADER_VALUE_MAX_BYTES} bytes)"
+
+
 def read_headers(scope: Scope) -> Headers:
+    """The headers this endpoint reads, each cut at HEADER_VALUE_MAX_BYTES before any cache or
+    hash sees it."""
     return {
         name.decode(): value.decode("latin-1")
+        if len(value) <= HEADER_VALUE_MAX_BYTES
+        else _shortened(name, value)
         for name, value in scope["headers"]
         if name in READ_HEADERS
     }
+
+
+def _shortened(name: bytes, value: bytes) -> str:
+    if name == b"origin":
+        return OVERSIZED_ORIGIN  # a cut origin could pass for another
+    return value[:HEADER_VALUE_MAX_BYTES].decode("latin-1")
 
 
 class BodyTooLarge(Exception):
@@ -65,6 +81,10 @@ class BodyTooLarge(Exception):
 
 
 class ClientGone(Exception):
+    pass
+
+
+class BodyTimeout(Exception):
     pass
 
 
@@ -79,7 +99,10 @@ class Collector:
     def __post_init__(self) -> None:
         self.ip_limiter = RateLimiter(self.settings.rate_ip_per_s)
         self.site_limiter = RateLimiter(self.settings.rate_site_per_s)
-        # User agents repeat endlessly: classify each once.
+        # Refused requests cost a client tokens of its own bucket: probing keys, origins or
+        # the parser gets a 429 long before it costs us much.
+        self.invalid_limiter = RateLimiter(self.settings.rate_invalid_per_s)
+        # User agents repeat endlessly: classify each once (at most 4096 of 1 KB at most).
         self.is_bot = lru_cache(maxsize=4096)(is_bot)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -87,19 +110,28 @@ class Collector:
         if scope["method"] == "OPTIONS":
             await self._preflight(headers, send)
             return
-        if scope["method"] != "POST":
-            reply: Reply = (405, {"error": "use POST"}, None)
+        peer = scope.get("client")
+        ip = client_ip(
+            peer[0] if peer else None, headers.get("x-forwarded-for"), self.settings.trusted_proxies
+        )
+        if self.invalid_limiter.exhausted(ip):
+            retry_s = self.invalid_limiter.retry_after_s()
+            reply: Reply = (429, {"error": "too many refused requests"}, retry_s)
+        elif scope["method"] != "POST":
+            reply = (405, {"error": "use POST"}, None)
         else:
             try:
-                reply = await self._collect(scope, receive, headers)
+                reply = await self._collect(receive, headers, ip)
             except ClientGone:
                 return
             except REDIS_DOWN as exc:
                 log.warning("Redis unreachable: %s", exc)
                 reply = (503, {"error": "storage unavailable, retry later"}, RETRY_UNREACHABLE_S)
+        if 400 <= reply[0] < 500 and reply[0] != 429:
+            self.invalid_limiter.allow(ip)  # spends one of the client's tokens
         await self._send(send, headers, *reply)
 
-    async def _collect(self, scope: Scope, receive: Receive, headers: Headers) -> Reply:
+    async def _collect(self, receive: Receive, headers: Headers, ip: str) -> Reply:
         media_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in ACCEPTED_TYPES:
             return (
@@ -118,6 +150,9 @@ class Collector:
                 {"error": f"body over {self.settings.max_body_bytes} bytes", "field": "$"},
                 None,
             )
+        except BodyTimeout:
+            seconds = self.settings.body_timeout_s
+            return 408, {"error": f"body not received within {seconds:g} s", "field": "$"}, None
         try:
             batch = decode_batch(
                 body, self.settings.max_events, self.settings.max_event_age_s * 1000
@@ -134,10 +169,6 @@ class Collector:
                 {"error": f"origin {origin!r} is not allowed for this site", "field": "origin"},
                 None,
             )
-        peer = scope.get("client")
-        ip = client_ip(
-            peer[0] if peer else None, headers.get("x-forwarded-for"), self.settings.trusted_proxies
-        )
         if not self.ip_limiter.allow(ip) or not self.site_limiter.allow(site.name):
             return 429, {"error": "too many requests"}, self.ip_limiter.retry_after_s()
         user_agent = headers.get("user-agent", "")
@@ -172,17 +203,22 @@ class Collector:
             raise BodyTooLarge
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientGone
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise BodyTooLarge  # stop reading: the rest is never buffered
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+        try:
+            # One deadline for the whole body: a client trickling it holds a connection no longer.
+            async with asyncio.timeout(self.settings.body_timeout_s):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise ClientGone
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > limit:
+                        raise BodyTooLarge  # stop reading: the rest is never buffered
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        return b"".join(chunks)
+        except TimeoutError:
+            raise BodyTimeout from None
 
     def _dropped(self, n: int, reason: str) -> Reply:
         self.metrics.dropped.labels(reason).inc(n)
@@ -208,6 +244,8 @@ class Collector:
             response_headers.append((b"access-control-allow-origin", origin.encode()))
         if retry_after is not None:
             response_headers.append((b"retry-after", str(retry_after).encode()))
+        if status == 408:
+            response_headers.append((b"connection", b"close"))  # the rest of the body may follow
         await send({"type": "http.response.start", "status": status, "headers": response_headers})
         await send({"type": "http.response.body", "body": content})
 
@@ -242,7 +280,7 @@ def _origin_allowed(check: Callable[[str], bool], origin: str) -> bool:
     return normalized is not None and check(normalized)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)  # keys cut at HEADER_VALUE_MAX_BYTES: at most about 5 MB
 def _normalized_origin(origin: str) -> str | None:
     try:
         return normalize_origin(origin)
