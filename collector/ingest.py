@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 import msgspec
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collector.headers import HEADER_VALUE_MAX_BYTES
 from collector.metrics import Metrics
@@ -197,28 +197,40 @@ class Collector:
         return 202, {"accepted": stored, "dropped": 0, "duplicates": n - stored}, None
 
     async def _read_body(self, receive: Receive, headers: Headers) -> bytes:
-        limit = self.settings.max_body_bytes
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isdigit() and int(declared) > self.settings.max_body_bytes:
             raise BodyTooLarge
-        chunks: list[bytes] = []
-        size = 0
+        opened = asyncio.get_running_loop().time()
+        # No timer for the first part: most bodies come whole with their head, and one that never
+        # starts is cut off by the server's own deadline (clicktrail/http_protocol.py).
+        message = await receive()
+        first = self._chunk(message, 0)
+        if not message.get("more_body", False):
+            return first
         try:
-            # One deadline for the whole body: a client trickling it holds a connection no longer.
-            async with asyncio.timeout(self.settings.body_timeout_s):
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        raise ClientGone
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > limit:
-                        raise BodyTooLarge  # stop reading: the rest is never buffered
-                    chunks.append(chunk)
-                    if not message.get("more_body", False):
-                        return b"".join(chunks)
+            async with asyncio.timeout_at(opened + self.settings.body_timeout_s):
+                return await self._rest_of_body(receive, first)
         except TimeoutError:
             raise BodyTimeout from None
+
+    async def _rest_of_body(self, receive: Receive, first: bytes) -> bytes:
+        chunks = [first]
+        size = len(first)
+        while True:
+            message = await receive()
+            chunk = self._chunk(message, size)
+            size += len(chunk)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    def _chunk(self, message: Message, size_before: int) -> bytes:
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk: bytes = message.get("body", b"")
+        if size_before + len(chunk) > self.settings.max_body_bytes:
+            raise BodyTooLarge  # stop reading: the rest is never buffered
+        return chunk
 
     def _dropped(self, n: int, reason: str) -> Reply:
         self.metrics.dropped.labels(reason).inc(n)

@@ -194,3 +194,14 @@ def test_a_body_trickled_to_any_other_route_is_closed(collector: tuple[ServeProc
     taken, health = trickle_until_closed(server, socks, b"x")
     assert taken >= TIMEOUT_S - 0.1
     assert set(health) == {200}
+
+
+def test_a_body_that_never_starts_is_closed(collector: tuple[ServeProcess, str]) -> None:
+    server, _ = collector
+    socks = [connect(server) for _ in range(10)]
+    for sock in socks:
+        sock.sendall(b"POST /e HTTP/1.1\r\nhost: x\r\ncontent-type: text/plain\r\n")
+        sock.sendall(b"content-length: 4000\r\n\r\n")
+    taken, health = trickle_until_closed(server, socks, b"")
+    assert taken >= TIMEOUT_S - 0.1
+    assert set(health) == {200}
