@@ -225,3 +225,12 @@ def test_a_revoked_token_stops_working(
     token_id = out.split()[1]
     assert main(["token", "revoke", token_id, "--redis-url", redis_url]) == 0
     assert web.get("/api/sites", headers=auth).status_code == 401
+
+
+@pytest.mark.parametrize("route", ["/api/sites", "/api/openapi.json", "/login", "/"])
+def test_a_head_over_32_kb_gets_431_from_the_api_and_the_dashboard_too(
+    web: TestClient, route: str
+) -> None:
+    response = web.get(route, headers={"cookie": "session=" + "x" * 33_000})
+    assert response.status_code == 431
+    assert response.json()["error"] == "request headers too large"
