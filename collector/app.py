@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from collector.connections import async_client
-from collector.headers import HeaderLimit
+from collector.head_limit import HeadLimit
 from collector.ingest import Collector, CollectRoute
 from collector.metrics import Metrics
 from collector.privacy import VisitorHasher
@@ -88,7 +88,7 @@ def create_app(
     ]
     # POST /e bypasses the router: it is the hot path (see collector/ingest.py).
     middleware = [
-        Middleware(HeaderLimit, max_bytes=settings.max_header_bytes),
+        Middleware(HeadLimit, max_bytes=settings.max_header_bytes),
         Middleware(CollectRoute, collector=collector),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from collector.headers import HEADER_VALUE_MAX_BYTES
+from collector.head_limit import HEADER_VALUE_MAX_BYTES
 from collector.metrics import Metrics
 from collector.privacy import VisitorHasher, client_ip, is_bot, opted_out
 from collector.ratelimit import RateLimiter

@@ -195,7 +195,7 @@ SPECS: tuple[Spec, ...] = (
         "CLICKTRAIL_RATE_INVALID_PER_S",
         _float_between(0.001, 1e6),
         "Refused POST /e requests (4xx) per second one client IP may send (burst 5x) before "
-        "all its requests get 429. Default 1.",
+        "all its requests get 429. Default 5.",
     ),
     Spec(
         "metrics_token",
@@ -287,7 +287,7 @@ class Settings:
     max_event_age_s: int = 48 * 3600
     rate_ip_per_s: float = 20.0
     rate_site_per_s: float = 5000.0
-    rate_invalid_per_s: float = 1.0
+    rate_invalid_per_s: float = 5.0
     metrics_token: str | None = field(default=None, repr=False)
     honor_dnt: bool = True
     trusted_proxies: tuple[Network, ...] = field(default_factory=tuple)

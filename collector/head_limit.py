@@ -19,7 +19,7 @@ def head_size(scope: Scope) -> int:
     return size
 
 
-class HeaderLimit:
+class HeadLimit:
     """Plain ASGI middleware: a request whose head is over `max_bytes` gets 431, on every route.
 
     uvicorn's httptools protocol has no such limit (its h11 one does not apply), so the app
