@@ -3,6 +3,7 @@ connections: giant headers, and heads and bodies trickled slower than the timeou
 
 from __future__ import annotations
 
+import contextlib
 import json
 import select
 import socket
@@ -205,3 +206,26 @@ def test_a_body_that_never_starts_is_closed(collector: tuple[ServeProcess, str])
     taken, health = trickle_until_closed(server, socks, b"")
     assert taken >= TIMEOUT_S - 0.1
     assert set(health) == {200}
+
+
+def test_silent_connections_cannot_exhaust_the_file_descriptors(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    settings = {"CLICKTRAIL_HEADER_TIMEOUT_S": str(TIMEOUT_S)}
+    server = ServeProcess(
+        tmp_path / "data", command="collector", settings=settings, max_open_files=256
+    )
+    server.start()
+    socks = [connect(server) for _ in range(300)]  # more than it may hold: the kernel queues
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < CLOSED_WITHIN_S:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                    break
+            time.sleep(TRICKLE_EVERY_S)
+        else:
+            raise AssertionError(f"/healthz did not answer within {CLOSED_WITHIN_S} s")
+    finally:
+        for sock in socks:
+            sock.close()
+        server.stop()
