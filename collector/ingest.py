@@ -102,7 +102,7 @@ class Collector:
         # Refused requests cost a client tokens of its own bucket: probing keys, origins or
         # the parser gets a 429 long before it costs us much.
         self.invalid_limiter = RateLimiter(self.settings.rate_invalid_per_s)
-        # User agents repeat endlessly: classify each once (at most 4096 of 1 KB at most).
+        # User agents repeat endlessly: classify each once (4096 entries of at most 1 KB).
         self.is_bot = lru_cache(maxsize=4096)(is_bot)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
