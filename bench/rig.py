@@ -36,7 +36,10 @@ STOP_TIMEOUT_S = 15.0
 POLL_S = 0.05
 # Lifts the per-IP and per-site rate limits and the backlog bound: one load generator on
 # 127.0.0.1 is one IP, and a backlog that outgrows the workers is what the bench measures.
+# The collectors' /metrics token: accepted_events() reads their counters.
+METRICS_TOKEN = "bench-rig-metrics-token"
 LOAD_ENV = {
+    "CLICKTRAIL_METRICS_TOKEN": METRICS_TOKEN,
     "CLICKTRAIL_RATE_IP_PER_S": "1000000",
     "CLICKTRAIL_RATE_SITE_PER_S": "1000000",
     "CLICKTRAIL_BUFFER_MAX": "1000000000",
@@ -294,7 +297,8 @@ def accepted_events(ports: list[int]) -> int:
     """Events the collectors on these ports have stored since they started (their /metrics)."""
     total = 0.0
     for port in ports:
-        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        bearer = {"authorization": f"Bearer {METRICS_TOKEN}"}
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", headers=bearer, timeout=10).text
         for line in text.splitlines():
             if line.startswith("clicktrail_events_accepted_total "):
                 total += float(line.split()[1])

@@ -3,6 +3,7 @@ servers of the browser tests and benchmarks."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -21,8 +22,16 @@ def free_port() -> int:
 
 
 class BackgroundServer:
-    def __init__(self, app: ASGIApp, port: int, host: str = "127.0.0.1") -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    def __init__(
+        self,
+        app: ASGIApp,
+        port: int,
+        host: str = "127.0.0.1",
+        http: type[asyncio.Protocol] | str = "auto",
+    ) -> None:
+        config = uvicorn.Config(
+            app, host=host, port=port, http=http, log_level="warning", access_log=False
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = f"http://{host}:{port}"

@@ -19,6 +19,7 @@ import uvicorn
 from clicktrail import heatmap_cli, reports_cli, screenshot_cli, token_cli
 from clicktrail.background import free_port
 from clicktrail.demo import DemoOptions, run_demo
+from clicktrail.http_protocol import deadline_protocol
 from clicktrail.web import web_app
 from clicktrail.worker import Processor, Worker
 from collector import sites as site_store
@@ -225,7 +226,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             host=settings.host,
             port=settings.port,
             loop="uvloop",
-            http="httptools",
+            http=deadline_protocol(settings.header_timeout_s, settings.body_timeout_s),
             access_log=False,  # access logs would hold raw IPs
             proxy_headers=False,  # X-Forwarded-For is read by us, from trusted proxies only
             server_header=False,

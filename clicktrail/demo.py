@@ -21,6 +21,7 @@ import redis
 
 from clicktrail.background import BackgroundServer
 from clicktrail.chromium_visits import chromium_available, drive_chromium
+from clicktrail.http_protocol import deadline_protocol
 from clicktrail.shop import shop_app
 from clicktrail.synthetic import post_visits
 from clicktrail.tokens import create_token
@@ -90,7 +91,8 @@ def run_demo(
         site = _fresh_site(client, shop_url)
         tag = script_tag(settings.collector_url, site.key)
         app = web_app(settings, target.url, config, True)
-        servers.append(BackgroundServer(app, settings.port, settings.host).start())
+        http = deadline_protocol(settings.header_timeout_s, settings.body_timeout_s)
+        servers.append(BackgroundServer(app, settings.port, settings.host, http).start())
         servers.append(BackgroundServer(shop_app(tag), options.shop_port).start())
         for thread in threads:
             thread.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator, Sequence
 
@@ -14,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from collector.connections import async_client
+from collector.head_limit import HeadLimit
 from collector.ingest import Collector, CollectRoute
 from collector.metrics import Metrics
 from collector.privacy import VisitorHasher
@@ -61,6 +63,15 @@ def create_app(
         return JSONResponse({"status": "ready"})
 
     async def metrics_endpoint(request: Request) -> Response:
+        if settings.metrics_token is None:
+            # It names every site, which a site-limited API token must not learn.
+            return JSONResponse({"error": "not found"}, 404)
+        if not _bearer_matches(request, settings.metrics_token):
+            return JSONResponse(
+                {"error": "send Authorization: Bearer with the metrics token"},
+                401,
+                headers={"www-authenticate": "Bearer"},
+            )
         try:
             await sites.reload()
             await metrics.refresh_streams(client, sites.sites())
@@ -76,8 +87,18 @@ def create_app(
         *more_routes,
     ]
     # POST /e bypasses the router: it is the hot path (see collector/ingest.py).
-    middleware = [Middleware(CollectRoute, collector=collector)]
+    middleware = [
+        Middleware(HeadLimit, max_bytes=settings.max_header_bytes),
+        Middleware(CollectRoute, collector=collector),
+    ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.redis = client
     app.state.collector = collector
     return app
+
+
+def _bearer_matches(request: Request, token: str) -> bool:
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )

@@ -6,6 +6,7 @@ router): no Request or Response objects, just the handful of headers it reads.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -14,13 +15,14 @@ from functools import lru_cache
 from typing import Any
 
 import msgspec
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collector.bounds import clamp_batch
+from collector.head_limit import HEADER_VALUE_MAX_BYTES
 from collector.metrics import Metrics
 from collector.privacy import VisitorHasher, client_ip, is_bot, opted_out
 from collector.ratelimit import RateLimiter
-from collector.schema import SCHEMA_VERSION, BatchError, StoredHeader, decode_batch
+from collector.schema import SCHEMA_VERSION, Batch, BatchError, StoredHeader, decode_batch
 from collector.settings import Settings
 from collector.sites import SiteDirectory, SiteError, normalize_origin
 from collector.store import REDIS_DOWN, BatchWriter, BufferFullError, prepare_batch
@@ -53,12 +55,26 @@ READ_HEADERS = frozenset(
 )
 
 
+# Stands for an Origin over the bound: never a valid origin, so never allowed.
+OVERSIZED_ORIGIN = f"(over {HEADER_VALUE_MAX_BYTES} bytes)"
+
+
 def read_headers(scope: Scope) -> Headers:
+    """The headers this endpoint reads, each cut at HEADER_VALUE_MAX_BYTES before any cache or
+    hash sees it."""
     return {
         name.decode(): value.decode("latin-1")
+        if len(value) <= HEADER_VALUE_MAX_BYTES
+        else _shortened(name, value)
         for name, value in scope["headers"]
         if name in READ_HEADERS
     }
+
+
+def _shortened(name: bytes, value: bytes) -> str:
+    if name == b"origin":
+        return OVERSIZED_ORIGIN  # a cut origin could pass for another
+    return value[:HEADER_VALUE_MAX_BYTES].decode("latin-1")
 
 
 class BodyTooLarge(Exception):
@@ -66,6 +82,10 @@ class BodyTooLarge(Exception):
 
 
 class ClientGone(Exception):
+    pass
+
+
+class BodyTimeout(Exception):
     pass
 
 
@@ -80,7 +100,10 @@ class Collector:
     def __post_init__(self) -> None:
         self.ip_limiter = RateLimiter(self.settings.rate_ip_per_s)
         self.site_limiter = RateLimiter(self.settings.rate_site_per_s)
-        # User agents repeat endlessly: classify each once.
+        # Refused requests cost a client tokens of its own bucket: probing keys, origins or
+        # the parser gets a 429 long before it costs us much.
+        self.invalid_limiter = RateLimiter(self.settings.rate_invalid_per_s)
+        # User agents repeat endlessly: classify each once (4096 entries of at most 1 KB).
         self.is_bot = lru_cache(maxsize=4096)(is_bot)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -88,43 +111,31 @@ class Collector:
         if scope["method"] == "OPTIONS":
             await self._preflight(headers, send)
             return
-        if scope["method"] != "POST":
-            reply: Reply = (405, {"error": "use POST"}, None)
+        peer = scope.get("client")
+        ip = client_ip(
+            peer[0] if peer else None, headers.get("x-forwarded-for"), self.settings.trusted_proxies
+        )
+        if self.invalid_limiter.exhausted(ip):
+            retry_s = self.invalid_limiter.retry_after_s()
+            reply: Reply = (429, {"error": "too many refused requests"}, retry_s)
+        elif scope["method"] != "POST":
+            reply = (405, {"error": "use POST"}, None)
         else:
             try:
-                reply = await self._collect(scope, receive, headers)
+                reply = await self._collect(receive, headers, ip)
             except ClientGone:
                 return
             except REDIS_DOWN as exc:
                 log.warning("Redis unreachable: %s", exc)
                 reply = (503, {"error": "storage unavailable, retry later"}, RETRY_UNREACHABLE_S)
+        if 400 <= reply[0] < 500 and reply[0] != 429:
+            self.invalid_limiter.allow(ip)  # spends one of the client's tokens
         await self._send(send, headers, *reply)
 
-    async def _collect(self, scope: Scope, receive: Receive, headers: Headers) -> Reply:
-        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type not in ACCEPTED_TYPES:
-            return (
-                415,
-                {
-                    "error": "send the batch as text/plain or application/json",
-                    "field": "content-type",
-                },
-                None,
-            )
-        try:
-            body = await self._read_body(receive, headers)
-        except BodyTooLarge:
-            return (
-                413,
-                {"error": f"body over {self.settings.max_body_bytes} bytes", "field": "$"},
-                None,
-            )
-        try:
-            batch = decode_batch(
-                body, self.settings.max_events, self.settings.max_event_age_s * 1000
-            )
-        except BatchError as exc:
-            return 400, {"error": str(exc), "field": exc.field}, None
+    async def _collect(self, receive: Receive, headers: Headers, ip: str) -> Reply:
+        batch = await self._read_batch(receive, headers)
+        if isinstance(batch, tuple):
+            return batch  # refused before it decoded
         clamped = clamp_batch(batch)
         site = await self.sites.lookup(batch.site)
         if site is None:
@@ -136,10 +147,6 @@ class Collector:
                 {"error": f"origin {origin!r} is not allowed for this site", "field": "origin"},
                 None,
             )
-        peer = scope.get("client")
-        ip = client_ip(
-            peer[0] if peer else None, headers.get("x-forwarded-for"), self.settings.trusted_proxies
-        )
         if not self.ip_limiter.allow(ip) or not self.site_limiter.allow(site.name):
             return 429, {"error": "too many requests"}, self.ip_limiter.retry_after_s()
         user_agent = headers.get("user-agent", "")
@@ -169,24 +176,72 @@ class Collector:
             self.metrics.dropped.labels("duplicate").inc(n - stored)
         return 202, {"accepted": stored, "dropped": 0, "duplicates": n - stored}, None
 
+    async def _read_batch(self, receive: Receive, headers: Headers) -> Batch | Reply:
+        """The decoded batch, or the reply refusing it (type, size, time or content)."""
+        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type not in ACCEPTED_TYPES:
+            return (
+                415,
+                {
+                    "error": "send the batch as text/plain or application/json",
+                    "field": "content-type",
+                },
+                None,
+            )
+        try:
+            body = await self._read_body(receive, headers)
+        except BodyTooLarge:
+            return (
+                413,
+                {"error": f"body over {self.settings.max_body_bytes} bytes", "field": "$"},
+                None,
+            )
+        except BodyTimeout:
+            seconds = self.settings.body_timeout_s
+            return 408, {"error": f"body not received within {seconds:g} s", "field": "$"}, None
+        try:
+            batch = decode_batch(
+                body, self.settings.max_events, self.settings.max_event_age_s * 1000
+            )
+        except BatchError as exc:
+            return 400, {"error": str(exc), "field": exc.field}, None
+        return batch
+
     async def _read_body(self, receive: Receive, headers: Headers) -> bytes:
-        limit = self.settings.max_body_bytes
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isdigit() and int(declared) > self.settings.max_body_bytes:
             raise BodyTooLarge
-        chunks: list[bytes] = []
-        size = 0
+        opened = asyncio.get_running_loop().time()
+        # No timer for the first part: most bodies come whole with their head, and one that never
+        # starts is cut off by the server's own deadline (clicktrail/http_protocol.py).
+        message = await receive()
+        first = self._chunk(message, 0)
+        if not message.get("more_body", False):
+            return first
+        try:
+            async with asyncio.timeout_at(opened + self.settings.body_timeout_s):
+                return await self._rest_of_body(receive, first)
+        except TimeoutError:
+            raise BodyTimeout from None
+
+    async def _rest_of_body(self, receive: Receive, first: bytes) -> bytes:
+        chunks = [first]
+        size = len(first)
         while True:
             message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientGone
-            chunk = message.get("body", b"")
+            chunk = self._chunk(message, size)
             size += len(chunk)
-            if size > limit:
-                raise BodyTooLarge  # stop reading: the rest is never buffered
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+    def _chunk(self, message: Message, size_before: int) -> bytes:
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk: bytes = message.get("body", b"")
+        if size_before + len(chunk) > self.settings.max_body_bytes:
+            raise BodyTooLarge  # stop reading: the rest is never buffered
+        return chunk
 
     def _dropped(self, n: int, reason: str) -> Reply:
         self.metrics.dropped.labels(reason).inc(n)
@@ -212,6 +267,8 @@ class Collector:
             response_headers.append((b"access-control-allow-origin", origin.encode()))
         if retry_after is not None:
             response_headers.append((b"retry-after", str(retry_after).encode()))
+        if status == 408:
+            response_headers.append((b"connection", b"close"))  # the rest of the body may follow
         await send({"type": "http.response.start", "status": status, "headers": response_headers})
         await send({"type": "http.response.body", "body": content})
 
@@ -246,7 +303,7 @@ def _origin_allowed(check: Callable[[str], bool], origin: str) -> bool:
     return normalized is not None and check(normalized)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)  # keys cut at HEADER_VALUE_MAX_BYTES: at most about 5 MB
 def _normalized_origin(origin: str) -> str | None:
     try:
         return normalize_origin(origin)

@@ -21,6 +21,8 @@ from collector.settings import Network
 
 DAY_S = 86_400
 MAX_KNOWN_VISITORS = 50_000  # memo of visitor ids, forgotten at midnight UTC or when full
+MAX_KNOWN_BYTES = 16 * 1024 * 1024  # ... or when the strings it holds reach this many bytes
+KNOWN_ENTRY_BYTES = 400  # a memo entry's tuple, strings and dict slot, besides the user agent
 BOT_PATTERN = re.compile(
     r"bot\b|bot/|crawl|spider|slurp|facebookexternalhit|embedly|preview|lighthouse|pingdom|"
     r"uptime|monitor|curl/|wget/|python-requests|go-http-client|java/|okhttp|phantomjs",
@@ -69,6 +71,7 @@ class VisitorHasher:
         self._day_ends = 0.0  # epoch seconds of the next UTC midnight, when the salt changes
         self._salt = b""
         self._known: dict[tuple[str, str, str], str] = {}  # today's ids of recent visitors
+        self._known_bytes = 0  # strangers' strings: the memo is bounded in bytes too
         self._lock = asyncio.Lock()  # one salt fetch at a time, not one per waiting request
 
     async def visitor_id(self, site: str, ip: str, user_agent: str) -> str:
@@ -78,17 +81,22 @@ class VisitorHasher:
                 if now >= self._day_ends:
                     day = time.strftime("%Y%m%d", time.gmtime(now))
                     self._salt = await self._salt_of(day)
-                    self._known.clear()
+                    self._forget()
                     self._day_ends = (now // DAY_S + 1) * DAY_S
         visitor = (site, ip, user_agent)
         known = self._known.get(visitor)
         if known is None:
             message = f"{site}|{ip}|{user_agent}".encode()
             known = hmac.new(self._salt, message, hashlib.sha256).hexdigest()[:16]
-            if len(self._known) >= MAX_KNOWN_VISITORS:
-                self._known.clear()
+            if len(self._known) >= MAX_KNOWN_VISITORS or self._known_bytes >= MAX_KNOWN_BYTES:
+                self._forget()
             self._known[visitor] = known
+            self._known_bytes += len(user_agent) + KNOWN_ENTRY_BYTES
         return known
+
+    def _forget(self) -> None:
+        self._known.clear()
+        self._known_bytes = 0
 
     async def _salt_of(self, day: str) -> bytes:
         key = keys.visitor_salt(day)

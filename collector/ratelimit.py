@@ -27,5 +27,14 @@ class RateLimiter:
             self._buckets.popitem(last=False)
         return allowed
 
+    def exhausted(self, name: str, now: float | None = None) -> bool:
+        """Whether `name`'s bucket is empty, without taking a token: cheap for unknown names."""
+        bucket = self._buckets.get(name)
+        if bucket is None:
+            return False
+        tokens, stamp = bucket
+        now = time.monotonic() if now is None else now
+        return tokens + (now - stamp) * self.rate < 1.0
+
     def retry_after_s(self) -> int:
         return max(1, round(1.0 / self.rate))

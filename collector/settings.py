@@ -86,6 +86,22 @@ def _positive_float(raw: str) -> float:
     return value
 
 
+def _float_between(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        value = float(str(raw).strip())
+        if not low <= value <= high:  # also refuses NaN
+            raise ValueError(f"expected a number from {low:g} to {high:g}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _parse_secret(raw: str) -> str:
+    if len(raw) < 16 or not raw.isascii() or not raw.isprintable() or " " in raw:
+        raise ValueError("expected at least 16 printable ASCII characters without spaces")
+    return raw
+
+
 def _port(raw: str) -> int:
     return _bounded_int(1, 65535)(raw)
 
@@ -131,6 +147,26 @@ SPECS: tuple[Spec, ...] = (
         "Largest accepted POST /e body, in bytes (413 above). Default 65536.",
     ),
     Spec(
+        "max_header_bytes",
+        "CLICKTRAIL_MAX_HEADER_BYTES",
+        _bounded_int(4096, 1024 * 1024),
+        "Largest request line plus headers, in bytes, on every route (431 above). Default 32768.",
+    ),
+    Spec(
+        "header_timeout_s",
+        "CLICKTRAIL_HEADER_TIMEOUT_S",
+        _float_between(0.1, 600),
+        "Seconds a connection may take to send a request's line and headers before it is "
+        "closed. Default 10.",
+    ),
+    Spec(
+        "body_timeout_s",
+        "CLICKTRAIL_BODY_TIMEOUT_S",
+        _float_between(0.1, 600),
+        "Seconds a request may take to send its body once its headers are in (POST /e answers "
+        "408, other routes close). Default 10.",
+    ),
+    Spec(
         "max_events",
         "CLICKTRAIL_MAX_EVENTS",
         _bounded_int(1, 1000),
@@ -153,6 +189,20 @@ SPECS: tuple[Spec, ...] = (
         "CLICKTRAIL_RATE_SITE_PER_S",
         _positive_float,
         "Batches per second one site may send to this collector (burst 5x). Default 5000.",
+    ),
+    Spec(
+        "rate_invalid_per_s",
+        "CLICKTRAIL_RATE_INVALID_PER_S",
+        _float_between(0.001, 1e6),
+        "Refused POST /e requests (4xx) per second one client IP may send (burst 5x) before "
+        "all its requests get 429. Default 5.",
+    ),
+    Spec(
+        "metrics_token",
+        "CLICKTRAIL_METRICS_TOKEN",
+        _parse_secret,
+        "Bearer token that GET /metrics requires (at least 16 characters). Unset: /metrics "
+        "answers 404.",
     ),
     Spec(
         "honor_dnt",
@@ -230,10 +280,15 @@ class Settings:
     port: int = 8000
     public_url: str | None = None
     max_body_bytes: int = 64 * 1024
+    max_header_bytes: int = 32 * 1024
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 10.0
     max_events: int = 200
     max_event_age_s: int = 48 * 3600
     rate_ip_per_s: float = 20.0
     rate_site_per_s: float = 5000.0
+    rate_invalid_per_s: float = 5.0
+    metrics_token: str | None = field(default=None, repr=False)
     honor_dnt: bool = True
     trusted_proxies: tuple[Network, ...] = field(default_factory=tuple)
     buffer_max_events: int = 1_000_000

@@ -4,6 +4,7 @@ answers."""
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -24,8 +25,10 @@ class ServeProcess:
         port: int | None = None,
         command: str = "serve",
         settings: dict[str, str] | None = None,
+        max_open_files: int | None = None,
     ) -> None:
         self.data_dir = data_dir
+        self.max_open_files = max_open_files  # RLIMIT_NOFILE of the process, as a host may set
         self.command = command
         self.settings = settings or {}  # CLICKTRAIL_* environment variables
         self.port = port or free_port()
@@ -53,6 +56,7 @@ class ServeProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=self.env(),
+                preexec_fn=self._limit if self.max_open_files else None,
             )
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -64,6 +68,10 @@ class ServeProcess:
                 pass
             time.sleep(0.05)
         raise AssertionError(f"serve did not answer in time:\n{self.log.read_text()}")
+
+    def _limit(self) -> None:
+        assert self.max_open_files is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.max_open_files, self.max_open_files))
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         assert self.process is not None

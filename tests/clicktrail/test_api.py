@@ -240,3 +240,12 @@ def test_a_scroll_map_over_broken_stored_data_is_refused_with_a_409_not_a_500(
 
     assert response.status_code == 409
     assert "scroll depths of /cart (desktop) are inconsistent" in response.json()["error"]
+
+
+@pytest.mark.parametrize("route", ["/api/sites", "/api/openapi.json", "/login", "/"])
+def test_a_head_over_32_kb_gets_431_from_the_api_and_the_dashboard_too(
+    web: TestClient, route: str
+) -> None:
+    response = web.get(route, headers={"cookie": "session=" + "x" * 33_000})
+    assert response.status_code == 431
+    assert response.json()["error"] == "request headers too large"

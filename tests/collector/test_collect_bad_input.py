@@ -3,6 +3,7 @@ nothing in Redis."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Callable
 from typing import Any
@@ -206,3 +207,28 @@ def test_a_good_event_beside_a_bad_one_is_not_stored(
     assert response.status_code == 400
     assert response.json()["field"] == "$.events[1].x"
     assert redis_client.keys("ct:{shop:*") == []
+
+
+def test_a_client_sending_refused_requests_is_rate_limited(
+    make_client: Callable[..., TestClient], redis_client: redis.Redis, site: Site
+) -> None:
+    proxy = ipaddress.ip_network("203.0.113.0/24")
+    client = make_client(rate_invalid_per_s=1, trusted_proxies=(proxy,))
+    prober = {"x-forwarded-for": "198.51.100.1"}
+    refused = [
+        ("unknown site", json.dumps(batch("ct_unknownkey")).encode(), PLAIN),
+        ("bad origin", json.dumps(batch(site.key)).encode(), {**PLAIN, "origin": "null"}),
+        ("bad type", json.dumps(batch(site.key)).encode(), {"content-type": "text/csv"}),
+        ("undecodable", b"{", PLAIN),
+        ("too large", b"x" * 70_000, PLAIN),
+    ]  # burst 5x the rate: five refusals are let through
+    for name, body, headers in refused:
+        response = client.post("/e", content=body, headers={**headers, **prober})
+        assert 400 <= response.status_code < 429, name
+    for body in (b"{", json.dumps(batch(site.key)).encode()):  # even a good batch, for now
+        response = client.post("/e", content=body, headers=prober)
+        assert response.status_code == 429
+        assert response.headers["retry-after"] == "1"
+    others = {"x-forwarded-for": "198.51.100.2"}
+    assert client.post("/e", json=batch(site.key), headers=others).status_code == 202
+    assert redis_client.xlen("ct:{shop:0}:events") == 1

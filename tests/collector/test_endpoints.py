@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 
 import redis
 from starlette.testclient import TestClient
@@ -34,14 +35,33 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/readyz").json() == {"status": "ready"}
 
 
+METRICS_TOKEN = "metrics-token-0123456789"
+
+
+def test_metrics_are_not_public_by_default(client: TestClient) -> None:
+    assert client.get("/metrics").status_code == 404
+
+
+def test_metrics_need_the_bearer_token(make_client: Callable[..., TestClient], site: Site) -> None:
+    client = make_client(metrics_token=METRICS_TOKEN)
+    for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": METRICS_TOKEN}):
+        response = client.get("/metrics", headers=headers)
+        assert response.status_code == 401, headers
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert "shop" not in response.text
+    ok = client.get("/metrics", headers={"authorization": f"Bearer {METRICS_TOKEN}"})
+    assert ok.status_code == 200
+
+
 def test_metrics_count_requests_events_and_stream_backlog(
-    client: TestClient, redis_client: redis.Redis, site: Site
+    make_client: Callable[..., TestClient], redis_client: redis.Redis, site: Site
 ) -> None:
+    client = make_client(metrics_token=METRICS_TOKEN)
     client.post("/e", json=batch(site.key))
     client.post("/e", content=b"{")
     client.post("/e", json=batch(site.key), headers={"sec-gpc": "1"})
     redis_client.xgroup_create("ct:{shop:0}:events", "aggregators", id="0")
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers={"authorization": f"Bearer {METRICS_TOKEN}"}).text
     assert 'clicktrail_collect_requests_total{status="202"} 2.0' in text
     assert 'clicktrail_collect_requests_total{status="400"} 1.0' in text
     assert "clicktrail_events_accepted_total 2.0" in text

@@ -87,3 +87,30 @@ def test_a_bad_config_file_names_the_problem(tmp_path: Path, text: str, message:
         load_settings({}, config)
     assert message in str(raised.value)
     assert str(config) in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "message"),
+    [
+        ("CLICKTRAIL_MAX_HEADER_BYTES", "100", "from 4096 to 1048576"),
+        ("CLICKTRAIL_HEADER_TIMEOUT_S", "0", "from 0.1 to 600"),
+        ("CLICKTRAIL_HEADER_TIMEOUT_S", "nan", "from 0.1 to 600"),
+        ("CLICKTRAIL_BODY_TIMEOUT_S", "1e9", "from 0.1 to 600"),
+        ("CLICKTRAIL_RATE_INVALID_PER_S", "1e-300", "from 0.001 to 1e+06"),
+        ("CLICKTRAIL_METRICS_TOKEN", "short", "at least 16"),
+        ("CLICKTRAIL_METRICS_TOKEN", "sixteen chars or more", "without spaces"),
+    ],
+)
+def test_edge_limits_are_validated_with_ranges(
+    tmp_path: Path, env: str, value: str, message: str
+) -> None:
+    with pytest.raises(SettingsError, match=env) as raised:
+        load_settings({env: value}, tmp_path / "absent.toml")
+    assert message in str(raised.value)
+
+
+def test_the_metrics_token_is_never_shown(tmp_path: Path) -> None:
+    token = "metrics-token-0123456789"
+    settings = load_settings({"CLICKTRAIL_METRICS_TOKEN": token}, tmp_path / "absent.toml")
+    assert settings.metrics_token == token
+    assert token not in repr(settings)

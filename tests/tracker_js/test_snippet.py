@@ -149,11 +149,21 @@ def test_clicks_made_during_an_outage_arrive_exactly_once(
 
 
 BUFFER_MAX = 1000  # the smallest bound the setting takes
+METRICS_TOKEN = "snippet-test-metrics-token"
 
 
 @pytest.mark.parametrize(
     ("collector_command", "collector_settings"),
-    [("collector", {"CLICKTRAIL_BUFFER_MAX": str(BUFFER_MAX), "CLICKTRAIL_RATE_IP_PER_S": "1e6"})],
+    [
+        (
+            "collector",
+            {
+                "CLICKTRAIL_BUFFER_MAX": str(BUFFER_MAX),
+                "CLICKTRAIL_RATE_IP_PER_S": "1e6",
+                "CLICKTRAIL_METRICS_TOKEN": METRICS_TOKEN,
+            },
+        )
+    ],
 )  # no worker: the backlog stays until the test drains it
 def test_a_batch_refused_while_the_buffer_is_full_arrives_once_it_drains(
     context: BrowserContext, site: Site
@@ -174,7 +184,8 @@ def test_a_batch_refused_while_the_buffer_is_full_arrives_once_it_drains(
 
 
 def refused(site: Site) -> int:
-    metrics = httpx.get(f"{site.collector.url}/metrics", timeout=5).text
+    bearer = {"authorization": f"Bearer {METRICS_TOKEN}"}
+    metrics = httpx.get(f"{site.collector.url}/metrics", headers=bearer, timeout=5).text
     found = re.search(r'clicktrail_collect_requests_total\{status="503"\} (\d+)', metrics)
     return int(float(found.group(1))) if found else 0
 
