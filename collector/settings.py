@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -29,8 +30,25 @@ def _parse_bool(raw: str) -> bool:
     raise ValueError(f"expected true or false, got {raw!r}")
 
 
-def _parse_networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    parts = [p.strip() for p in raw.split(",") if p.strip()]
+def _values(raw: str | list[Any], split: Callable[[str], list[str]]) -> list[str]:
+    """The values of a setting that holds several: a TOML list, a JSON array (from the
+    environment or the command line), or one string cut by `split`."""
+    if isinstance(raw, str) and raw.lstrip().startswith("["):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"expected a JSON array of strings: {exc}") from None
+    if isinstance(raw, str):
+        return [p for p in split(raw) if p]
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        raise ValueError(f"expected a list of strings, got {raw!r}")
+    return [v.strip() for v in raw if v.strip()]
+
+
+def _parse_networks(
+    raw: str | list[Any],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    parts = _values(raw, lambda text: [p.strip() for p in text.split(",")])
     return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
 
 
@@ -50,8 +68,15 @@ def _parse_http_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
-def _parse_templates(raw: str) -> tuple[str, ...]:
-    rules = tuple(r.strip() for r in raw.split(",") if r.strip())
+def _parse_templates(raw: str | list[Any]) -> tuple[str, ...]:
+    # Whitespace separates templates in a string: a regex may hold commas (\d{1,5}), while a
+    # path never holds a raw space (browsers send %20).
+    rules = tuple(_values(raw, str.split))
+    for rule in rules:
+        if not rule.startswith("re:") and (",/" in rule or ",re:" in rule):
+            raise ValueError(
+                f"page template {rule!r}: separate templates with spaces or give a list"
+            )
     PageTemplates(rules)
     return rules
 
@@ -79,11 +104,14 @@ def _bounded_int(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def _positive_float(raw: str) -> float:
-    value = float(str(raw).strip())
-    if not value > 0 or value != value or value == float("inf"):
-        raise ValueError(f"expected a positive number, got {raw!r}")
-    return value
+def _bounded_float(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        value = float(str(raw).strip())
+        if not low <= value <= high:  # NaN fails too
+            raise ValueError(f"expected a positive number from {low:g} to {high:g}, got {raw!r}")
+        return value
+
+    return parse
 
 
 def _port(raw: str) -> int:
@@ -96,8 +124,9 @@ class Spec:
 
     name: str
     env: str
-    parse: Callable[[str], Any]
+    parse: Callable[[Any], Any]  # takes a string; a list too when `many`
     help: str
+    many: bool = False  # holds several values: a TOML list is accepted as it is
 
 
 # The one table of settings. README.md documents each row; tests/test_docs.py checks it.
@@ -145,13 +174,13 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "rate_ip_per_s",
         "CLICKTRAIL_RATE_IP_PER_S",
-        _positive_float,
+        _bounded_float(0.001, 1_000_000),
         "Batches per second one client IP may send (burst 5x). Default 20.",
     ),
     Spec(
         "rate_site_per_s",
         "CLICKTRAIL_RATE_SITE_PER_S",
-        _positive_float,
+        _bounded_float(0.001, 1_000_000),
         "Batches per second one site may send to this collector (burst 5x). Default 5000.",
     ),
     Spec(
@@ -164,7 +193,8 @@ SPECS: tuple[Spec, ...] = (
         "trusted_proxies",
         "CLICKTRAIL_TRUSTED_PROXIES",
         _parse_networks,
-        "Comma-separated CIDRs whose X-Forwarded-For is believed. Default none.",
+        "CIDRs whose X-Forwarded-For is believed: comma-separated, or a list. Default none.",
+        many=True,
     ),
     Spec(
         "buffer_max_events",
@@ -195,8 +225,9 @@ SPECS: tuple[Spec, ...] = (
         "page_templates",
         "CLICKTRAIL_PAGE_TEMPLATES",
         _parse_templates,
-        "Comma-separated page templates: globs (/blog/*) or regexes (re:^/u/.+$) whose "
-        "matching paths count as one page. Numeric and id-like segments collapse anyway.",
+        "Page templates: globs (/blog/*) or regexes (re:^/u/.+$) whose matching paths count "
+        "as one page; a list, or separated by spaces. Id-like segments collapse anyway.",
+        many=True,
     ),
     Spec(
         "claim_idle_ms",
@@ -263,8 +294,10 @@ def parse_value(name: str, raw: Any, source: str) -> Any:
     spec = SPEC_BY_NAME[name]
     if isinstance(raw, bool) and spec.parse is _parse_bool:
         return raw
+    if isinstance(raw, list | dict) and not (spec.many and isinstance(raw, list)):
+        raise SettingsError(f"{source}: expected a single value, got {raw!r}")
     try:
-        return spec.parse(str(raw))
+        return spec.parse(raw if isinstance(raw, list) else str(raw))
     except (TypeError, ValueError) as exc:
         raise SettingsError(f"{source}: {exc}") from None
 
