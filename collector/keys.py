@@ -75,6 +75,11 @@ def scroll_peaks(site: str, shard: int, day: str) -> str:
 SCROLL_PEAK_TTL_S = 2 * 86_400
 
 
+# Hash: 'part|site|where' -> unexpected errors a background thread caught and went on after
+# (part: a consumer group, its tick, or 'report'; where: a shard, or a report's name).
+BACKGROUND_ERRORS = f"{PREFIX}:{{background}}:errors"
+
+
 # Scheduled reports: one sent marker per (report, period, delivery target), a lease per (report,
 # period) while one scheduler builds and sends it, and delivery attempt counters for /metrics.
 REPORT_DELIVERIES = f"{PREFIX}:{{reports}}:deliveries"
@@ -86,6 +91,12 @@ def report_sent(report: str, period: str, target: int) -> str:
 
 def report_lease(report: str, period: str) -> str:
     return f"{PREFIX}:{{reports}}:lease:{report}:{period}"
+
+
+def report_failed(report: str, fired: int) -> str:
+    """Set when building or sending a report failed unexpectedly at the schedule's firing at
+    `fired` (epoch s): it waits for the next firing rather than retrying every pass."""
+    return f"{PREFIX}:{{reports}}:failed:{report}:{fired}"
 
 
 # Sessions (reports/): built by their own consumer group from the same streams. Each shard keeps
