@@ -290,6 +290,7 @@ def session_builder(client: redis.Redis, settings: Settings) -> SessionBuilder:
         settings.retention_days,
         gap_ms=settings.session_gap_min * 60_000,
         max_ms=settings.session_max_h * 3_600_000,
+        max_rows=settings.session_max_rows,
     )
 
 

@@ -247,6 +247,12 @@ SPECS: tuple[Spec, ...] = (
         _bounded_int(1, 7 * 24),
         "Hours after which a session ends even if the visitor stays active. Default 24.",
     ),
+    Spec(
+        "session_max_rows",
+        "CLICKTRAIL_SESSION_MAX_ROWS",
+        _bounded_int(100, 1_000_000),
+        "Events after which a session ends even if the visitor stays active. Default 10000.",
+    ),
 )
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -275,6 +281,7 @@ class Settings:
     claim_idle_ms: int = 30_000
     session_gap_min: int = 30
     session_max_h: int = 24
+    session_max_rows: int = 10_000
 
     @property
     def collector_url(self) -> str:

@@ -20,6 +20,7 @@ import redis
 
 from collector import keys
 from collector.consumer import Commit, Entry, decoded
+from collector.failures import REDIS_DOWN, count_failure
 from collector.pages import bands_of, normalize_path
 from collector.schema import Click, Custom, Event, PageView, RageClick
 from heatmap.grid import GRID_COLUMNS, cells_of, x_extent
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 DAY_MS = 86_400_000
 OPEN_TTL_S = 3 * 86_400  # an open state outlives any session; the sweep normally ends it first
 SWEEP_LIMIT = 2_000  # session ids closed per script call
+SESSION_MAX_ROWS = 10_000  # rows an open state holds before it is closed, whatever its age
+ANY_SCORE = 2**62  # a close cutoff every idle score is under: closing whether idle or not
 DIRECT = "(direct)"
 
 # Assign ids to new vocabulary entries; idempotent, so it runs apart from the commit.
@@ -94,11 +97,13 @@ class SessionBuilder:
         retention_days: int = 90,
         gap_ms: int = SESSION_GAP_MS,
         max_ms: int = SESSION_MAX_MS,
+        max_rows: int = SESSION_MAX_ROWS,
     ) -> None:
         self.client = client
         self.retention_days = retention_days
         self.gap_ms = gap_ms
         self.max_ms = max_ms
+        self.max_rows = max_rows
         self._vocab: dict[tuple[str, int], dict[str, int]] = {}
         self._intern = client.register_script(INTERN_LUA)
         self._close = client.register_script(CLOSE_LUA)
@@ -106,6 +111,7 @@ class SessionBuilder:
     def commit_for(self, site: str, shard: int, entries: list[Entry]) -> Commit:
         commit = Commit(entry_ids=[])
         idle_key = keys.idle_sessions(site, shard)
+        newest: dict[str, int] = {}  # session id -> latest row time of this run
         for header, events in decoded(entries, commit):
             rows = self._rows(site, shard, events, header.skew, header.vid)
             if not len(rows):
@@ -115,7 +121,31 @@ class SessionBuilder:
             commit.expiries[open_key] = OPEN_TTL_S
             member = (idle_key, header.sid)
             commit.raises[member] = max(commit.raises.get(member, 0), header.recv)
+            newest[header.sid] = max(newest.get(header.sid, 0), int(rows["ts"].max()))
+        self._close_full(site, shard, newest)
         return commit
+
+    def _close_full(self, site: str, shard: int, newest: dict[str, int]) -> None:
+        """Close the open states about to grow that hold max_rows already or began max_ms
+        before the rows coming, so that no open state grows without bound (an open state
+        holds at most max_rows plus the rows of one run). Only committed rows are closed:
+        a run retried after a crash finds them closed, and appends to a fresh state."""
+        sids = list(newest)
+        pipe = self.client.pipeline(transaction=False)
+        for sid in sids:
+            open_key = keys.open_session(site, shard, sid)
+            pipe.strlen(open_key)
+            pipe.getrange(open_key, 0, 7)  # the first row's ts: OPEN_ROW starts with it, <i8
+        found: list[Any] = pipe.execute() if sids else []
+        full = []
+        for sid, length, head in zip(sids, found[::2], found[1::2], strict=True):
+            if not length:
+                continue
+            began = int.from_bytes(head, "little", signed=True)
+            if length // OPEN_ROW.itemsize >= self.max_rows or newest[sid] - began >= self.max_ms:
+                full.append(sid)
+        if full and not self._close_some(site, shard, full, ANY_SCORE):
+            log.info("full session ids of %s/%d changed while closing; closed later", site, shard)
 
     def tick(self, site: str, shard: int, now_ms: int | None = None) -> int:
         """Close the session ids idle for the gap; returns how many were closed."""
@@ -128,10 +158,36 @@ class SessionBuilder:
             sids = [s.decode() for s in found]
             if not sids:
                 return closed
-            done = self._close_some(site, shard, sids, cutoff)
+            try:
+                done = self._close_some(site, shard, sids, cutoff)
+            except REDIS_DOWN:
+                raise
+            except Exception:
+                log.exception(
+                    "closing sessions of %s/%d failed; closing them one by one", site, shard
+                )
+                done = self._close_each(site, shard, sids, cutoff)
             closed += done
             if not done or len(sids) < SWEEP_LIMIT:
                 return closed
+
+    def _close_each(self, site: str, shard: int, sids: list[str], cutoff: int) -> int:
+        """Close session ids one at a time; one that cannot be closed is taken off the idle
+        set (its open state expires in OPEN_TTL_S), so it does not hold back the others."""
+        done = 0
+        for sid in sids:
+            try:
+                done += self._close_some(site, shard, [sid], cutoff)
+            except REDIS_DOWN:
+                raise
+            except Exception:
+                log.exception(
+                    "session id %s of %s/%d cannot be closed; left to expire", sid, site, shard
+                )
+                count_failure(self.client, f"{self.group}:close", site, str(shard))
+                self.client.zrem(keys.idle_sessions(site, shard), sid)
+                done += 1
+        return done
 
     def _close_some(self, site: str, shard: int, sids: list[str], cutoff: int) -> int:
         return self.close_open(site, shard, sids, self.read_open(site, shard, sids), cutoff)
