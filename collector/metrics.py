@@ -72,6 +72,13 @@ class Metrics:
             ["part", "site", "where"],
         )
         self.registry.register(self.background_errors)
+        self.folded = StoredCounter(
+            "clicktrail_cardinality_folded",
+            "Events whose path, template, selector, event name or source was beyond the site's "
+            "distinct values of the day and counted as '(over limit)', by consumer group",
+            ["site", "group", "kind"],
+        )
+        self.registry.register(self.folded)
 
     def count_request(self, status: int) -> None:
         counter = self._by_status.get(status)
@@ -86,6 +93,8 @@ class Metrics:
             stream = keys.events_stream(name, shard)
             pipe.xlen(stream)
             pipe.xinfo_groups(stream)
+        for name, shard in shards:
+            pipe.hgetall(keys.folded_counts(name, shard))
         pipe.hgetall(keys.BACKGROUND_ERRORS)
         pipe.hgetall(keys.REPORT_DELIVERIES)
         results = await pipe.execute(raise_on_error=False)
@@ -93,6 +102,8 @@ class Metrics:
         errors = results.pop()
         if isinstance(errors, dict):
             self.background_errors.values = failure_counts(errors)
+        self.folded.values = _folded(shards, results[2 * len(shards) :])
+        results = results[: 2 * len(shards)]
         for (name, shard), length, groups in zip(shards, results[::2], results[1::2], strict=True):
             length = length if isinstance(length, int) else 0
             self.stream_length.labels(name, str(shard)).set(length)
@@ -125,6 +136,16 @@ class StoredCounter(Collector):
         for labels, value in sorted(self.values.items()):
             family.add_metric(list(labels), value)
         yield family
+
+
+def _folded(shards: list[tuple[str, int]], replies: list[object]) -> dict[tuple[str, ...], int]:
+    """Folded events by (site, group, kind), summed over the shards."""
+    out: dict[tuple[str, ...], int] = {}
+    for (site, _), reply in zip(shards, replies, strict=True):
+        for field, count in reply.items() if isinstance(reply, dict) else ():
+            group, _, kind = field.decode().partition("|")
+            out[(site, group, kind)] = out.get((site, group, kind), 0) + int(count)
+    return out
 
 
 def _group(groups: object, wanted: str) -> dict[str, object] | None:

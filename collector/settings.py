@@ -253,6 +253,22 @@ SPECS: tuple[Spec, ...] = (
         _bounded_int(100, 1_000_000),
         "Events after which a session ends even if the visitor stays active. Default 10000.",
     ),
+    *(
+        Spec(
+            f"max_{kind}_per_day",
+            f"CLICKTRAIL_MAX_{kind.upper()}_PER_DAY",
+            _bounded_int(10, 10_000_000),
+            f"Distinct {what} one site may store per day; beyond, new ones count as "
+            f"'(over limit)'. Default {default}.",
+        )
+        for kind, what, default in (
+            ("paths", "page paths", 20_000),
+            ("templates", "page templates", 5_000),
+            ("selectors", "clicked selectors", 20_000),
+            ("event_names", "custom event names", 1_000),
+            ("sources", "traffic sources (UTM sources, referrer hosts)", 5_000),
+        )
+    ),
 )
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -282,6 +298,11 @@ class Settings:
     session_gap_min: int = 30
     session_max_h: int = 24
     session_max_rows: int = 10_000
+    max_paths_per_day: int = 20_000  # collector.cardinality.Limits
+    max_templates_per_day: int = 5_000
+    max_selectors_per_day: int = 20_000
+    max_event_names_per_day: int = 1_000
+    max_sources_per_day: int = 5_000
 
     @property
     def collector_url(self) -> str:

@@ -166,15 +166,15 @@ def test_an_open_session_is_closed_at_its_maximum_length(
     builder = SessionBuilder(redis_client, max_ms=10 * MIN)
     worker = Worker(redis_client, [builder])
     t0 = now_ms() - HOUR
-    for n in range(25):  # a page view a minute for 25 minutes
-        post(client, site, "tab", visit(t0 + n * MIN, "/p"))
+    for n in range(25):  # a page view every 70 s for 28 minutes
+        post(client, site, "tab", visit(t0 + n * 70_000, "/p"))
         worker.run(burst=True)
-    assert redis_client.strlen(keys.open_session("shop", 0, "tab")) <= 10 * OPEN_ROW.itemsize
+        assert redis_client.strlen(keys.open_session("shop", 0, "tab")) <= 9 * OPEN_ROW.itemsize
     builder.tick("shop", 0, now_ms=now_ms() + HOUR)
     table = load_sessions(redis_client, site, t0 - HOUR, t0 + HOUR, HOUR)
     assert (table.rows, [int(n) for n in table.offsets[1:] - table.offsets[:-1]]) == (
         25,
-        [10, 10, 5],
+        [9, 9, 7],
     )
 
 
@@ -191,3 +191,21 @@ def test_an_open_state_that_cannot_be_closed_is_set_aside_and_the_others_close(
     assert (len(table), table.rows) == (1, 2)
     assert redis_client.zcard(keys.idle_sessions("shop", 0)) == 0
     assert redis_client.hgetall(keys.BACKGROUND_ERRORS) == {b"sessions:close|shop|0": b"1"}
+
+
+def test_the_vocabulary_outlives_its_day_logs_and_never_gives_an_id_twice(
+    client: TestClient, redis_client: redis.Redis, site: Site
+) -> None:
+    t0 = now_ms() - 2 * HOUR
+    post(client, site, "tab", visit(t0, "/a", "/b"))
+    drain(redis_client).tick("shop", 0, now_ms=now_ms() + HOUR)
+    vocab = keys.session_vocabulary("shop", 0)
+    day_log = keys.session_log("shop", 0, _day(t0), "nav")
+    assert redis_client.ttl(day_log) < redis_client.ttl(vocab)  # it once never expired at all
+    ids = {k: int(v) for k, v in redis_client.hgetall(vocab).items()}
+    redis_client.delete(vocab)  # as when it expires, its days gone
+    post(client, site, "tab-2", visit(t0, "/c"))
+    drain(redis_client)
+    again = {k: int(v) for k, v in redis_client.hgetall(vocab).items()}
+    assert set(again) == {b"p:/c", b"s:(direct)"}
+    assert min(again.values()) > max(ids.values())
