@@ -25,7 +25,7 @@ from collector.sites import Site, list_sites
 from collector.snippet import script_tag
 from heatmap.live import load_live
 from heatmap.screenshots import load_screenshot
-from heatmap.store import days_between, load_elements, load_pages
+from heatmap.store import StoredDataError, days_between, load_elements, load_pages
 from heatmap.view import KINDS, SCALES, heatmap_view
 from reports.query import FunnelRequest, run_funnel_request
 
@@ -123,10 +123,13 @@ def _png(api: ApiState, site: Site, values: dict[str, Any], kind: str) -> Respon
     template = api.templates.template(values["page"])
     band = values["band"]
     background = load_screenshot(api.client, site.name, band, template)
-    view = heatmap_view(
-        api.client, site, template, band, kind, p.period(values), background, values["width"],
-        values.get("scale") or "sqrt",
-    )  # fmt: skip
+    try:
+        view = heatmap_view(
+            api.client, site, template, band, kind, p.period(values), background,
+            values["width"], values.get("scale") or "sqrt",
+        )  # fmt: skip
+    except StoredDataError as exc:  # not the client's mistake, nor a crash: the data's state
+        return error(409, str(exc), None)
     out = io.BytesIO()
     view.image.save(out, "PNG", compress_level=6)
     headers = {

@@ -1,6 +1,11 @@
 """Who is asking: a read API token from `Authorization: Bearer ...` or the dashboard's login
-cookie (which holds the same token; HttpOnly, SameSite=Lax so other sites' forms never carry
-it, Secure over HTTPS)."""
+cookie (which holds the same token; HttpOnly, SameSite=Strict so no request another site starts
+carries it, Secure over HTTPS).
+
+Strict means a link from elsewhere (the report's e-mail, a chat) arrives without the cookie. A
+second cookie, `clicktrail_seen`, holds no secret and is Lax: it only tells the login page that
+this browser has logged in, so the page goes on to the link's target itself, a navigation of our
+own origin that carries the Strict cookie."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from clicktrail.tokens import Token, find_token
 from collector.sites import Site, SiteError, check_name, get_site
 
 COOKIE = "clicktrail_token"
+SEEN_COOKIE = "clicktrail_seen"
 COOKIE_MAX_AGE_S = 30 * 86_400
 
 
@@ -40,14 +46,39 @@ def visible_site(client: redis.Redis, token: Token, name: str) -> Site | None:
 
 
 def set_login_cookie(response: Response, request: Request, secret: str) -> None:
+    secure = request.url.scheme == "https"  # behind a trusted proxy, its X-Forwarded-Proto
     response.set_cookie(
         COOKIE,
         secret,
         max_age=COOKIE_MAX_AGE_S,
         httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
+        samesite="strict",
+        secure=secure,
         path="/",
+    )
+    response.set_cookie(
+        SEEN_COOKIE,
+        "1",
+        max_age=COOKIE_MAX_AGE_S,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        path="/",
+    )
+
+
+def clear_login_cookies(response: Response) -> None:
+    for name in (COOKIE, SEEN_COOKIE):
+        response.delete_cookie(name, path="/")
+
+
+def arrived_from_elsewhere(request: Request) -> bool:
+    """A navigation another site started, by a browser that has logged in here: the Strict
+    cookie stayed behind, but a navigation of our own will carry it."""
+    return (
+        request.headers.get("sec-fetch-site") == "cross-site"
+        and SEEN_COOKIE in request.cookies
+        and COOKIE not in request.cookies
     )
 
 

@@ -3,12 +3,14 @@ plain JavaScript (clicktrail/static/dashboard.js) for copying, polling and small
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
 
+import jinja2
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -18,7 +20,14 @@ from starlette.templating import Jinja2Templates
 
 from clicktrail import params as p
 from clicktrail.api import FUNNEL_DAYS, ApiState, get_funnel_result, site_json
-from clicktrail.auth import COOKIE, authenticate, same_origin, set_login_cookie, visible_site
+from clicktrail.auth import (
+    arrived_from_elsewhere,
+    authenticate,
+    clear_login_cookies,
+    same_origin,
+    set_login_cookie,
+    visible_site,
+)
 from clicktrail.tokens import find_token
 from collector.pages import BANDS
 from collector.sites import Site, list_sites
@@ -45,7 +54,12 @@ class Dashboard:
     def __init__(self, state: DashboardState) -> None:
         self.state = state
         self.api = state.api
-        self.templates = Jinja2Templates(directory=HERE / "templates")
+        # Autoescape on, whatever the templates are called: the pages show paths, selectors and
+        # sources that strangers posted to /e (select_autoescape would skip `*.html.j2`).
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
+        )
+        self.templates = Jinja2Templates(env=env)
         self.templates.env.globals |= {"bands": BANDS, "kinds": KINDS}
 
     def routes(self) -> list[BaseRoute]:
@@ -92,7 +106,9 @@ class Dashboard:
         return self.page(request, "sites.html.j2", sites=sites, token=token)
 
     def login(self, request: Request) -> Response:
-        return self.page(request, "login.html.j2", next=_local(request.query_params.get("next")))
+        target = _local(request.query_params.get("next"))
+        return self.page(request, "login.html.j2", next=target,
+                         resume=arrived_from_elsewhere(request))  # fmt: skip
 
     async def login_post(self, request: Request) -> Response:
         form = await _small_form(request)
@@ -109,7 +125,7 @@ class Dashboard:
     def logout(self, request: Request) -> Response:
         response = RedirectResponse("/login", 303)
         if same_origin(request):
-            response.delete_cookie(COOKIE, path="/")
+            clear_login_cookies(response)
         return response
 
     def site_view(self, request: Request, site: Site) -> Response:
@@ -124,9 +140,14 @@ class Dashboard:
         values, error = _read(request.query_params, (p.PAGE_OPTIONAL, p.BAND, _KIND, p.FROM, p.TO))
         first, last = _period(values)
         days = days_between(first, last)
-        pages = sorted({row.template for row in load_pages(self.api.client, site, days)})
+        views: Counter[str] = Counter()
+        for row in load_pages(self.api.client, site, days):
+            views[row.template] += row.views
+        pages = sorted(views)
         chosen = self.api.templates.template(values["page"]) if values.get("page") else None
-        chosen = chosen or (pages[0] if pages else "/")
+        # Unasked, the most viewed page: not the first by name, which anyone can pick by
+        # posting a path like "/!".
+        chosen = chosen or min(views, key=lambda t: (-views[t], t), default="/")
         band, kind = values.get("band") or "desktop", values.get("kind") or "click"
         elements = load_elements(self.api.client, site, chosen, band, days)[:15]
         query = {"page": chosen, "band": band, "kind": kind, "from": first, "to": last}
@@ -207,8 +228,11 @@ def _period(values: dict[str, Any], days: int = p.DEFAULT_DAYS) -> tuple[Any, An
 
 
 def _local(target: str | None) -> str:
-    """Only a path on this server: never an open redirect to another host."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path on this server: never an open redirect to another host. Browsers drop tabs
+    and newlines from URLs and read `\\` as `/`, so `/\t/evil.example` would leave the host."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in target):
         return "/"
     return target
 

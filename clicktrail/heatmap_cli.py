@@ -16,7 +16,7 @@ from collector.settings import Settings
 from collector.sites import Site, get_site
 from heatmap.render import save_png
 from heatmap.screenshots import load_screenshot
-from heatmap.store import days_between, load_elements, load_pages
+from heatmap.store import StoredDataError, days_between, load_elements, load_pages
 from heatmap.view import KINDS, SCALES, heatmap_view
 
 DEFAULT_DAYS = 30
@@ -125,10 +125,13 @@ def cmd_heatmap(args: argparse.Namespace, settings: Settings, client: Any) -> in
     background = _background(args.background)
     if background is None:  # the page's picture, if `clicktrail screenshot` stored one
         background = load_screenshot(client, site.name, args.band, template)
-    view = heatmap_view(
-        client, site, template, args.band, args.kind, (first, last), background, args.width,
-        args.scale,
-    )  # fmt: skip
+    try:
+        view = heatmap_view(
+            client, site, template, args.band, args.kind, (first, last), background,
+            args.width, args.scale,
+        )  # fmt: skip
+    except StoredDataError as exc:
+        raise CommandError(str(exc)) from None
     save_png(view.image, str(args.output))
     print(
         f"wrote {args.output}: {template}, {args.band}, {first} to {last}: {view.events:,} "

@@ -46,6 +46,8 @@ def _operation(spec: Endpoint) -> dict[str, Any]:
     if spec.per_site:
         parameters.insert(0, _SITE_PARAM)
         responses["404"] = _error("No such site, or not one this token may see")
+    if spec.returns.get("png"):
+        responses["409"] = _error("The stored data cannot be drawn; `error` says what is wrong")
     return {
         "summary": spec.summary,
         "operationId": spec.handler.__name__,

@@ -47,7 +47,7 @@ def cmd_screenshot(args: argparse.Namespace, settings: Settings, client: Any) ->
     if args.url:
         _check_origin(site, args.url)
     for band in bands:
-        png = _read(args.file) if args.file else _capture(args.url, BAND_WIDTHS_PX[band])
+        png = _read(args.file) if args.file else _capture(site, args.url, BAND_WIDTHS_PX[band])
         try:
             save_screenshot(client, site.name, band, template, png)
         except ScreenshotError as exc:
@@ -68,9 +68,9 @@ def _check_origin(site: Site, url: str) -> None:
         raise CommandError(f"--url: {origin} is not one of {site.name}'s origins ({allowed})")
 
 
-def _capture(url: str, width: int) -> bytes:
+def _capture(site: Site, url: str, width: int) -> bytes:
     try:
-        return capture_page(url, width)
+        return capture_page(url, width, origins=site.origins)
     except CaptureError as exc:
         raise CommandError(f"--url: {exc}") from None
 

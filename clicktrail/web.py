@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 from clicktrail import heatmap_cli, reports_cli
 from clicktrail.api import ApiState, api_routes
 from clicktrail.dashboard import Dashboard, DashboardState
+from clicktrail.headers import ForwardedScheme, SecurityHeaders
 from clicktrail.openapi import openapi_document
 from collector.app import create_app
 from collector.connections import sync_client
@@ -49,7 +50,11 @@ def create_web_app(
     config: Path | None,
     send_report: Callable[[str], list[str]],
 ) -> Starlette:
-    return create_app(settings, redis_url, read_routes(settings, redis_url, config, send_report))
+    app = create_app(settings, redis_url, read_routes(settings, redis_url, config, send_report))
+    # Outermost first: the scheme is settled before any route or header sees the request.
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(ForwardedScheme, trusted=settings.trusted_proxies)
+    return app
 
 
 def web_app(settings: Settings, url: str, config: Path | None, dashboard: bool) -> Starlette:

@@ -88,7 +88,8 @@ for i = 1, count do
     redis.call('HINCRBY', hist, 'views', 1)
     redis.call('HINCRBY', hist, 'fold', ARGV[pos + 4])
     redis.call('HSET', peaks, member, bucket)
-  elseif old < bucket then
+  elseif old < bucket and tonumber(redis.call('HGET', hist, old) or '0') > 0 then
+    -- a move never takes a bucket below zero: a peak whose count is not there is refused
     redis.call('HINCRBY', hist, old, -1)
     redis.call('HINCRBY', hist, bucket, 1)
     redis.call('HSET', peaks, member, bucket)
@@ -142,7 +143,8 @@ class Commit:
     raises: dict[tuple[str, str], int] = field(default_factory=dict)  # (zset, member) -> score,
     # applied only when higher than the member's current score (ZADD GT)
     # (histogram, peak hash, member) -> (bucket, amount): the member counts once in the
-    # histogram, in its highest bucket so far; `amount` is added to its 'fold' field the first time
+    # histogram, in its highest bucket so far; `amount` is added to its 'fold' field the first
+    # time. A move that would take the old bucket below zero is refused.
     peaks: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
 
 

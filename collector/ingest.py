@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from collector.bounds import clamp_batch
 from collector.metrics import Metrics
 from collector.privacy import VisitorHasher, client_ip, is_bot, opted_out
 from collector.ratelimit import RateLimiter
@@ -124,6 +125,7 @@ class Collector:
             )
         except BatchError as exc:
             return 400, {"error": str(exc), "field": exc.field}, None
+        clamped = clamp_batch(batch)
         site = await self.sites.lookup(batch.site)
         if site is None:
             return 403, {"error": "unknown site key", "field": "$.site"}, None
@@ -161,6 +163,8 @@ class Collector:
         except BufferFullError:
             return 503, {"error": "buffer full, retry later"}, RETRY_BUFFER_FULL_S
         self.metrics.accepted.inc(stored)
+        if clamped:
+            self.metrics.count_clamped(clamped)
         if n > stored:
             self.metrics.dropped.labels("duplicate").inc(n - stored)
         return 202, {"accepted": stored, "dropped": 0, "duplicates": n - stored}, None

@@ -66,10 +66,16 @@ def scroll_depths(site: str, shard: int, day: str, band: str, template: str) -> 
 
 
 def scroll_peaks(site: str, shard: int, day: str) -> str:
-    """Hash: 'page view id|band' -> deepest bucket counted for it in scroll_depths, so a page
+    """Hash: scroll_peak_member -> deepest bucket counted for it in scroll_depths, so a page
     view reported again (the snippet reports on every leave) moves its count, not adds one.
     Kept SCROLL_PEAK_TTL_S."""
     return f"{PREFIX}:{shard_tag(site, shard)}:scrollpeak:{day}"
+
+
+def scroll_peak_member(page_view: str, band: str, template: str) -> str:
+    """'page view id|band|template': one member per histogram a page view is counted in (the
+    site and day are in the hash's key). Page view ids are tokens: no '|'."""
+    return f"{page_view}|{band}|{template}"
 
 
 SCROLL_PEAK_TTL_S = 2 * 86_400

@@ -41,6 +41,13 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        self.clamped = Counter(
+            "clicktrail_clamped_values",
+            "Coordinates, document sizes and scroll depths of stored events clamped to the "
+            "documented maxima, by field",
+            ["field"],
+            registry=self.registry,
+        )
         self.stream_length = Gauge(
             "clicktrail_stream_length",
             "Batches held in a stream shard",
@@ -85,6 +92,10 @@ class Metrics:
         if counter is None:
             counter = self._by_status[status] = self.requests.labels(str(status))
         counter.inc()
+
+    def count_clamped(self, clamped: dict[str, int]) -> None:
+        for field, count in clamped.items():
+            self.clamped.labels(field).inc(count)
 
     async def refresh_streams(self, client: aioredis.Redis, sites: list[Site]) -> None:
         shards = [(site.name, shard) for site in sites for shard in range(site.shards)]

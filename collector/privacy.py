@@ -43,16 +43,16 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted: Iterable[Net
     """The peer address, or, when the peer is a trusted proxy, the nearest untrusted hop in
     X-Forwarded-For (read right to left, as each proxy appends)."""
     trusted = tuple(trusted)
-    if not peer or not forwarded_for or not _in(peer, trusted):
+    if not peer or not forwarded_for or not in_networks(peer, trusted):
         return peer or ""
     hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
     for hop in reversed(hops):
-        if not _in(hop, trusted):
+        if not in_networks(hop, trusted):
             return hop
     return hops[0] if hops else peer
 
 
-def _in(address: str, networks: tuple[Network, ...]) -> bool:
+def in_networks(address: str, networks: tuple[Network, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

@@ -7,14 +7,16 @@ types, ranges and lengths and names the offending field (`$.events[3].x`) in its
 from __future__ import annotations
 
 import re
+import sys
 from typing import Annotated, Literal
 
 import msgspec
 
 SCHEMA_VERSION = 1
 
-# Bounds. Coordinates are CSS pixels; 1e6 px covers the tallest real documents with room to spare.
-MAX_PX = 1_000_000.0
+# Bounds. Coordinates are CSS pixels, any finite value: collector.bounds clamps them (and document
+# sizes and scroll depths) to documented maxima, since a refused batch is lost for good.
+MAX_PX = sys.float_info.max  # refuses only infinity (JSON's 1e999); JSON has no NaN
 MAX_SCREEN_PX = 100_000
 MIN_TS_MS = 1_577_836_800_000  # 2020-01-01: older client clocks are broken, not old data
 MAX_TS_MS = 4_102_444_800_000  # 2100-01-01

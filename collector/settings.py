@@ -193,7 +193,8 @@ SPECS: tuple[Spec, ...] = (
         "trusted_proxies",
         "CLICKTRAIL_TRUSTED_PROXIES",
         _parse_networks,
-        "CIDRs whose X-Forwarded-For is believed: comma-separated, or a list. Default none.",
+        "CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed: comma-separated, "
+        "or a list. Default none.",
         many=True,
     ),
     Spec(

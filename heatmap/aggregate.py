@@ -156,13 +156,15 @@ class Aggregator:
             page_key = keys.page_counts(site, shard, _day_name(day))
             self._add(commit, page_key, f"{BANDS[band]}|views|{self._template(path)}", count, day)
         for (day, band, path, view), (depth, fold) in run.scrolls.items():
-            day_name = _day_name(day)
-            scroll_key = keys.scroll_depths(
-                site, shard, day_name, BANDS[band], self._template(path)
-            )
+            day_name, template = _day_name(day), self._template(path)
+            scroll_key = keys.scroll_depths(site, shard, day_name, BANDS[band], template)
             peak_key = keys.scroll_peaks(site, shard, day_name)
             bucket = int(depth // SCROLL_BUCKET_PX)
-            commit.peaks[(scroll_key, peak_key, f"{view}|{band}")] = (bucket, fold)
+            # The peak belongs to the histogram it was counted in: one page view id reported on
+            # two pages (a stranger can send that) moves nothing from one page to the other.
+            peak = (scroll_key, peak_key, keys.scroll_peak_member(view, BANDS[band], template))
+            if bucket >= commit.peaks.get(peak, (-1, 0))[0]:  # two paths of one template
+                commit.peaks[peak] = (bucket, fold)
             self._expire(commit, scroll_key, day)
             commit.expiries[peak_key] = keys.SCROLL_PEAK_TTL_S
 

@@ -1,6 +1,7 @@
 """Full-page screenshots in headless Chromium (Debian's, driven by Playwright), taken the way a
 heatmap needs them: CSS pixels at one layout width, lazy content loaded, nothing mid-animation,
-and the page's own tracker blocked so that the capture is not counted as a visit.
+the page's own tracker blocked so that the capture is not counted as a visit, and every request
+kept on the site's origins (heatmap/lockdown.py).
 
 Playwright's sync API: call capture_page from a thread, not from inside a running event loop.
 """
@@ -8,14 +9,16 @@ Playwright's sync API: call capture_page from a thread, not from inside a runnin
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from heatmap.screenshots import MAX_HEIGHT_PX, MAX_WIDTH_PX, MIN_WIDTH_PX
+from heatmap.lockdown import MAX_REDIRECTS, Lockdown, origin_of
+from heatmap.screenshots import MAX_HEIGHT_PX, MAX_PIXELS, MAX_WIDTH_PX, MIN_WIDTH_PX
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Request, Route
+    from playwright.sync_api import Browser, Page, Request, Response
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -27,7 +30,6 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT_HEIGHT_PX = 900
 MOBILE_BELOW_PX = 768  # narrower viewports are emulated as touch phones (collector.pages bands)
-TRACKER_PATHS = ("/t.js", "/e")  # the snippet and the collector's ingest endpoint
 SETTLE_QUIET_MS = 300  # the network counts as idle after this long with no request in flight
 SETTLE_MAX_MS = 3000  # ... or after this long, whatever is still loading
 # Jump straight to each transition's end; Playwright's animations="disabled" does the same for
@@ -54,17 +56,29 @@ class CaptureError(Exception):
     """The page could not be captured; the message says why."""
 
 
-def capture_page(url: str, width: int, max_height: int = 20000, timeout_s: float = 30) -> bytes:
-    """A PNG of the whole page at `width` CSS pixels (1 px each), cut at `max_height`."""
-    return capture_pages([(url, width)], max_height, timeout_s)[0]
+def capture_page(
+    url: str,
+    width: int,
+    max_height: int = MAX_HEIGHT_PX,
+    timeout_s: float = 30,
+    origins: Collection[str] | None = None,
+) -> bytes:
+    """A PNG of the whole page at `width` CSS pixels (1 px each), cut at `max_height` and at
+    what a stored screenshot may hold (MAX_PIXELS)."""
+    return capture_pages([(url, width)], max_height, timeout_s, origins)[0]
 
 
 def capture_pages(
-    shots: list[tuple[str, int]], max_height: int = 20000, timeout_s: float = 30
+    shots: list[tuple[str, int]],
+    max_height: int = MAX_HEIGHT_PX,
+    timeout_s: float = 30,
+    origins: Collection[str] | None = None,
 ) -> list[bytes]:
-    """PNGs of several (url, width) pages, with one browser launch for all of them."""
+    """PNGs of several (url, width) pages, with one browser launch for all of them. No request
+    leaves `origins` (the site's; by default the pages' own)."""
     for url, width in shots:
         _check_request(url, width, max_height)
+    allowed = set(origins) if origins is not None else {origin_of(url) for url, _ in shots}
     try:
         from playwright.sync_api import Error, sync_playwright
     except ImportError:
@@ -84,7 +98,8 @@ def capture_pages(
             try:
                 pngs = []
                 for url, width in shots:
-                    pngs.append(_shoot(browser, url, width, max_height, timeout_s))
+                    height = min(max_height, MAX_PIXELS // width)
+                    pngs.append(_shoot(browser, url, width, height, timeout_s, allowed))
                 return pngs
             finally:
                 browser.close()
@@ -103,7 +118,14 @@ def _check_request(url: str, width: int, max_height: int) -> None:
         raise CaptureError(f"max_height must be 1 to {MAX_HEIGHT_PX} px, not {max_height}")
 
 
-def _shoot(browser: Browser, url: str, width: int, max_height: int, timeout_s: float) -> bytes:
+def _shoot(
+    browser: Browser,
+    url: str,
+    width: int,
+    max_height: int,
+    timeout_s: float,
+    origins: Collection[str],
+) -> bytes:
     mobile = width < MOBILE_BELOW_PX
     context = browser.new_context(
         viewport={"width": width, "height": VIEWPORT_HEIGHT_PX},
@@ -115,20 +137,24 @@ def _shoot(browser: Browser, url: str, width: int, max_height: int, timeout_s: f
     )
     try:
         context.set_default_timeout(timeout_s * 1000)
-        context.route(_is_tracker, _abort)
+        lockdown = Lockdown(origins)
+        context.route("**/*", lockdown.handle)
         page = context.new_page()
         pending: set[Request] = set()
         # Playwright tags its handlers with an attribute, so they cannot be bound builtins.
         page.on("request", lambda request: pending.add(request))
         page.on("requestfinished", lambda request: pending.discard(request))
         page.on("requestfailed", lambda request: pending.discard(request))
-        response = page.goto(url, wait_until="load")
+        response = _open(page, lockdown, url)
         if response is not None and response.status >= 400:
             raise CaptureError(f"could not capture {url}: it answered HTTP {response.status}")
-        page.add_style_tag(content=STILL_CSS)
-        page.evaluate(SCROLL_THROUGH, [max_height])
-        _settle(page, pending)
-        height = min(max_height, int(page.evaluate(PAGE_HEIGHT)))
+        try:
+            page.add_style_tag(content=STILL_CSS)
+            page.evaluate(SCROLL_THROUGH, [max_height])
+            _settle(page, pending)
+            height = min(max_height, int(page.evaluate(PAGE_HEIGHT)))
+        finally:
+            _check_stayed(lockdown, url)  # a meta refresh or script that tried to leave
         return page.screenshot(
             full_page=True,
             clip={"x": 0, "y": 0, "width": width, "height": max(1, height)},
@@ -138,12 +164,30 @@ def _shoot(browser: Browser, url: str, width: int, max_height: int, timeout_s: f
         context.close()
 
 
-def _is_tracker(url: str) -> bool:
-    return urlsplit(url).path.endswith(TRACKER_PATHS)
+def _open(page: Page, lockdown: Lockdown, url: str) -> Response | None:
+    """Load `url`, following its redirects one navigation at a time (each one checked)."""
+    from playwright.sync_api import Error
+
+    for _ in range(MAX_REDIRECTS + 1):
+        lockdown.redirect = None
+        try:
+            response = page.goto(url, wait_until="load")
+        except Error:
+            if lockdown.redirect is None:
+                _check_stayed(lockdown, url)
+                raise
+        if lockdown.redirect is None:
+            lockdown.loaded = True
+            return response
+        url = lockdown.redirect
+    raise CaptureError(f"could not capture {url}: more than {MAX_REDIRECTS} redirects")
 
 
-def _abort(route: Route) -> None:
-    route.abort("blockedbyclient")
+def _check_stayed(lockdown: Lockdown, url: str) -> None:
+    if lockdown.left is not None:
+        raise CaptureError(
+            f"could not capture {url}: it leads off the site's origins, to {lockdown.left[:200]}"
+        )
 
 
 def _settle(page: Page, pending: set[Request]) -> None:

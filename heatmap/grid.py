@@ -6,9 +6,11 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from collector.bounds import MAX_DOC_HEIGHT_PX
+
 GRID_COLUMNS = 100
 ROW_PX = 16
-MAX_ROWS = 62_500  # 1,000,000 px of document: the schema's bound on coordinates
+MAX_ROWS = MAX_DOC_HEIGHT_PX // ROW_PX  # ingest clamps y to this; older, deeper data folds in
 
 IntArray = npt.NDArray[np.int64]
 
@@ -34,10 +36,14 @@ def grid_from_cells(
     cells: npt.ArrayLike, counts: npt.ArrayLike | None = None, rows: int | None = None
 ) -> npt.NDArray[np.float64]:
     """A rows x GRID_COLUMNS array of counts (one per cell listed, without `counts`); rows
-    defaults to the last row with a count."""
-    cells = np.asarray(cells, dtype=np.int64)
+    defaults to the last row with a count, and is at most MAX_ROWS: deeper cells count in the
+    last row, as the clamp at ingest would have put them."""
+    ids = np.asarray(cells, dtype=np.int64)
     weights = None if counts is None else np.asarray(counts, dtype=np.float64)
+    if ids.size and ids.max() >= MAX_ROWS * GRID_COLUMNS:  # stored before the clamp
+        ids = np.minimum(ids // GRID_COLUMNS, MAX_ROWS - 1) * GRID_COLUMNS + ids % GRID_COLUMNS
     if rows is None:
-        rows = int(cells.max()) // GRID_COLUMNS + 1 if cells.size else 1
-    flat = np.bincount(cells, weights=weights, minlength=rows * GRID_COLUMNS).astype(np.float64)
+        rows = int(ids.max()) // GRID_COLUMNS + 1 if ids.size else 1
+    rows = min(rows, MAX_ROWS)
+    flat = np.bincount(ids, weights=weights, minlength=rows * GRID_COLUMNS).astype(np.float64)
     return flat[: rows * GRID_COLUMNS].reshape(rows, GRID_COLUMNS)

@@ -5,7 +5,7 @@ stand behind the colour, composited over the page, with a legend that says what 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,11 @@ FADE_LEVELS = 4  # opacity steps between MIN_FADE (thin support) and full
 MIN_FADE = 0.3
 LEGEND_PX = 64
 BAND_WIDTHS_PX = {"mobile": 390, "tablet": 820, "desktop": 1280}
+# Bounds of one render, whatever is stored: the page is drawn at most this deep (the tallest
+# stored picture too), and with at most MAX_DRAWN_PIXELS page pixels, before and after scaling
+# to the asked width (about 300 MB of memory at the peak). Deeper data is cut and counted.
+MAX_DRAWN_HEIGHT_PX = 20_000
+MAX_DRAWN_PIXELS = 1280 * MAX_DRAWN_HEIGHT_PX
 
 # transparent -> blue -> green -> yellow -> red; alpha climbs with heat
 STOPS = (
@@ -180,6 +185,22 @@ class Legend:
     clicks: int
     views: int
     kind: str = "click"
+    below: int = 0  # clicks (page views, on a scroll map) below the drawn height: cut off
+
+
+def page_width(background: Image.Image | None, band: str) -> int:
+    """The width the page is drawn at: its picture's, or the band's."""
+    return background.width if background else BAND_WIDTHS_PX.get(band, 1280)
+
+
+def drawn_height_px(width: int, scaled_to: int | None = None) -> int:
+    """How deep a page `width` px wide is drawn, scaled to `scaled_to` px after: within
+    MAX_DRAWN_HEIGHT_PX and MAX_DRAWN_PIXELS at both widths."""
+    out = max(width, 1)
+    limits = [MAX_DRAWN_HEIGHT_PX, MAX_DRAWN_PIXELS // out]
+    if scaled_to and scaled_to > out:
+        limits.append(MAX_DRAWN_PIXELS * out // scaled_to**2)
+    return max(ROW_PX, min(limits))
 
 
 def backdrop(width: int, height: int, first: int = 0) -> Image.Image:
@@ -204,9 +225,14 @@ def render_heatmap(
     width: int | None = None,
     mode: str = "sqrt",
 ) -> Image.Image:
-    """The overlay over the background (or a ruler backdrop), with the legend strip on top."""
+    """The overlay over the background (or a ruler backdrop), with the legend strip on top;
+    rows below the drawn height are cut, and the legend counts their clicks."""
+    rows = drawn_height_px(page_width(background, legend.band), width) // ROW_PX
     grid = with_tail(grid)
-    out = canvas(background, legend.band, grid.shape[0] * ROW_PX)
+    if grid.shape[0] > rows:
+        legend = replace(legend, below=legend.below + round(float(grid[rows:].sum())))
+        grid = grid[:rows]
+    out = canvas(background, legend.band, grid.shape[0] * ROW_PX, width)
     layer = heat_layer(grid, (out.width, grid.shape[0] * ROW_PX), mode)
     out.paste(layer, (0, LEGEND_PX), layer)  # blends by the layer's alpha, straight onto RGB
     return finish(out, legend, width)
@@ -219,13 +245,16 @@ def with_tail(grid: FloatGrid) -> FloatGrid:
     return np.pad(grid, ((0, max(0, needed - grid.shape[0])), (0, 0)))
 
 
-def canvas(background: Image.Image | None, band: str, content_px: int) -> Image.Image:
+def canvas(
+    background: Image.Image | None, band: str, content_px: int, scaled_to: int | None = None
+) -> Image.Image:
     """The output image: the legend strip (LEGEND_PX, blank), then the page to draw on at
     y + LEGEND_PX: the screenshot, extended with the ruler backdrop where the data goes deeper
-    than it, or the backdrop at the band's width. Built with one full-size copy: a fresh
-    process pays for every page-sized allocation."""
-    width = background.width if background else BAND_WIDTHS_PX.get(band, 1280)
+    than it, or the backdrop at the band's width; no deeper than drawn_height_px. Built with
+    one full-size copy: a fresh process pays for every page-sized allocation."""
+    width = page_width(background, band)
     height = max(background.height if background else 0, content_px, 200)
+    height = min(height, drawn_height_px(width, scaled_to))
     if background:
         page = background if background.mode == "RGB" else background.convert("RGB")
         out = page.crop((0, -LEGEND_PX, width, height))  # black outside the screenshot
@@ -271,21 +300,35 @@ NARROW_LEGEND_PX = 640  # below this width the legend takes three short lines
 
 def _legend_lines(legend: Legend, width: int) -> list[tuple[int, str, int, tuple[int, int, int]]]:
     """(y, text, font size, colour) of each line of the legend strip."""
-    dark, grey = (30, 30, 30), (90, 90, 90)
+    dark, grey, red = (30, 30, 30), (90, 90, 90), (170, 20, 20)
     counts = f"{legend.clicks:,} {legend.kind} events  ·  {legend.views:,} page views"
+    cut = cut_note(legend)
     if width < NARROW_LEGEND_PX:  # a phone-width map: short lines that fit
+        second = (cut, red) if cut else (f"{legend.kind} map  ·  {legend.period}", grey)
         return [
             (6, f"{legend.page}  ·  {legend.band}", 13, dark),
-            (25, f"{legend.kind} map  ·  {legend.period}", 11, grey),
+            (25, second[0], 11, second[1]),
             (42, counts, 11, grey),
         ]
+    title = f"{legend.page}  ·  {legend.band}  ·  {legend.kind} map  ·  {legend.period}"
+    if cut:  # says more than the colour note, which it replaces
+        return [(8, title, 15, dark), (32, f"{counts}  ·  {cut}", 12, red)]
     note = (
         "colour: share of page views that scrolled at least this far"
         if legend.kind == "scroll"
         else "faded where fewer than 3 clicks back the colour"
     )
-    title = f"{legend.page}  ·  {legend.band}  ·  {legend.kind} map  ·  {legend.period}"
     return [(8, title, 15, dark), (32, f"{counts}  ·  {note}", 12, grey)]
+
+
+def cut_note(legend: Legend) -> str:
+    """What the legend says when the map was cut at the drawn height, or ''."""
+    if not legend.below:
+        return ""
+    if legend.kind == "scroll":
+        return f"{legend.below:,} page views scrolled below the drawn height"
+    noun = legend.kind if legend.kind.endswith("click") else f"{legend.kind} click"
+    return f"{legend.below:,} {noun}s below the drawn height"
 
 
 def save_png(image: Image.Image, path: str, compress_level: int = 6) -> None:

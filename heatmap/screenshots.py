@@ -4,6 +4,7 @@ per (site, band, page template)."""
 from __future__ import annotations
 
 import io
+import logging
 import re
 import warnings
 
@@ -12,10 +13,17 @@ from PIL import Image
 
 from collector import keys
 from collector.pages import BANDS
+from heatmap.render import MAX_DRAWN_HEIGHT_PX, MAX_DRAWN_PIXELS
 
+log = logging.getLogger(__name__)
+
+# Bounded in pixels whatever the file size (a 44 KB 1-bit PNG can hold 4000 x 30000 px), checked
+# on the header before decoding, when storing and again when loading. No more than a render
+# draws: 1280 x 20,000 px, or 4000 x 6,400.
 MIN_WIDTH_PX = 200
 MAX_WIDTH_PX = 4000
-MAX_HEIGHT_PX = 30000
+MAX_HEIGHT_PX = MAX_DRAWN_HEIGHT_PX
+MAX_PIXELS = MAX_DRAWN_PIXELS
 MAX_BYTES = 8 * 1024 * 1024
 FORMATS = ("PNG", "JPEG")
 PNG_COMPRESS_LEVEL = 6
@@ -46,8 +54,9 @@ def load_screenshot(client: redis.Redis, site: str, band: str, template: str) ->
     if not isinstance(data, bytes):
         return None
     try:
-        return _decode(data, check=False)
-    except ScreenshotError:
+        return _decode(data, check=True)  # one stored before the bounds must not cost a render
+    except ScreenshotError as exc:
+        log.warning("screenshot of %s %s %s not drawn: %s", site, band, template, exc)
         return None
 
 
@@ -78,7 +87,8 @@ def _glob_escape(text: str) -> str:
 
 
 def _decode(data: bytes, check: bool) -> Image.Image:
-    """The decoded image; with `check`, refused unless within the format and size limits."""
+    """The decoded image; with `check`, refused unless within the format and size limits,
+    which are read from the header: nothing is decoded past them."""
     try:
         # Our own limits bound the size; Pillow's bomb guard would warn below them.
         with warnings.catch_warnings():
@@ -102,6 +112,11 @@ def _check_size(width: int, height: int) -> None:
     if height > MAX_HEIGHT_PX:
         raise ScreenshotError(
             f"screenshot is {height} px tall; it must be at most {MAX_HEIGHT_PX} px"
+        )
+    if width * height > MAX_PIXELS:
+        raise ScreenshotError(
+            f"screenshot is {width} x {height} px; it may hold at most {MAX_PIXELS:,} pixels "
+            f"({MAX_PIXELS // width} px tall at this width)"
         )
 
 

@@ -3,10 +3,12 @@ with the 75 / 50 / 25 % lines and the average fold."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from heatmap.render import LEGEND_PX, RAMP, Legend, canvas, finish
+from heatmap.render import LEGEND_PX, RAMP, Legend, canvas, drawn_height_px, finish, page_width
 from heatmap.store import ScrollStats
 
 SCROLL_ALPHA = 150
@@ -25,9 +27,15 @@ def render_scrollmap(
     background: Image.Image | None = None,
     width: int | None = None,
 ) -> Image.Image:
-    out = canvas(background, legend.band, len(stats.reached) * stats.bucket_px)
+    """The scroll map; depths below the drawn height are cut, and the legend counts the page
+    views that went deeper."""
+    buckets = drawn_height_px(page_width(background, legend.band), width) // stats.bucket_px
+    if len(stats.reached) > buckets:
+        legend = replace(legend, below=round(float(stats.reached[buckets]) * stats.views))
+        stats = replace(stats, reached=stats.reached[:buckets])
+    out = canvas(background, legend.band, len(stats.reached) * stats.bucket_px, width)
     shades = np.zeros((out.height - LEGEND_PX, 1, 4), dtype=np.uint8)
-    for bucket, share in enumerate(stats.reached):
+    for bucket, share in enumerate(np.clip(stats.reached, 0.0, 1.0)):
         colour = RAMP[max(1, round(float(share) * 255))].copy()
         colour[3] = SCROLL_ALPHA
         shades[bucket * stats.bucket_px : (bucket + 1) * stats.bucket_px] = colour

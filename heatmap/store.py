@@ -12,10 +12,18 @@ import numpy.typing as npt
 import redis
 
 from collector import keys
+from collector.bounds import MAX_DOC_HEIGHT_PX
 from collector.pages import BANDS
 from collector.sites import Site
 from heatmap.aggregate import SCROLL_BUCKET_PX
 from heatmap.grid import grid_from_cells
+
+MAX_SCROLL_BUCKETS = MAX_DOC_HEIGHT_PX // SCROLL_BUCKET_PX  # ingest clamps depths to this
+
+
+class StoredDataError(ValueError):
+    """Stored aggregates contradict themselves (written before a fix, or by hand): they are
+    refused with this message, never drawn."""
 
 
 def days_between(first: date, last: date) -> list[str]:
@@ -126,13 +134,23 @@ class ScrollStats:
 def load_scroll(
     client: redis.Redis, site: Site, template: str, band: str, days: list[str]
 ) -> ScrollStats:
+    """Share of page views reaching each depth; StoredDataError when the stored histogram
+    does not add up (a bucket below zero, or counts that are not one per page view)."""
     names = _names(site, days, keys.scroll_depths, band, template)
     totals = _summed(client, names)
     views, fold = totals.pop("views", 0), totals.pop("fold", 0)
     deepest = {int(bucket): count for bucket, count in totals.items()}
+    below_zero = sorted(bucket for bucket, count in deepest.items() if count < 0)
+    if below_zero or sum(deepest.values()) != views:
+        problem = f"bucket {below_zero[0]} is below zero" if below_zero else "counts do not add up"
+        raise StoredDataError(
+            f"the stored scroll depths of {template} ({band}) are inconsistent: {problem} "
+            f"({sum(deepest.values())} deepest points for {views} page views)"
+        )
     if not views:
         return ScrollStats(np.zeros(0), 0, 0.0)
-    counts = np.zeros(max(deepest) + 1)
-    counts[list(deepest)] = list(deepest.values())
+    counts = np.zeros(min(max(deepest), MAX_SCROLL_BUCKETS - 1) + 1)
+    # Depths stored before the clamp at ingest count in the last bucket, as it would have put them.
+    np.add.at(counts, np.minimum(list(deepest), MAX_SCROLL_BUCKETS - 1), list(deepest.values()))
     reached = counts[::-1].cumsum()[::-1] / views  # reached bucket b: deepest at b or below
     return ScrollStats(reached, views, fold / views)

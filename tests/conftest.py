@@ -90,6 +90,9 @@ def browser() -> Iterator[Browser]:
     Playwright's sync API keeps an event loop running on this thread while it is open, and
     later tests that call asyncio.run() must not find it there."""
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # A real desktop browser's user agent in every context, as the demo's visitors send:
+        # headless Chromium's own says "HeadlessChrome", which a bot detector rightly drops.
+        args = [*CHROMIUM_ARGS, f"--user-agent={BROWSER_UA}"]
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
         yield browser
         browser.close()

@@ -26,6 +26,13 @@
     form.submit();
   }
 
+  // Arrived by a link from another site: the login cookie (SameSite=Strict) stayed behind.
+  // Going on from here is our own navigation, which carries it.
+  const resume = document.querySelector("[data-resume]");
+  if (resume && !match) {
+    location.replace(resume.dataset.resume);
+  }
+
   const liveUrl = (site, minutes) =>
     `/api/sites/${encodeURIComponent(site)}/live?minutes=${minutes}`;
 
@@ -68,6 +75,11 @@
     };
     show();
     setInterval(show, 10000);
+  }
+
+  // Funnel bars: widths come from data attributes, since the page's CSP allows no inline style.
+  for (const fill of document.querySelectorAll("[data-share]")) {
+    fill.style.width = `${Number(fill.dataset.share) || 0}%`;
   }
 
   // Filters that apply as soon as a select changes (the submit button stays for keyboards).

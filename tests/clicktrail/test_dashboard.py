@@ -105,7 +105,7 @@ def test_log_in_see_heatmaps_change_band_and_follow_the_funnel(
     page.get_by_role("row", name="/cart desktop").get_by_role("link", name="Heatmap").click()
     image = page.locator("#heatmap-img")
     expect(image).to_be_visible()
-    page.wait_for_function("document.querySelector('#heatmap-img').naturalWidth === 1280")
+    page.wait_for_function("() => document.querySelector('#heatmap-img').naturalWidth === 1280")
     expect(page.get_by_role("cell", name="#checkout")).to_be_visible()
     expect(page.get_by_role("link", name="Download PNG")).to_have_attribute(
         "download", "heatmap-shop-desktop-click.png"
@@ -115,7 +115,7 @@ def test_log_in_see_heatmaps_change_band_and_follow_the_funnel(
     page.get_by_label("Device").select_option("mobile")  # applies at once
     expect(page).to_have_url(re.compile(r"band=mobile"))
     expect(page.get_by_role("row", name="#checkout")).to_contain_text("8")
-    page.wait_for_function("document.querySelector('#heatmap-img').naturalWidth === 390")
+    page.wait_for_function("() => document.querySelector('#heatmap-img').naturalWidth === 390")
     page.screenshot(path=tmp_path / "heatmap-mobile.png", full_page=True)
 
     page.get_by_role("link", name="Funnels").click()

@@ -65,10 +65,22 @@ CASES: list[tuple[str, Body, dict[str, str], int, str]] = [
         400,
         "$",
     ),
-    ("huge float", with_events(click(x=1e308)), PLAIN, 400, "$.events[0].x"),
+    (
+        "infinite coordinate",
+        raw(
+            '{"site":"KEY","sid":"s","sent_at":NOW,"events":[{"t":"click",'
+            '"id":"abcdefgh","ts":NOW,"p":"/","pv":"p","x":1,"y":1e999,"vw":1,'
+            '"vh":1}]}'
+        ),
+        PLAIN,
+        400,
+        "$.events[0].y",
+    ),
     ("huge integer", with_events(click(vw=10**30)), PLAIN, 400, "$.events[0].vw"),
     ("negative viewport", with_events(click(vw=-5)), PLAIN, 400, "$.events[0].vw"),
-    ("absurd coordinate", with_events(click(y=5_000_000)), PLAIN, 400, "$.events[0].y"),
+    ("negative document height", with_events(click(dh=-1)), PLAIN, 400, "$.events[0].dh"),
+    ("negative document width", with_events(click(dw=-0.5)), PLAIN, 400, "$.events[0].dw"),
+    ("coordinate as text", with_events(click(y="900")), PLAIN, 400, "$.events[0].y"),
     ("boolean as number", with_events(click(x=True)), PLAIN, 400, "$.events[0].x"),
     (
         "far-future timestamp",

@@ -1,5 +1,5 @@
-"""Property: any body either gets 202 and is stored exactly as sent, or gets a 4xx and leaves
-Redis as it was. Never a 5xx."""
+"""Property: any body either gets 202 and is stored as sent (coordinates and sizes clamped to the
+documented maxima), or gets a 4xx and leaves Redis as it was. Never a 5xx."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from collector.bounds import MAX_DOC_HEIGHT_PX, MAX_DOC_WIDTH_PX
 from collector.sites import Site
 from tests.factories import decode_entry, now_ms, stored_entries
 
@@ -24,7 +25,15 @@ JUNK = st.recursive(
     max_leaves=8,
 )
 EVENT_ID = st.text("abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=8, max_size=40)
-COORD = st.floats(-1e6, 1e6, allow_nan=False) | st.integers(-10, 5000)
+# Any finite number: past the maxima they are clamped, never refused.
+COORD = (
+    st.floats(allow_nan=False, allow_infinity=False) | st.floats(-1e6, 1e6) | st.integers(-10, 5000)
+)
+SIZE = st.floats(0, allow_infinity=False) | st.floats(0, 1e6)
+# The bound each clamped field is held to; the others are stored exactly.
+BOUND = {"x": MAX_DOC_WIDTH_PX, "ox": MAX_DOC_WIDTH_PX, "dw": MAX_DOC_WIDTH_PX}
+BOUND |= {"y": MAX_DOC_HEIGHT_PX, "oy": MAX_DOC_HEIGHT_PX, "dh": MAX_DOC_HEIGHT_PX}
+BOUND |= {"depth": MAX_DOC_HEIGHT_PX}
 SCREEN = st.integers(0, 100_000)
 COMMON = {
     "id": EVENT_ID,
@@ -40,7 +49,8 @@ CLICK = st.fixed_dictionaries(
         "dead": st.booleans(),
         "ptr": st.sampled_from(["mouse", "touch", "pen"]),
         "label": st.text(max_size=64),
-        "dh": st.floats(0, 1e6),
+        "dh": SIZE,
+        "dw": SIZE,
         "ox": COORD,
         "oy": COORD,
     },
@@ -58,8 +68,8 @@ SCROLL = st.fixed_dictionaries(
     {
         "t": st.just("scroll"),
         **COMMON,
-        "depth": st.floats(0, 1e6),
-        "dh": st.floats(0, 1e6),
+        "depth": SIZE,
+        "dh": SIZE,
         "vh": SCREEN,
     },
 )
@@ -166,5 +176,7 @@ def test_any_body_is_stored_intact_or_refused_without_a_trace(
             continue  # stored by an earlier example: a duplicate
         kept = stored[sent_event["id"]]
         for field, value in sent_event.items():
+            if field in BOUND:
+                value = max(-BOUND[field], min(BOUND[field], value))
             if field != "t":
                 assert same_value(value, getattr(kept, field)), field

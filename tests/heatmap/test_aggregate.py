@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from clicktrail.worker import Worker
 from collector import keys
+from collector.consumer import Commit, StreamReader
 from collector.pages import PageTemplates
 from collector.schema import (
     Click,
@@ -22,6 +23,8 @@ from collector.schema import (
 )
 from collector.sites import Site
 from heatmap.aggregate import Aggregator
+from heatmap.render import LEGEND_PX, Legend
+from heatmap.scrollmap import render_scrollmap
 from heatmap.store import load_scroll
 from reports.builder import SessionBuilder
 from tests import factories
@@ -129,7 +132,10 @@ def test_scroll_depth_is_one_per_page_view_at_its_deepest() -> None:
     commit = Aggregator(PageTemplates(), 90).commit_for("shop", 0, run)
     depths = keys.scroll_depths("shop", 0, DAY, "desktop", "/cart")
     peaks = keys.scroll_peaks("shop", 0, DAY)
-    assert commit.peaks == {(depths, peaks, "pv|2"): (40, 800), (depths, peaks, "b|2"): (18, 800)}
+    assert commit.peaks == {
+        (depths, peaks, "pv|desktop|/cart"): (40, 800),
+        (depths, peaks, "b|desktop|/cart"): (18, 800),
+    }
     assert not [k for k, _ in commit.increments if k == depths]
     assert commit.expiries[peaks] == keys.SCROLL_PEAK_TTL_S
 
@@ -149,6 +155,51 @@ def test_a_page_view_reported_again_later_moves_its_count_to_the_deeper_bucket(
     assert (stats.views, stats.fold_px) == (2, 800)
     assert stats.reached[[0, 10, 11, 24, 40]].tolist() == [1.0, 1.0, 0.5, 0.5, 0.5]
     assert len(stats.reached) == 41  # deepest bucket: 2010 px // 50
+
+
+def test_one_page_view_id_reported_on_two_pages_counts_once_on_each(
+    client: TestClient, redis_client: redis.Redis, site: Site
+) -> None:
+    # A stranger can send any page view id: it must not move a count from one page to another
+    # (it drove /about's bucket 5 to -1 and its scroll map to an IndexError).
+    def leave(pv: str, page: str, depth: float) -> None:
+        event = factories.event("scroll", p=page, pv=pv, depth=depth, dh=9000, vh=800, vw=1280)
+        assert client.post("/e", json=factories.batch(site.key, [event])).status_code == 202
+        Worker(redis_client, [Aggregator(PageTemplates(), 90)]).run(burst=True)
+
+    leave("other", "/about", 3000)
+    leave("same", "/cart", 250)
+    leave("same", "/about", 1000)
+
+    cart = load_scroll(redis_client, site, "/cart", "desktop", [DAY])
+    about = load_scroll(redis_client, site, "/about", "desktop", [DAY])
+    assert (cart.views, len(cart.reached)) == (1, 6)  # 250 px: bucket 5
+    assert (about.views, len(about.reached), about.reached[[0, 20, 21]].tolist()) == (
+        2, 61, [1.0, 1.0, 0.5],
+    )  # fmt: skip
+    legend = Legend("/about", "desktop", "today", about.views, about.views, "scroll")
+    assert render_scrollmap(about, legend).height == LEGEND_PX + 3050
+
+
+def test_the_commit_refuses_a_move_that_would_take_a_bucket_below_zero(
+    redis_client: redis.Redis,
+) -> None:
+    # Peaks stored by an older version under another key: the bucket they name holds nothing.
+    depths = keys.scroll_depths("shop", 0, DAY, "desktop", "/cart")
+    peaks = keys.scroll_peaks("shop", 0, DAY)
+    redis_client.hset(depths, mapping={"3": 1, "views": 1, "fold": 800})
+    redis_client.hset(peaks, "old|desktop|/cart", 7)
+    reader = StreamReader(redis_client, keys.WORKER_GROUP, "test")
+    stream = keys.events_stream("shop", 0)
+    redis_client.xadd(stream, {"h": b"x"})
+    [(entry_id, _)] = reader.read(stream, 10)
+
+    commit = Commit(entry_ids=[entry_id], peaks={(depths, peaks, "old|desktop|/cart"): (9, 800)})
+    assert reader.commit(stream, keys.dead_letters("shop", 0), commit) == []
+
+    assert redis_client.hgetall(depths) == {b"3": b"1", b"views": b"1", b"fold": b"800"}
+    assert redis_client.hget(peaks, "old|desktop|/cart") == b"7"
+    assert redis_client.xpending(stream, keys.WORKER_GROUP)["pending"] == 0  # still acknowledged
 
 
 def test_on_a_page_that_scrolls_sideways_x_is_a_share_of_the_document_width() -> None:

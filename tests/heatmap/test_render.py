@@ -8,16 +8,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
+from heatmap import render
 from heatmap.grid import cells_of, grid_from_cells
 from heatmap.render import (
     FADE_LEVELS,
     LEGEND_PX,
+    MAX_DRAWN_HEIGHT_PX,
+    MAX_DRAWN_PIXELS,
     RAMP,
     Legend,
     _one_fade_level,
     _percentile,
     blur,
     colour_ramp,
+    cut_note,
+    drawn_height_px,
     palette_index,
     render_heatmap,
     scale_heat,
@@ -117,3 +122,45 @@ def test_a_map_narrower_than_its_grid_takes_the_full_path() -> None:
     fade[:, :3] = 0
     small = [np.asarray(palette_index(heat, fade, (10, 15), s)) for s in (True, False)]
     assert np.array_equal(*small)
+
+
+def _red_text_pixels(image: Image.Image) -> int:
+    """Pixels of the legend's red cut note (left of the colour bar, on its second line)."""
+    strip = np.asarray(image.convert("RGB"))[30:50, :400].astype(int)
+    return int(((strip[..., 0] > 120) & (strip[..., 1] < 80) & (strip[..., 2] < 80)).sum())
+
+
+def test_a_grid_deeper_than_the_drawn_height_is_cut_and_its_clicks_are_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(render, "MAX_DRAWN_HEIGHT_PX", 320)  # 20 rows: a tiny page
+    grid = np.zeros((100, 100))
+    grid[5, 50], grid[80, 10], grid[99, 90] = 5, 7, 2
+
+    image = render_heatmap(grid, LEGEND)
+    shallow = render_heatmap(grid[:10], LEGEND)
+
+    assert image.size == (1280, LEGEND_PX + 320)
+    assert _red_text_pixels(image) > 20 and _red_text_pixels(shallow) == 0
+    assert cut_note(Legend("/", "desktop", "", 14, 3, below=9)) == (
+        "9 clicks below the drawn height"
+    )
+    assert cut_note(Legend("/", "desktop", "", 14, 3, "rage", 2)).startswith("2 rage clicks")
+    assert cut_note(LEGEND) == ""
+
+
+def test_the_drawn_height_bounds_the_pixels_before_and_after_scaling() -> None:
+    assert drawn_height_px(1280) == MAX_DRAWN_HEIGHT_PX
+    assert drawn_height_px(4000) == MAX_DRAWN_PIXELS // 4000
+    assert drawn_height_px(390, 4000) * 4000 * 4000 // 390 <= MAX_DRAWN_PIXELS
+
+
+@given(st.integers(1, 10_000), st.none() | st.integers(100, 4000))
+def test_no_page_width_and_asked_width_draw_more_than_the_pixel_bound(
+    width: int, scaled_to: int | None
+) -> None:
+    height = drawn_height_px(width, scaled_to)
+    assert 16 <= height <= MAX_DRAWN_HEIGHT_PX
+    out_width = max(width, scaled_to or 0)
+    assert height * width <= MAX_DRAWN_PIXELS or height == 16
+    assert height * out_width * out_width // width <= MAX_DRAWN_PIXELS or height == 16

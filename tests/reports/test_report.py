@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,11 +19,14 @@ from starlette.testclient import TestClient
 
 from clicktrail.worker import Worker
 from collector.sites import Site
+from heatmap.grid import MAX_ROWS, ROW_PX
+from heatmap.render import LEGEND_PX, MAX_DRAWN_HEIGHT_PX
 from reports.abandonment import ReportData, build_report, report_period
 from reports.builder import SessionBuilder
 from reports.config import FunnelDef
 from reports.query import FunnelRequest, run_funnel_request
-from reports.report_files import write_report
+from reports.report_files import report_images, write_report
+from reports.sessions import KIND_CLICK, OPEN_ROW
 from tests.reports.shop import Traffic, post_traffic
 
 CART = FunnelDef("cart", ("/product/*", "/cart", "/checkout", "/thanks"))
@@ -91,3 +95,23 @@ def test_the_files_are_complete(report: ReportData, tmp_path: Path) -> None:
 
 def _as_of(report: ReportData) -> int:
     return int(datetime.fromisoformat(report.data["current"]["as_of"]).timestamp() * 1000)
+
+
+def test_an_abandonment_heatmap_over_clicks_stored_a_million_px_down_stays_bounded(
+    make_client: Callable[..., TestClient], redis_client: redis.Redis, site: Site
+) -> None:
+    client = make_client(rate_ip_per_s=1e6, max_event_age_s=8 * 86_400)
+    post_traffic(client, site, Traffic(LAST, buy=1, checkout=0, cart=3, browse=0))
+    Worker(redis_client, [SessionBuilder(redis_client)]).run(burst=True)
+    for key in redis_client.scan_iter("ct:*:sess:open:*"):  # old data: before the clamp
+        rows = np.frombuffer(redis_client.get(key) or b"", OPEN_ROW).copy()
+        rows["row"][rows["kind"] == KIND_CLICK] = 1_000_000 // ROW_PX
+        redis_client.set(key, rows.tobytes())
+    started = time.perf_counter()
+
+    report = build_report(redis_client, site, CART, FIRST, LAST)
+    image = report_images(report)["abandonment-step-2"]
+
+    assert time.perf_counter() - started < 10  # was a page 1,000,000 px tall
+    assert report.heat[1].clicks == 3 and report.heat[1].grid.shape[0] <= MAX_ROWS
+    assert image.height <= LEGEND_PX + MAX_DRAWN_HEIGHT_PX * image.width // 1280
