@@ -23,6 +23,7 @@ from clicktrail.http_protocol import deadline_protocol
 from clicktrail.web import web_app
 from clicktrail.worker import Processor, Worker
 from collector import sites as site_store
+from collector.cardinality import Folder, Limits
 from collector.connections import RedisTarget, resolve, sync_client
 from collector.pages import PageTemplates
 from collector.settings import Settings, SettingsError, load_settings, parse_value
@@ -278,19 +279,36 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 def make_worker(settings: Settings, url: str, batch: int = 256) -> Worker:
     client = sync_client(url)
+    # One folder for both consumer groups: they fold a value alike, and ask Redis once.
+    folder = Folder(client, limits(settings))
     processors: list[Processor] = [
-        Aggregator(PageTemplates(settings.page_templates), settings.retention_days),
-        session_builder(client, settings),
+        Aggregator(PageTemplates(settings.page_templates), settings.retention_days, folder),
+        session_builder(client, settings, folder),
     ]
     return Worker(client, processors, claim_idle_ms=settings.claim_idle_ms, batch_entries=batch)
 
 
-def session_builder(client: redis.Redis, settings: Settings) -> SessionBuilder:
+def session_builder(
+    client: redis.Redis, settings: Settings, folder: Folder | None = None
+) -> SessionBuilder:
     return SessionBuilder(
         client,
         settings.retention_days,
         gap_ms=settings.session_gap_min * 60_000,
         max_ms=settings.session_max_h * 3_600_000,
+        max_rows=settings.session_max_rows,
+        folder=folder,
+        templates=PageTemplates(settings.page_templates),
+    )
+
+
+def limits(settings: Settings) -> Limits:
+    return Limits(
+        paths=settings.max_paths_per_day,
+        templates=settings.max_templates_per_day,
+        selectors=settings.max_selectors_per_day,
+        events=settings.max_event_names_per_day,
+        sources=settings.max_sources_per_day,
     )
 
 

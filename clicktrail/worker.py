@@ -7,14 +7,15 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
-from typing import Protocol
+from typing import Any, Protocol
 
 import redis
 
 from collector import keys
 from collector.consumer import MAX_DELIVERIES, Commit, Entry, StreamReader
+from collector.failures import REDIS_DOWN, count_failure
 from collector.sites import list_sites
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,11 @@ RECLAIM_EVERY_S = 5.0
 TRIM_EVERY_S = 10.0
 TICK_EVERY_S = 10.0  # upkeep such as closing idle sessions
 MAX_REDIS_FAILURES = 10  # consecutive connection errors before the worker gives up
+ERROR_SLEEP_S = 5.0  # after a pass that failed as a whole (not one shard's work)
+MAX_REASON_CHARS = 500  # of an exception's text in a dead letter
+# Replies of a Redis that is there but cannot take writes for now: the entries stay pending and
+# are taken up again later, never dead-lettered for it.
+REDIS_BUSY = ("OOM", "BUSY", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS")
 
 
 class Processor(Protocol):
@@ -67,13 +73,21 @@ class Worker:
             try:
                 busy = self.run_once(reclaim=burst)
                 failures = 0
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            except REDIS_DOWN as exc:
                 failures += 1
                 if failures >= MAX_REDIS_FAILURES:
                     raise
                 log.warning("Redis unreachable (%d/%d): %s", failures, MAX_REDIS_FAILURES, exc)
                 self._retry_own = True
                 self.stopping.wait(min(30.0, 0.5 * 2**failures))
+                continue
+            except Exception:
+                # Not one shard's work (that is caught in `_guarded`): listing the sites, say.
+                if burst:
+                    raise
+                log.exception("worker pass failed; trying again in %.0f s", ERROR_SLEEP_S)
+                count_failure(self.client, "worker", "", "")
+                self.stopping.wait(ERROR_SLEEP_S)
                 continue
             if burst and not busy:
                 break
@@ -91,12 +105,15 @@ class Worker:
         retry_own, self._retry_own = self._retry_own, False
         for site in list_sites(self.client):
             for shard in range(site.shards):
+                where = (site.name, shard)
                 for processor, reader in self.lanes:
-                    done += self._shard(processor, reader, site.name, shard, reclaim, retry_own)
+                    args = (processor, reader, site.name, shard, reclaim, retry_own)
+                    done += self._guarded(processor.group, where, self._shard, *args)
                     if tick:
-                        processor.tick(site.name, shard)
+                        self._guarded(f"{processor.group}:tick", where, processor.tick, *where)
                 if trim:
-                    self.lanes[0][1].trim(keys.events_stream(site.name, shard))
+                    trim_shard = self.lanes[0][1].trim
+                    self._guarded("trim", where, trim_shard, keys.events_stream(*where))
         if reclaim:
             self._reclaimed_at = now
         if trim:
@@ -104,6 +121,20 @@ class Worker:
         if tick:
             self._ticked_at = now
         return done
+
+    def _guarded(
+        self, part: str, where: tuple[str, int], work: Callable[..., int], *args: Any
+    ) -> int:
+        """Run one shard's work; an unexpected error is logged and counted, and the other
+        shards and sites go on. Redis going away is left to `run`."""
+        try:
+            return work(*args)
+        except REDIS_DOWN:
+            raise
+        except Exception:
+            log.exception("%s of %s/%d failed; going on with the rest", part, *where)
+            count_failure(self.client, part, where[0], str(where[1]))
+            return 0
 
     def _shard(
         self,
@@ -137,23 +168,77 @@ class Worker:
         entries: list[Entry],
         poison: list[str],
     ) -> None:
+        try:
+            self._commit_run(processor, reader, where, entries, poison)
+        except REDIS_DOWN:
+            raise
+        except Exception as exc:
+            if _redis_busy(exc):
+                raise  # pending still: taken up again after claim_idle_ms
+            log.warning(
+                "%s failed on %d entries of %s/%d (%s: %s); trying them one by one",
+                processor.group, len(entries), *where, type(exc).__name__, exc,
+            )  # fmt: skip
+            self._commit_one_by_one(processor, reader, where, entries, poison)
+
+    def _commit_one_by_one(
+        self,
+        processor: Processor,
+        reader: StreamReader,
+        where: tuple[str, int],
+        entries: list[Entry],
+        poison: list[str],
+    ) -> None:
+        """Commit each entry of a run that failed on its own, and dead-letter the ones that
+        fail again with their reason, so one bad entry does not hold back the good ones."""
+        if poison:
+            self._commit_run(processor, reader, where, [], poison)
+        for entry in entries:
+            try:
+                self._commit_run(processor, reader, where, [entry], [])
+            except REDIS_DOWN:
+                raise
+            except Exception as exc:
+                if _redis_busy(exc):
+                    raise
+                log.exception("%s failed on entry %s of %s/%d", processor.group, entry[0], *where)
+                count_failure(self.client, processor.group, where[0], str(where[1]))
+                reason = f"{processor.group} failed: {type(exc).__name__}: {exc}"
+                dead = Commit(entry_ids=[], dead=[(entry[0], reason[:MAX_REASON_CHARS])])
+                self._apply(reader, where, dead)
+
+    def _commit_run(
+        self,
+        processor: Processor,
+        reader: StreamReader,
+        where: tuple[str, int],
+        entries: list[Entry],
+        poison: list[str],
+    ) -> None:
         site, shard = where
-        stream, dead = keys.events_stream(site, shard), keys.dead_letters(site, shard)
         while True:
             commit = processor.commit_for(site, shard, entries)
             commit.dead += [
                 (p, f"delivered {MAX_DELIVERIES} times, never committed") for p in poison
             ]
-            gone = set(reader.commit(stream, dead, commit))
+            gone = self._apply(reader, where, commit)
             if not gone:
                 break
-            # Another worker reclaimed and committed some of these: count the rest only.
-            log.info("%d entries of %s were committed elsewhere", len(gone), stream)
             entries = [e for e in entries if e[0] not in gone]
             poison = [p for p in poison if p not in gone]
+
+    def _apply(self, reader: StreamReader, where: tuple[str, int], commit: Commit) -> set[str]:
+        """Commit; returns the ids another worker committed first (then nothing was applied)."""
+        stream, dead = keys.events_stream(*where), keys.dead_letters(*where)
+        gone = set(reader.commit(stream, dead, commit))
+        if gone:
+            # Another worker reclaimed and committed some of these: count the rest only.
+            log.info("%d entries of %s were committed elsewhere", len(gone), stream)
+            return gone
         self.processed += len(commit.entry_ids) + len(commit.dead)
         if commit.dead:
             log.warning("%d entries of %s dead-lettered to %s", len(commit.dead), stream, dead)
+        return gone
 
     def stop_on_signals(self) -> None:
         def stop(signum: int, frame: FrameType | None) -> None:
@@ -162,3 +247,7 @@ class Worker:
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+
+
+def _redis_busy(exc: Exception) -> bool:
+    return isinstance(exc, redis.exceptions.ResponseError) and str(exc).startswith(REDIS_BUSY)

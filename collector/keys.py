@@ -81,6 +81,23 @@ def scroll_peak_member(page_view: str, band: str, template: str) -> str:
 SCROLL_PEAK_TTL_S = 2 * 86_400
 
 
+# Hash: 'part|site|where' -> unexpected errors a background thread caught and went on after
+# (part: a consumer group, its tick, or 'report'; where: a shard, or a report's name).
+BACKGROUND_ERRORS = f"{PREFIX}:{{background}}:errors"
+
+
+def distinct_values(site: str, day: str, kind: str) -> str:
+    """Set: the values of one kind (paths, templates, selectors, events, sources) a site stored
+    on a day, up to its limit (collector.cardinality); kept a few days past the day."""
+    return f"{PREFIX}:{{{site}}}:distinct:{day}:{kind}"
+
+
+def folded_counts(site: str, shard: int) -> str:
+    """Hash: 'group|kind' -> events whose value of that kind a consumer group folded into
+    '(over limit)'; counted in the commit, so exactly once."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:folded"
+
+
 # Scheduled reports: one sent marker per (report, period, delivery target), a lease per (report,
 # period) while one scheduler builds and sends it, and delivery attempt counters for /metrics.
 REPORT_DELIVERIES = f"{PREFIX}:{{reports}}:deliveries"
@@ -94,14 +111,26 @@ def report_lease(report: str, period: str) -> str:
     return f"{PREFIX}:{{reports}}:lease:{report}:{period}"
 
 
+def report_failed(report: str, fired: int) -> str:
+    """Set when building or sending a report failed unexpectedly at the schedule's firing at
+    `fired` (epoch s): it waits for the next firing rather than retrying every pass."""
+    return f"{PREFIX}:{{reports}}:failed:{report}:{fired}"
+
+
 # Sessions (reports/): built by their own consumer group from the same streams. Each shard keeps
 # a vocabulary of the paths, event names and sources it has seen, numbered from 1.
 SESSIONS_GROUP = "sessions"
 
 
 def session_vocabulary(site: str, shard: int) -> str:
-    """Hash: 'p:/path', 'e:name' or 's:source' -> id."""
+    """Hash: 'p:/path', 'e:name' or 's:source' -> id. Expires days after the day logs that
+    use it, never before."""
     return f"{PREFIX}:{shard_tag(site, shard)}:sess:vocab"
+
+
+def vocabulary_ids(site: str, shard: int) -> str:
+    """Counter: the latest vocabulary id given. Never expires, so no id is given twice."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:sess:vocab:next"
 
 
 def open_session(site: str, shard: int, sid: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import redis.asyncio as aioredis
 from prometheus_client import (
     CollectorRegistry,
@@ -10,8 +12,11 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from collector import keys
+from collector.failures import failure_counts
 from collector.sites import Site
 
 disable_created_metrics()  # type: ignore[no-untyped-call] # the *_created series only double the scrape
@@ -67,6 +72,20 @@ class Metrics:
             ["kind", "result"],
             registry=self.registry,
         )
+        self.background_errors = StoredCounter(
+            "clicktrail_background_errors",
+            "Unexpected errors the worker and the report scheduler caught and went on after, by "
+            "part (consumer group, its tick, report), site and where (shard or report)",
+            ["part", "site", "where"],
+        )
+        self.registry.register(self.background_errors)
+        self.folded = StoredCounter(
+            "clicktrail_cardinality_folded",
+            "Events whose path, template, selector, event name or source was beyond the site's "
+            "distinct values of the day and counted as '(over limit)', by consumer group",
+            ["site", "group", "kind"],
+        )
+        self.registry.register(self.folded)
 
     def count_request(self, status: int) -> None:
         counter = self._by_status.get(status)
@@ -85,9 +104,17 @@ class Metrics:
             stream = keys.events_stream(name, shard)
             pipe.xlen(stream)
             pipe.xinfo_groups(stream)
+        for name, shard in shards:
+            pipe.hgetall(keys.folded_counts(name, shard))
+        pipe.hgetall(keys.BACKGROUND_ERRORS)
         pipe.hgetall(keys.REPORT_DELIVERIES)
         results = await pipe.execute(raise_on_error=False)
         deliveries = results.pop()
+        errors = results.pop()
+        if isinstance(errors, dict):
+            self.background_errors.values = failure_counts(errors)
+        self.folded.values = _folded(shards, results[2 * len(shards) :])
+        results = results[: 2 * len(shards)]
         for (name, shard), length, groups in zip(shards, results[::2], results[1::2], strict=True):
             length = length if isinstance(length, int) else 0
             self.stream_length.labels(name, str(shard)).set(length)
@@ -105,6 +132,31 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class StoredCounter(Collector):
+    """A counter kept in Redis by other processes (the workers, the schedulers), shown as it
+    was read at the latest scrape."""
+
+    def __init__(self, name: str, documentation: str, labels: list[str]) -> None:
+        self.name, self.documentation, self.labels = name, documentation, labels
+        self.values: dict[tuple[str, ...], int] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+        for labels, value in sorted(self.values.items()):
+            family.add_metric(list(labels), value)
+        yield family
+
+
+def _folded(shards: list[tuple[str, int]], replies: list[object]) -> dict[tuple[str, ...], int]:
+    """Folded events by (site, group, kind), summed over the shards."""
+    out: dict[tuple[str, ...], int] = {}
+    for (site, _), reply in zip(shards, replies, strict=True):
+        for field, count in reply.items() if isinstance(reply, dict) else ():
+            group, _, kind = field.decode().partition("|")
+            out[(site, group, kind)] = out.get((site, group, kind), 0) + int(count)
+    return out
 
 
 def _group(groups: object, wanted: str) -> dict[str, object] | None:

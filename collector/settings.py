@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -29,8 +30,25 @@ def _parse_bool(raw: str) -> bool:
     raise ValueError(f"expected true or false, got {raw!r}")
 
 
-def _parse_networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    parts = [p.strip() for p in raw.split(",") if p.strip()]
+def _values(raw: str | list[Any], split: Callable[[str], list[str]]) -> list[str]:
+    """The values of a setting that holds several: a TOML list, a JSON array (from the
+    environment or the command line), or one string cut by `split`."""
+    if isinstance(raw, str) and raw.lstrip().startswith("["):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"expected a JSON array of strings: {exc}") from None
+    if isinstance(raw, str):
+        return [p for p in split(raw) if p]
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        raise ValueError(f"expected a list of strings, got {raw!r}")
+    return [v.strip() for v in raw if v.strip()]
+
+
+def _parse_networks(
+    raw: str | list[Any],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    parts = _values(raw, lambda text: [p.strip() for p in text.split(",")])
     return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
 
 
@@ -50,8 +68,15 @@ def _parse_http_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
-def _parse_templates(raw: str) -> tuple[str, ...]:
-    rules = tuple(r.strip() for r in raw.split(",") if r.strip())
+def _parse_templates(raw: str | list[Any]) -> tuple[str, ...]:
+    # Whitespace separates templates in a string: a regex may hold commas (\d{1,5}), while a
+    # path never holds a raw space (browsers send %20).
+    rules = tuple(_values(raw, str.split))
+    for rule in rules:
+        if not rule.startswith("re:") and (",/" in rule or ",re:" in rule):
+            raise ValueError(
+                f"page template {rule!r}: separate templates with spaces or give a list"
+            )
     PageTemplates(rules)
     return rules
 
@@ -79,17 +104,10 @@ def _bounded_int(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def _positive_float(raw: str) -> float:
-    value = float(str(raw).strip())
-    if not value > 0 or value != value or value == float("inf"):
-        raise ValueError(f"expected a positive number, got {raw!r}")
-    return value
-
-
-def _float_between(low: float, high: float) -> Callable[[str], float]:
+def _bounded_float(low: float, high: float) -> Callable[[str], float]:
     def parse(raw: str) -> float:
         value = float(str(raw).strip())
-        if not low <= value <= high:  # also refuses NaN
+        if not low <= value <= high:  # NaN fails too
             raise ValueError(f"expected a number from {low:g} to {high:g}, got {raw!r}")
         return value
 
@@ -112,8 +130,9 @@ class Spec:
 
     name: str
     env: str
-    parse: Callable[[str], Any]
+    parse: Callable[[Any], Any]  # takes a string; a list too when `many`
     help: str
+    many: bool = False  # holds several values: a TOML list is accepted as it is
 
 
 # The one table of settings. README.md documents each row; tests/test_docs.py checks it.
@@ -155,14 +174,14 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "header_timeout_s",
         "CLICKTRAIL_HEADER_TIMEOUT_S",
-        _float_between(0.1, 600),
+        _bounded_float(0.1, 600),
         "Seconds a connection may take to send a request's line and headers before it is "
         "closed. Default 10.",
     ),
     Spec(
         "body_timeout_s",
         "CLICKTRAIL_BODY_TIMEOUT_S",
-        _float_between(0.1, 600),
+        _bounded_float(0.1, 600),
         "Seconds a request may take to send its body once its headers are in (POST /e answers "
         "408, other routes close). Default 10.",
     ),
@@ -181,19 +200,19 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "rate_ip_per_s",
         "CLICKTRAIL_RATE_IP_PER_S",
-        _positive_float,
+        _bounded_float(0.001, 1_000_000),
         "Batches per second one client IP may send (burst 5x). Default 20.",
     ),
     Spec(
         "rate_site_per_s",
         "CLICKTRAIL_RATE_SITE_PER_S",
-        _positive_float,
+        _bounded_float(0.001, 1_000_000),
         "Batches per second one site may send to this collector (burst 5x). Default 5000.",
     ),
     Spec(
         "rate_invalid_per_s",
         "CLICKTRAIL_RATE_INVALID_PER_S",
-        _float_between(0.001, 1e6),
+        _bounded_float(0.001, 1e6),
         "Refused POST /e requests (4xx) per second one client IP may send (burst 5x) before "
         "all its requests get 429. Default 5.",
     ),
@@ -214,8 +233,9 @@ SPECS: tuple[Spec, ...] = (
         "trusted_proxies",
         "CLICKTRAIL_TRUSTED_PROXIES",
         _parse_networks,
-        "Comma-separated CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed. "
-        "Default none.",
+        "CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed: comma-separated, "
+        "or a list. Default none.",
+        many=True,
     ),
     Spec(
         "buffer_max_events",
@@ -246,8 +266,9 @@ SPECS: tuple[Spec, ...] = (
         "page_templates",
         "CLICKTRAIL_PAGE_TEMPLATES",
         _parse_templates,
-        "Comma-separated page templates: globs (/blog/*) or regexes (re:^/u/.+$) whose "
-        "matching paths count as one page. Numeric and id-like segments collapse anyway.",
+        "Page templates: globs (/blog/*) or regexes (re:^/u/.+$) whose matching paths count "
+        "as one page; a list, or separated by spaces. Id-like segments collapse anyway.",
+        many=True,
     ),
     Spec(
         "claim_idle_ms",
@@ -266,6 +287,28 @@ SPECS: tuple[Spec, ...] = (
         "CLICKTRAIL_SESSION_MAX_H",
         _bounded_int(1, 7 * 24),
         "Hours after which a session ends even if the visitor stays active. Default 24.",
+    ),
+    Spec(
+        "session_max_rows",
+        "CLICKTRAIL_SESSION_MAX_ROWS",
+        _bounded_int(100, 1_000_000),
+        "Events after which a session ends even if the visitor stays active. Default 10000.",
+    ),
+    *(
+        Spec(
+            f"max_{kind}_per_day",
+            f"CLICKTRAIL_MAX_{kind.upper()}_PER_DAY",
+            _bounded_int(10, 10_000_000),
+            f"Distinct {what} one site may store per day; beyond, new ones count as "
+            f"'(over limit)'. Default {default}.",
+        )
+        for kind, what, default in (
+            ("paths", "page paths", 20_000),
+            ("templates", "page templates", 5_000),
+            ("selectors", "clicked selectors", 20_000),
+            ("event_names", "custom event names", 1_000),
+            ("sources", "traffic sources (UTM sources, referrer hosts)", 5_000),
+        )
     ),
 )
 
@@ -300,6 +343,12 @@ class Settings:
     claim_idle_ms: int = 30_000
     session_gap_min: int = 30
     session_max_h: int = 24
+    session_max_rows: int = 10_000
+    max_paths_per_day: int = 20_000  # collector.cardinality.Limits
+    max_templates_per_day: int = 5_000
+    max_selectors_per_day: int = 20_000
+    max_event_names_per_day: int = 1_000
+    max_sources_per_day: int = 5_000
 
     @property
     def collector_url(self) -> str:
@@ -319,8 +368,10 @@ def parse_value(name: str, raw: Any, source: str) -> Any:
     spec = SPEC_BY_NAME[name]
     if isinstance(raw, bool) and spec.parse is _parse_bool:
         return raw
+    if isinstance(raw, list | dict) and not (spec.many and isinstance(raw, list)):
+        raise SettingsError(f"{source}: expected a single value, got {raw!r}")
     try:
-        return spec.parse(str(raw))
+        return spec.parse(raw if isinstance(raw, list) else str(raw))
     except (TypeError, ValueError) as exc:
         raise SettingsError(f"{source}: {exc}") from None
 

@@ -12,6 +12,7 @@ from functools import lru_cache
 import numpy as np
 
 from collector import keys
+from collector.cardinality import OVER_LIMIT, Folder, count_folded, fold_events
 from collector.consumer import Commit, Entry, decoded
 from collector.pages import BANDS, PageTemplates, bands_of
 from collector.schema import Click, Event, PageView, RageClick, Scroll
@@ -63,9 +64,12 @@ class Aggregator:
 
     group = keys.WORKER_GROUP
 
-    def __init__(self, templates: PageTemplates, retention_days: int) -> None:
+    def __init__(
+        self, templates: PageTemplates, retention_days: int, folder: Folder | None = None
+    ) -> None:
         self.templates = templates
         self.retention_days = retention_days
+        self.folder = folder  # None: no per-site limits on distinct values
 
     def tick(self, site: str, shard: int) -> int:
         return 0  # counters need no upkeep: their keys expire by themselves
@@ -73,7 +77,12 @@ class Aggregator:
     def commit_for(self, site: str, shard: int, entries: list[Entry]) -> Commit:
         commit = Commit(entry_ids=[])
         run = _Run()
-        for header, events in decoded(entries, commit):
+        batches = list(decoded(entries, commit))
+        if self.folder:
+            dated = [((e.ts + h.skew) // DAY_MS, e) for h, events in batches for e in events]
+            folded = fold_events(self.folder, site, dated, self.templates)
+            count_folded(commit, site, shard, self.group, folded)
+        for header, events in batches:
             _collect(run, events, header.skew)
             self._count_live(run.live, header.recv // 60_000, events)
         self._add_points(commit, site, shard, run.points)
@@ -93,7 +102,7 @@ class Aggregator:
                 live[(minute, f"p|{self._template(event.p)}")] += 1
 
     def _template(self, path: str) -> str:
-        return self.templates.template(path)
+        return path if path == OVER_LIMIT else self.templates.template(path)
 
     def _add_points(self, commit: Commit, site: str, shard: int, points: _Points) -> None:
         if not points.day:

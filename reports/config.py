@@ -17,6 +17,7 @@ Every mistake is reported with the key that holds it.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from reports.query import DEFAULT_WINDOW_MS, parse_duration_ms, parse_zone
 from reports.steps import parse_steps
 
 PERIOD_DAYS = {"yesterday": 1, "7d": 7, "30d": 30}
+# A report's name is a folder under --out: one path segment, never '.', '..' or hidden.
+REPORT_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
 DEFAULT_FUNNEL = "cart"
 # Used when no funnel is configured: the cart drop-off every shop asks about first.
 CART_STEPS = ("/product/*", "/cart", "/checkout", "/thanks")
@@ -123,6 +126,11 @@ def _funnel(name: str, raw: dict[str, Any], where: str) -> FunnelDef:
 
 
 def _report(name: str, raw: dict[str, Any], where: str, config: ReportConfig) -> ReportDef:
+    if not REPORT_NAME.fullmatch(name):
+        raise ConfigError(
+            f"{where}: a report name is a file name of letters, digits, '.', '_' and '-' "
+            "(at most 64, not starting with '.')"
+        )
     _only(raw, {"site", "funnel", "period", "schedule", "time_zone", "deliver"}, where)
     site = raw.get("site")
     if not isinstance(site, str) or not site:

@@ -24,6 +24,7 @@ import redis
 from cronsim import CronSim
 
 from collector import keys
+from collector.failures import REDIS_DOWN, count_failure
 from collector.sites import SiteError, get_site
 from reports.abandonment import build_report, report_period
 from reports.config import ReportConfig, ReportDef
@@ -83,8 +84,11 @@ class ReportScheduler:
         while not self.stopping.is_set():
             try:
                 self.run_pass()
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            except REDIS_DOWN as exc:
                 log.warning("Redis unreachable, reports wait: %s", exc)
+            except Exception:
+                log.exception("report pass failed; the next one runs in %.0f s", PASS_EVERY_S)
+                count_failure(self.client, "scheduler", "", "")
             if once:
                 return
             self.stopping.wait(PASS_EVERY_S)
@@ -95,16 +99,30 @@ class ReportScheduler:
         for report in self.config.reports.values():
             try:
                 done += self._report(report, now)
+            except REDIS_DOWN:
+                raise
             except (SiteError, ValueError) as exc:
                 log.error("report %s cannot run: %s", report.name, exc)
+            except Exception:
+                # Not sent: retried when its schedule next fires, not on every pass till then.
+                log.exception("report %s failed; the others go on", report.name)
+                count_failure(self.client, "report", report.site, report.name)
+                self._fail(report, now)
         return done
 
     def due_period(self, report: ReportDef, now: datetime | None = None) -> tuple[date, date]:
         """The period of the latest time the report's schedule fired, up to now."""
+        return report_period(report.period, self._fired(report, now).date())
+
+    def _fired(self, report: ReportDef, now: datetime | None) -> datetime:
+        """The latest time the report's schedule fired, up to now."""
         zone = parse_zone(report.time_zone)
         now = (now or datetime.now(zone)).astimezone(zone)
-        fired = next(CronSim(report.schedule, now + timedelta(seconds=1), reverse=True))
-        return report_period(report.period, fired.date())
+        return next(CronSim(report.schedule, now + timedelta(seconds=1), reverse=True))
+
+    def _fail(self, report: ReportDef, now: datetime | None) -> None:
+        fired = int(self._fired(report, now).timestamp())
+        self.client.set(keys.report_failed(report.name, fired), "1", ex=SENT_TTL_S)
 
     def send_now(self, name: str, now: datetime | None = None) -> list[str]:
         """Write and deliver report `name` for its latest period at once (the dashboard's "send
@@ -124,6 +142,9 @@ class ReportScheduler:
         return done or [f"written to {files.html.parent}"]
 
     def _report(self, report: ReportDef, now: datetime | None) -> list[str]:
+        fired = int(self._fired(report, now).timestamp())
+        if self.client.exists(keys.report_failed(report.name, fired)):
+            return []  # it failed at this firing: its next one tries again
         first, last = self.due_period(report, now)
         period = f"{first.isoformat()}_{last.isoformat()}"
         targets: list[tuple[int, Target | None]] = list(enumerate(report.deliver))

@@ -7,8 +7,10 @@ import ipaddress
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from collector.settings import Settings, SettingsError, load_settings
+from collector.settings import SPECS, Settings, SettingsError, Spec, load_settings
 
 
 def test_defaults_need_no_configuration(tmp_path: Path) -> None:
@@ -48,8 +50,8 @@ def test_environment_values_are_cast(tmp_path: Path) -> None:
         ("REDIS_URL", "localhost:6379", "redis://"),
         ("CLICKTRAIL_HONOR_DNT", "maybe", "true or false"),
         ("CLICKTRAIL_TRUSTED_PROXIES", "10.0.0.300/8", "CLICKTRAIL_TRUSTED_PROXIES"),
-        ("CLICKTRAIL_RATE_IP_PER_S", "nan", "positive"),
-        ("CLICKTRAIL_RATE_SITE_PER_S", "-1", "positive"),
+        ("CLICKTRAIL_RATE_IP_PER_S", "nan", "from 0.001 to 1e+06"),
+        ("CLICKTRAIL_RATE_SITE_PER_S", "-1", "from 0.001 to 1e+06"),
         ("CLICKTRAIL_MAX_EVENTS", "0", "CLICKTRAIL_MAX_EVENTS"),
         ("CLICKTRAIL_REDIS_FSYNC", "never", "always or everysec"),
         ("CLICKTRAIL_PUBLIC_URL", "ftp://x.example", "http"),
@@ -114,3 +116,60 @@ def test_the_metrics_token_is_never_shown(tmp_path: Path) -> None:
     settings = load_settings({"CLICKTRAIL_METRICS_TOKEN": token}, tmp_path / "absent.toml")
     assert settings.metrics_token == token
     assert token not in repr(settings)
+
+
+def test_page_templates_in_the_config_file_are_a_list_and_regexes_keep_their_commas(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "clicktrail.toml"
+    config.write_text(
+        "[clicktrail]\npage_templates = ['re:^/u/\\d{1,5}$', '/blog/*']\n"
+        "trusted_proxies = ['10.0.0.0/8', '::1']\n"
+    )
+    settings = load_settings({}, config)
+    assert settings.page_templates == (r"re:^/u/\d{1,5}$", "/blog/*")
+    assert len(settings.trusted_proxies) == 2
+
+
+@pytest.mark.parametrize(
+    "value",
+    [r"re:^/u/\d{1,5}$ /blog/*", r'["re:^/u/\\d{1,5}$", "/blog/*"]', "  re:^/u/\\d{1,5}$\n/blog/*"],
+)
+def test_page_templates_in_the_environment_are_separated_by_spaces_or_a_json_array(
+    tmp_path: Path, value: str
+) -> None:
+    settings = load_settings({"CLICKTRAIL_PAGE_TEMPLATES": value}, tmp_path / "absent.toml")
+    assert settings.page_templates == (r"re:^/u/\d{1,5}$", "/blog/*")
+
+
+def test_old_comma_separated_page_templates_are_refused_not_misread(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="separate templates with spaces"):
+        load_settings({"CLICKTRAIL_PAGE_TEMPLATES": "/blog/*,/u/*"}, tmp_path / "absent.toml")
+
+
+def test_a_list_is_refused_where_one_value_is_meant(tmp_path: Path) -> None:
+    config = tmp_path / "clicktrail.toml"
+    config.write_text("[clicktrail]\nport = [80, 81]\n")
+    with pytest.raises(SettingsError, match=r"\[clicktrail\]\.port: expected a single value"):
+        load_settings({}, config)
+
+
+NUMERIC = [s for s in SPECS if Settings.__dataclass_fields__[s.name].type in ("int", "float")]
+
+
+@pytest.mark.parametrize("spec", NUMERIC, ids=[s.name for s in NUMERIC])
+@pytest.mark.parametrize("value", ["1e-300", "1e300", "-1", "0", "nan", "inf", "99999999999"])
+def test_every_numeric_setting_has_a_range(spec: Spec, value: str) -> None:
+    # 1e-300 batches a second was accepted, and answered a Retry-After of 300 digits.
+    with pytest.raises(SettingsError, match=spec.env):
+        load_settings({spec.env: value}, Path("absent.toml"))
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_a_rate_is_accepted_only_within_its_range(rate: float) -> None:
+    try:
+        settings = load_settings({"CLICKTRAIL_RATE_IP_PER_S": repr(rate)}, Path("absent.toml"))
+    except SettingsError:
+        assert not 0.001 <= rate <= 1_000_000
+    else:
+        assert 0.001 <= settings.rate_ip_per_s <= 1_000_000

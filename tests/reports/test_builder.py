@@ -17,6 +17,7 @@ from collector.sites import Site
 from heatmap.aggregate import Aggregator
 from reports.builder import SessionBuilder
 from reports.funnel_table import FunnelQuery, compute_funnel
+from reports.sessions import OPEN_ROW
 from reports.store import load_sessions
 from tests.factories import batch, click, event, now_ms, pageview
 
@@ -139,3 +140,72 @@ def _day(ms: int) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y%m%d")
+
+
+def test_a_session_id_that_never_rests_is_closed_at_max_rows_and_its_key_stays_bounded(
+    client: TestClient, redis_client: redis.Redis, site: Site
+) -> None:
+    # Once it grew until Redis refused the append (proto-max-bulk-len), killing the worker.
+    builder = SessionBuilder(redis_client, max_rows=100)
+    worker = Worker(redis_client, [builder])
+    open_key = keys.open_session("shop", 0, "tab")
+    t0 = now_ms() - HOUR
+    for n in range(30):  # 600 page views, 20 a batch, never 30 minutes apart
+        post(client, site, "tab", visit(t0 + n * 20 * 1000, *["/p"] * 20, step_ms=1000))
+        worker.run(burst=True)
+        assert redis_client.strlen(open_key) <= (100 + 20) * OPEN_ROW.itemsize
+    builder.tick("shop", 0, now_ms=now_ms() + HOUR)
+    table = load_sessions(redis_client, site, t0 - HOUR, t0 + HOUR, HOUR)
+    assert table.rows == 600  # split, nothing lost or doubled
+    assert len(table) == 6 and max(table.offsets[1:] - table.offsets[:-1]) <= 120
+
+
+def test_an_open_session_is_closed_at_its_maximum_length(
+    client: TestClient, redis_client: redis.Redis, site: Site
+) -> None:
+    builder = SessionBuilder(redis_client, max_ms=10 * MIN)
+    worker = Worker(redis_client, [builder])
+    t0 = now_ms() - HOUR
+    for n in range(25):  # a page view every 70 s for 28 minutes
+        post(client, site, "tab", visit(t0 + n * 70_000, "/p"))
+        worker.run(burst=True)
+        assert redis_client.strlen(keys.open_session("shop", 0, "tab")) <= 9 * OPEN_ROW.itemsize
+    builder.tick("shop", 0, now_ms=now_ms() + HOUR)
+    table = load_sessions(redis_client, site, t0 - HOUR, t0 + HOUR, HOUR)
+    assert (table.rows, [int(n) for n in table.offsets[1:] - table.offsets[:-1]]) == (
+        25,
+        [9, 9, 7],
+    )
+
+
+def test_an_open_state_that_cannot_be_closed_is_set_aside_and_the_others_close(
+    client: TestClient, redis_client: redis.Redis, site: Site
+) -> None:
+    t0 = now_ms() - 2 * HOUR
+    post(client, site, "good", visit(t0, "/product/1", "/cart"))
+    builder = drain(redis_client)
+    redis_client.set(keys.open_session("shop", 0, "bad"), b"not a row")  # as a torn write
+    redis_client.zadd(keys.idle_sessions("shop", 0), {"bad": t0})
+    assert builder.tick("shop", 0, now_ms=now_ms() + HOUR) == 2
+    table = load_sessions(redis_client, site, t0 - HOUR, t0 + HOUR, HOUR)
+    assert (len(table), table.rows) == (1, 2)
+    assert redis_client.zcard(keys.idle_sessions("shop", 0)) == 0
+    assert redis_client.hgetall(keys.BACKGROUND_ERRORS) == {b"sessions:close|shop|0": b"1"}
+
+
+def test_the_vocabulary_outlives_its_day_logs_and_never_gives_an_id_twice(
+    client: TestClient, redis_client: redis.Redis, site: Site
+) -> None:
+    t0 = now_ms() - 2 * HOUR
+    post(client, site, "tab", visit(t0, "/a", "/b"))
+    drain(redis_client).tick("shop", 0, now_ms=now_ms() + HOUR)
+    vocab = keys.session_vocabulary("shop", 0)
+    day_log = keys.session_log("shop", 0, _day(t0), "nav")
+    assert redis_client.ttl(day_log) < redis_client.ttl(vocab)  # it once never expired at all
+    ids = {k: int(v) for k, v in redis_client.hgetall(vocab).items()}
+    redis_client.delete(vocab)  # as when it expires, its days gone
+    post(client, site, "tab-2", visit(t0, "/c"))
+    drain(redis_client)
+    again = {k: int(v) for k, v in redis_client.hgetall(vocab).items()}
+    assert set(again) == {b"p:/c", b"s:(direct)"}
+    assert min(again.values()) > max(ids.values())

@@ -96,3 +96,18 @@ def test_an_unreadable_file_is_named(tmp_path: Path) -> None:
     path.write_text("[funnels.f\nsteps = 1")
     with pytest.raises(ConfigError, match=r"clicktrail\.toml: cannot read"):
         load_report_config(path)
+
+
+@pytest.mark.parametrize(
+    "name", ["../../etc", "..", ".", ".hidden", "a/b", "a\\b", "", "x" * 65, "nul\0", "sp ace"]
+)
+def test_a_report_name_that_is_not_a_safe_file_name_is_refused(name: str) -> None:
+    # The name becomes a folder under --out: '../' would write outside it.
+    with pytest.raises(ConfigError, match="a report name is a file name") as raised:
+        parse_report_config({"reports": {name: {"site": "s"}}})
+    assert "\n" not in str(raised.value)
+
+
+def test_a_report_name_may_hold_dots_dashes_and_underscores() -> None:
+    config = parse_report_config({"reports": {"cart-daily_v2.1": {"site": "s"}}})
+    assert list(config.reports) == ["cart-daily_v2.1"]

@@ -19,6 +19,7 @@ from collector import keys
 from collector.sites import Site
 from reports.builder import SessionBuilder
 from reports.config import parse_report_config
+from reports.delivery import DirectoryTarget, ReportFiles, deliver
 from reports.scheduler import MAX_PASSES, ReportScheduler, SchedulerSettings
 from tests.reports.servers import SmtpServer, WebhookServer, received
 from tests.reports.shop import Traffic, post_traffic
@@ -159,3 +160,36 @@ def test_two_schedulers_racing_send_once(
         thread.join()
     assert len(posts) == 1
     assert sum(len(r) for r in results) == 1
+
+
+def test_a_failing_report_does_not_stop_the_others_and_is_retried_at_its_next_firing(
+    traffic: None, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    # Once, one report's exception killed the scheduler thread: no report was sent again.
+    config = parse_report_config(
+        {
+            "reports": {
+                name: {"site": "shop", "deliver": [{"type": "dir", "path": str(tmp_path / name)}]}
+                for name in ("broken", "daily")
+            }
+        }
+    )
+    attempts: list[str] = []
+
+    def send(target: DirectoryTarget, files: ReportFiles, **options: Any) -> None:
+        attempts.append(target.path.name)
+        if target.path.name == "broken":
+            raise RuntimeError("a bug in a renderer")
+        deliver(target, files, **options)
+
+    reports = ReportScheduler(
+        redis_client, config, SchedulerSettings(tmp_path / "work", backoff_s=0.01), send
+    )
+    [sent] = reports.run_pass(AFTER_8)
+    assert sent.startswith("daily ") and " -> " in sent
+    assert reports.run_pass(AFTER_8 + timedelta(minutes=5)) == []  # not before its next firing
+    assert attempts == ["broken", "daily"]
+    assert len(reports.run_pass(AFTER_8 + timedelta(days=1))) == 1  # the next day's firing
+    assert attempts == ["broken", "daily", "broken", "daily"]
+    errors = redis_client.hgetall(keys.BACKGROUND_ERRORS)
+    assert errors == {b"report|shop|broken": b"2"}
