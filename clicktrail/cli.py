@@ -13,23 +13,20 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import redis
 import uvicorn
 
 from clicktrail import heatmap_cli, reports_cli, screenshot_cli, token_cli
 from clicktrail.background import free_port
 from clicktrail.demo import DemoOptions, run_demo
-from clicktrail.http_protocol import deadline_protocol
-from clicktrail.web import web_app
-from clicktrail.worker import Processor, Worker
+from clicktrail.web.app import web_app
+from clicktrail.web.http_protocol import deadline_protocol
+from clicktrail.wiring import make_scheduler, make_worker
+from clicktrail.worker import Worker
 from collector import sites as site_store
-from collector.cardinality import Folder, Limits
 from collector.connections import RedisTarget, resolve, sync_client
-from collector.pages import PageTemplates
 from collector.settings import Settings, SettingsError, load_settings, parse_value
 from collector.snippet import script_tag
-from heatmap.aggregate import Aggregator
-from reports.builder import SessionBuilder
+from reports.config import ConfigError
 from reports.scheduler import ReportScheduler
 
 log = logging.getLogger("clicktrail")
@@ -245,7 +242,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         background: list[Worker | ReportScheduler] = []
         if args.with_worker:
             background.append(make_worker(settings, target.url))
-            background.append(reports_cli.make_scheduler(settings, target.url, args.config))
+            background.append(make_scheduler(settings, target.url, args.config))
         threads = [threading.Thread(target=job.run, name=type(job).__name__) for job in background]
         for thread in threads:
             thread.start()
@@ -272,44 +269,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     )
 
     def jobs(url: str) -> list[Worker | ReportScheduler]:
-        return [make_worker(settings, url), reports_cli.make_scheduler(settings, url, args.config)]
+        return [make_worker(settings, url), make_scheduler(settings, url, args.config)]
 
     return run_demo(settings, options, args.config, jobs)
-
-
-def make_worker(settings: Settings, url: str, batch: int = 256) -> Worker:
-    client = sync_client(url)
-    # One folder for both consumer groups: they fold a value alike, and ask Redis once.
-    folder = Folder(client, limits(settings))
-    processors: list[Processor] = [
-        Aggregator(PageTemplates(settings.page_templates), settings.retention_days, folder),
-        session_builder(client, settings, folder),
-    ]
-    return Worker(client, processors, claim_idle_ms=settings.claim_idle_ms, batch_entries=batch)
-
-
-def session_builder(
-    client: redis.Redis, settings: Settings, folder: Folder | None = None
-) -> SessionBuilder:
-    return SessionBuilder(
-        client,
-        settings.retention_days,
-        gap_ms=settings.session_gap_min * 60_000,
-        max_ms=settings.session_max_h * 3_600_000,
-        max_rows=settings.session_max_rows,
-        folder=folder,
-        templates=PageTemplates(settings.page_templates),
-    )
-
-
-def limits(settings: Settings) -> Limits:
-    return Limits(
-        paths=settings.max_paths_per_day,
-        templates=settings.max_templates_per_day,
-        selectors=settings.max_selectors_per_day,
-        events=settings.max_event_names_per_day,
-        sources=settings.max_sources_per_day,
-    )
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -421,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "with_redis", False):
             return _with_redis(settings, lambda client: int(args.run(args, settings, client)))
         return int(args.run(args, settings))
-    except (site_store.SiteError, heatmap_cli.CommandError) as exc:
+    except (site_store.SiteError, heatmap_cli.CommandError, ConfigError) as exc:
         print(f"clicktrail: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

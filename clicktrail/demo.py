@@ -21,12 +21,12 @@ import redis
 
 from clicktrail.background import BackgroundServer
 from clicktrail.chromium_visits import chromium_available, drive_chromium
-from clicktrail.http_protocol import deadline_protocol
 from clicktrail.shop import shop_app
 from clicktrail.synthetic import post_visits
-from clicktrail.tokens import create_token
 from clicktrail.visitors import plan_visits
-from clicktrail.web import web_app
+from clicktrail.web.app import web_app
+from clicktrail.web.http_protocol import deadline_protocol
+from clicktrail.web.tokens import create_token
 from collector import keys
 from collector.connections import resolve, sync_client
 from collector.settings import Settings

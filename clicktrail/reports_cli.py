@@ -12,12 +12,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from clicktrail import wiring
 from clicktrail.heatmap_cli import CommandError, iso_date
-from collector.connections import resolve, sync_client
-from collector.settings import Settings, config_file
+from clicktrail.wiring import make_scheduler, session_ms
+from collector.connections import resolve
+from collector.settings import Settings
 from collector.sites import get_site
 from reports.abandonment import build_report, report_period
-from reports.config import PERIOD_DAYS, ConfigError, ReportConfig, load_report_config
+from reports.config import PERIOD_DAYS, ConfigError, ReportConfig
 from reports.delivery import DeliveryError, deliver, describe
 from reports.query import (
     DEFAULT_WINDOW_MS,
@@ -27,7 +29,6 @@ from reports.query import (
     run_funnel_request,
 )
 from reports.report_files import write_report
-from reports.scheduler import ReportScheduler, SchedulerSettings
 from reports.steps import MAX_STEPS, MIN_STEPS, parse_step
 
 DEFAULT_DAYS = 7
@@ -261,13 +262,9 @@ def cmd_report(args: argparse.Namespace, settings: Settings, client: Any) -> int
 def report_config(config: Path | None) -> ReportConfig:
     """The funnels and reports of the settings file (clicktrail.toml)."""
     try:
-        return load_report_config(config_file(config))
+        return wiring.report_config(config)
     except ConfigError as exc:
         raise CommandError(str(exc)) from None
-
-
-def session_ms(settings: Settings) -> tuple[int, int]:
-    return settings.session_gap_min * 60_000, settings.session_max_h * 3_600_000
 
 
 def add_scheduler_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -281,18 +278,6 @@ def add_scheduler_parser(commands: Any, common: argparse.ArgumentParser) -> None
         "--out", type=Path, metavar="DIR", help="where report files are written (DATA_DIR/reports)"
     )
     scheduler.set_defaults(run=cmd_scheduler)
-
-
-def make_scheduler(
-    settings: Settings, url: str, config: Path | None, out: Path | None = None
-) -> ReportScheduler:
-    scheduler_settings = SchedulerSettings(
-        out_dir=out or settings.data_dir / "reports",
-        templates=settings.page_templates,
-        session_ms=session_ms(settings),
-        base_url=settings.collector_url,
-    )
-    return ReportScheduler(sync_client(url), report_config(config), scheduler_settings)
 
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:

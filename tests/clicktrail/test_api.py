@@ -15,10 +15,10 @@ import redis
 from PIL import Image
 from starlette.testclient import TestClient
 
-from clicktrail.api import ENDPOINTS
 from clicktrail.cli import main
-from clicktrail.tokens import create_token
-from clicktrail.web import create_web_app
+from clicktrail.web.api import ENDPOINTS
+from clicktrail.web.app import create_web_app
+from clicktrail.web.tokens import create_token
 from collector import keys, sites
 from collector.settings import Settings
 from collector.sites import Site

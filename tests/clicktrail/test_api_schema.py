@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
-from clicktrail.tokens import create_token
-from clicktrail.web import create_web_app
+from clicktrail.web.app import create_web_app
+from clicktrail.web.tokens import create_token
 from collector.settings import Settings
 from collector.sites import Site
 

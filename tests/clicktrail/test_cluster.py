@@ -15,10 +15,10 @@ import redis
 from PIL import Image
 from starlette.testclient import TestClient
 
-from clicktrail.cli import make_worker
 from clicktrail.local_cluster import LocalCluster
-from clicktrail.tokens import create_token
-from clicktrail.web import create_web_app
+from clicktrail.web.app import create_web_app
+from clicktrail.web.tokens import create_token
+from clicktrail.wiring import make_worker
 from collector import keys
 from collector.app import create_app
 from collector.connections import sync_client

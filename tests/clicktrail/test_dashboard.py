@@ -16,8 +16,8 @@ import redis
 from playwright.sync_api import Browser, Page, expect
 
 from clicktrail.background import BackgroundServer, free_port
-from clicktrail.tokens import create_token
-from clicktrail.web import web_app
+from clicktrail.web.app import web_app
+from clicktrail.web.tokens import create_token
 from collector.settings import Settings
 from collector.sites import Site
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import redis
 from starlette.testclient import TestClient
 
-from clicktrail.tokens import create_token
-from clicktrail.web import create_web_app
+from clicktrail.web.app import create_web_app
+from clicktrail.web.tokens import create_token
 from clicktrail.worker import Worker
 from collector.pages import PageTemplates
 from collector.settings import Settings

@@ -19,8 +19,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from starlette.testclient import TestClient
 
 from clicktrail.background import BackgroundServer, free_port
-from clicktrail.tokens import create_token
-from clicktrail.web import web_app
+from clicktrail.web.app import web_app
+from clicktrail.web.tokens import create_token
 from clicktrail.worker import Worker
 from collector import keys, sites
 from collector.pages import BANDS, PageTemplates

@@ -14,9 +14,9 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from clicktrail.headers import CONTENT_SECURITY_POLICY
-from clicktrail.tokens import create_token
-from clicktrail.web import create_web_app
+from clicktrail.web.app import create_web_app
+from clicktrail.web.headers import CONTENT_SECURITY_POLICY
+from clicktrail.web.tokens import create_token
 from clicktrail.worker import Worker
 from collector.pages import PageTemplates
 from collector.settings import Settings
@@ -116,7 +116,7 @@ def test_the_collectors_public_routes_keep_what_cross_origin_pages_need(web: Tes
 
 
 def test_no_template_carries_an_inline_script_or_style() -> None:
-    templates = Path(__file__).parents[2] / "clicktrail" / "templates"
+    templates = Path(__file__).parents[2] / "clicktrail" / "web" / "templates"
     for template in templates.glob("*.j2"):
         text = template.read_text()
         assert "style=" not in text and "<style" not in text, template.name

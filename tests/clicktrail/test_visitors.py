@@ -22,7 +22,6 @@ from starlette.testclient import TestClient
 
 from clicktrail.background import BackgroundServer, free_port
 from clicktrail.chromium_visits import chromium_available, drive_chromium
-from clicktrail.cli import make_worker
 from clicktrail.shop import shop_app
 from clicktrail.synthetic import BOXES, GRIDS, document_height, locate, page_events
 from clicktrail.visitors import (
@@ -35,6 +34,7 @@ from clicktrail.visitors import (
     plan_visits,
     post_synthetic,
 )
+from clicktrail.wiring import make_worker
 from collector import sites
 from collector.app import create_app
 from collector.schema import Batch, Click, Event, PageView, RageClick, Scroll, decode_batch

@@ -12,16 +12,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from clicktrail import heatmap_cli, reports_cli
-from clicktrail.api import ApiState, api_routes
-from clicktrail.dashboard import Dashboard, DashboardState
-from clicktrail.headers import ForwardedScheme, SecurityHeaders
-from clicktrail.openapi import openapi_document
+from clicktrail.web.api import ApiState, api_routes
+from clicktrail.web.dashboard import Dashboard, DashboardState
+from clicktrail.web.headers import ForwardedScheme, SecurityHeaders
+from clicktrail.web.openapi import openapi_document
+from clicktrail.wiring import report_config, report_sender
 from collector.app import create_app
 from collector.connections import sync_client
-from collector.settings import Settings, config_file
+from collector.settings import Settings
 from collector.sites import SiteError
-from reports.config import ReportConfig, load_report_config
+from reports.config import ConfigError, ReportConfig
 
 
 def read_routes(
@@ -38,7 +38,7 @@ def read_routes(
         return JSONResponse(document)
 
     def reports() -> ReportConfig:
-        return load_report_config(config_file(config))
+        return report_config(config)
 
     dashboard = Dashboard(DashboardState(api, reports, send_report))
     return [Route("/api/openapi.json", openapi), *api_routes(api), *dashboard.routes()]
@@ -61,13 +61,12 @@ def web_app(settings: Settings, url: str, config: Path | None, dashboard: bool) 
     """The collector; with `dashboard`, also the read API and the dashboard."""
     if not dashboard:
         return create_app(settings, url)
-    scheduler = reports_cli.make_scheduler(settings, url, config)
+    send = report_sender(settings, url, config)
 
     def send_now(name: str) -> list[str]:
         try:
-            scheduler.config = reports_cli.report_config(config)  # the file as it is now
-            return scheduler.send_now(name)
-        except (heatmap_cli.CommandError, SiteError) as exc:
+            return send(name)
+        except (ConfigError, SiteError) as exc:
             return [f"not sent: {exc}"]
 
     return create_web_app(settings, url, config, send_now)

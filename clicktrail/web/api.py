@@ -16,9 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from clicktrail import params as p
-from clicktrail.auth import authenticate, visible_site
-from clicktrail.tokens import Token
+from clicktrail.web import params as p
+from clicktrail.web.api_schemas import ELEMENT_ROW, FUNNEL, LIVE, PAGE_ROW, PNG, SITE
+from clicktrail.web.auth import authenticate, visible_site
+from clicktrail.web.tokens import Token
 from collector.pages import PageTemplates
 from collector.settings import Settings
 from collector.sites import Site, list_sites
@@ -221,56 +222,6 @@ def api_routes(api: ApiState) -> list[Route]:
     ]
 
 
-_OBJECT = {"type": "object"}
-_PAGE_ROW = {
-    "type": "object",
-    "required": ["template", "band", "views", "clicks", "rage", "dead"],
-    "properties": {
-        "template": {"type": "string"},
-        "band": {"type": "string"},
-        **{n: {"type": "integer"} for n in ("views", "clicks", "rage", "dead")},
-    },
-}
-_ELEMENT_ROW = {
-    "type": "object",
-    "required": ["selector", "clicks", "rage", "dead"],
-    "properties": {
-        "selector": {"type": "string"},
-        **{n: {"type": "integer"} for n in ("clicks", "rage", "dead")},
-    },
-}
-_SITE = {
-    "type": "object",
-    "required": ["name", "key", "origins", "snippet", "installed"],
-    "properties": {
-        "name": {"type": "string"},
-        "key": {"type": "string"},
-        "origins": {"type": "array", "items": {"type": "string"}},
-        "shards": {"type": "integer"},
-        "created": {"type": "string"},
-        "snippet": {"type": "string"},
-        "installed": {"type": "boolean"},
-    },
-}
-_LIVE = {
-    "type": "object",
-    "required": ["minutes", "events", "by_type", "per_minute", "pages"],
-    "properties": {
-        "minutes": {"type": "integer"},
-        "events": {"type": "integer"},
-        "batches": {"type": "integer"},
-        "last_event_minute": {"type": ["string", "null"]},
-        "by_type": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "per_minute": {"type": "array", "items": _OBJECT},
-        "pages": {"type": "array", "items": _OBJECT},
-    },
-}
-_FUNNEL = {
-    "type": "object",
-    "required": ["site", "window_s", "from", "to", "steps"],
-    "properties": {"steps": {"type": "array", "items": _OBJECT}},
-}
-_PNG = {"png": True}
 _DATES = (p.FROM, p.TO)
 _KIND = p.Param(
     "kind",
@@ -306,49 +257,47 @@ _FUNNEL_FROM = p.Param(
 )
 
 ENDPOINTS = (
-    Endpoint(
-        "/sites", "Sites this token may see", (), get_sites, {"type": "array", "items": _SITE}
-    ),
+    Endpoint("/sites", "Sites this token may see", (), get_sites, {"type": "array", "items": SITE}),
     Endpoint(
         "/sites/{site}/pages",
         "Pages with page views, clicks, rage and dead clicks per band, most viewed first",
         _DATES,
         get_pages,
-        {"type": "array", "items": _PAGE_ROW},
+        {"type": "array", "items": PAGE_ROW},
     ),
     Endpoint(
         "/sites/{site}/elements",
         "The most clicked elements of a page",
         (p.PAGE, p.BAND, *_DATES, p.LIMIT),
         get_elements,
-        {"type": "array", "items": _ELEMENT_ROW},
+        {"type": "array", "items": ELEMENT_ROW},
     ),
     Endpoint(
         "/sites/{site}/heatmap.png",
         "Click, rage-click, dead-click or scroll map of a page, as a PNG",
         (p.PAGE, p.BAND, _KIND, *_DATES, p.WIDTH, _SCALE),
         get_heatmap,
-        _PNG,
+        PNG,
     ),
     Endpoint(
         "/sites/{site}/scrollmap.png",
         "Scroll map of a page: the share of page views reaching each depth, as a PNG",
         (p.PAGE, p.BAND, *_DATES, p.WIDTH),
         get_scrollmap,
-        _PNG,
+        PNG,
     ),
     Endpoint(
         "/sites/{site}/funnel",
         "A page-path funnel: the same JSON as `clicktrail funnel --json`",
         (p.STEP, p.WINDOW, _FUNNEL_FROM, p.TO, _STRICT, _UNIT, _BY, p.ZONE),
         get_funnel,
-        _FUNNEL,
+        FUNNEL,
     ),
     Endpoint(
         "/sites/{site}/live",
         "Events received in the last minutes, per minute, type and page",
         (p.MINUTES,),
         get_live,
-        _LIVE,
+        LIVE,
     ),
 )

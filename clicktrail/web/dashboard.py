@@ -18,9 +18,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from clicktrail import params as p
-from clicktrail.api import FUNNEL_DAYS, ApiState, get_funnel_result, site_json
-from clicktrail.auth import (
+from clicktrail.web import params as p
+from clicktrail.web.api import FUNNEL_DAYS, ApiState, get_funnel_result, site_json
+from clicktrail.web.auth import (
     arrived_from_elsewhere,
     authenticate,
     clear_login_cookies,
@@ -28,7 +28,7 @@ from clicktrail.auth import (
     set_login_cookie,
     visible_site,
 )
-from clicktrail.tokens import find_token
+from clicktrail.web.tokens import find_token
 from collector.pages import BANDS
 from collector.sites import Site, list_sites
 from heatmap.store import days_between, load_elements, load_pages

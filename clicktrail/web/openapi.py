@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from clicktrail.api import ENDPOINTS, Endpoint
-from clicktrail.auth import COOKIE
+from clicktrail.web.api import ENDPOINTS, Endpoint
+from clicktrail.web.auth import COOKIE
 
 _ERROR = {
     "type": "object",

@@ -13,7 +13,7 @@ import redis
 from starlette.requests import Request
 from starlette.responses import Response
 
-from clicktrail.tokens import Token, find_token
+from clicktrail.web.tokens import Token, find_token
 from collector.sites import Site, SiteError, check_name, get_site
 
 COOKIE = "clicktrail_token"
