@@ -314,7 +314,7 @@ def _entry_id(raw: bytes | str) -> tuple[int, int]:
 def shard_state(client: redis.Redis, shards: int) -> list[dict[str, int | bool]]:
     """Per stream shard: its length, each group's pending count, and whether both consumer
     groups have read (last-delivered id >= last entry id; Redis 6 has no `lag`) and acknowledged
-    everything, as clicktrail/demo.py checks."""
+    everything, as clicktrail/demo/run.py checks."""
     states: list[dict[str, int | bool]] = []
     for shard in range(shards):
         stream = keys.events_stream(SITE, shard)

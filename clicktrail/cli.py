@@ -16,8 +16,8 @@ from typing import Any
 import uvicorn
 
 from clicktrail import heatmap_cli, reports_cli, screenshot_cli, token_cli
-from clicktrail.background import free_port
-from clicktrail.demo import DemoOptions, run_demo
+from clicktrail.demo.background import free_port
+from clicktrail.demo.run import DemoOptions, run_demo
 from clicktrail.web.app import web_app
 from clicktrail.web.http_protocol import deadline_protocol
 from clicktrail.wiring import make_scheduler, make_worker

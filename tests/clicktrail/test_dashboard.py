@@ -15,7 +15,7 @@ import pytest
 import redis
 from playwright.sync_api import Browser, Page, expect
 
-from clicktrail.background import BackgroundServer, free_port
+from clicktrail.demo.background import BackgroundServer, free_port
 from clicktrail.web.app import web_app
 from clicktrail.web.tokens import create_token
 from collector.settings import Settings

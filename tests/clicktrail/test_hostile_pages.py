@@ -18,7 +18,7 @@ import redis
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from starlette.testclient import TestClient
 
-from clicktrail.background import BackgroundServer, free_port
+from clicktrail.demo.background import BackgroundServer, free_port
 from clicktrail.web.app import web_app
 from clicktrail.web.tokens import create_token
 from clicktrail.worker import Worker

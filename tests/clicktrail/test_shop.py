@@ -8,7 +8,7 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from clicktrail.shop import PRODUCTS, featured, in_category, related, shop_app
+from clicktrail.demo.shop import PRODUCTS, featured, in_category, related, shop_app
 
 TAG = '<script defer src="https://collector.example/t.js" data-site="ct_key&amp;1"></script>'
 PAGES = [

@@ -20,11 +20,18 @@ import redis
 from playwright.sync_api import sync_playwright
 from starlette.testclient import TestClient
 
-from clicktrail.background import BackgroundServer, free_port
-from clicktrail.chromium_visits import chromium_available, drive_chromium
-from clicktrail.shop import shop_app
-from clicktrail.synthetic import BOXES, GRIDS, document_height, locate, page_events
-from clicktrail.visitors import (
+from clicktrail.demo.background import BackgroundServer, free_port
+from clicktrail.demo.chromium_visits import chromium_available, drive_chromium
+from clicktrail.demo.shop import shop_app
+from clicktrail.demo.synthetic import (
+    BOXES,
+    GRIDS,
+    document_height,
+    locate,
+    page_events,
+    post_visits,
+)
+from clicktrail.demo.visitors import (
     FAKE_ENTRIES,
     VIEWPORTS,
     Action,
@@ -32,7 +39,6 @@ from clicktrail.visitors import (
     Visit,
     card,
     plan_visits,
-    post_synthetic,
 )
 from clicktrail.wiring import make_worker
 from collector import sites
@@ -250,7 +256,7 @@ def test_visits_in_chromium_and_posted_ones_arrive_alike_and_are_aggregated(
     visits = plan_visits(6, SEED)
     views = Counter(step.path.split("?")[0] for visit in visits for step in visit.steps)
     broken = Visit(visits[0].viewport, "", "", (Step("/product/99", (Action("click", "#size"),)),))
-    with caplog.at_level(logging.WARNING, "clicktrail.chromium_visits"):
+    with caplog.at_level(logging.WARNING, "clicktrail.demo.chromium_visits"):
         assert drive_chromium(live.shop, [*visits, broken]) == 6
     assert "visit 6 failed" in caplog.text
     deadline = time.monotonic() + 10
@@ -261,7 +267,7 @@ def test_visits_in_chromium_and_posted_ones_arrive_alike_and_are_aggregated(
     assert Counter(e.p for e in in_chromium if isinstance(e, PageView)) == views
 
     entries = len(stored_entries(redis_client))
-    accepted = post_synthetic(live.collector, live.site.key, live.shop, visits, seed=1)
+    accepted = post_visits(live.collector, live.site.key, live.shop, visits, seed=1)
     posted = arrived(redis_client, after=entries)
     assert accepted == len(posted)
     assert Counter(map(signature, posted)) == Counter(map(signature, in_chromium))
@@ -270,7 +276,7 @@ def test_visits_in_chromium_and_posted_ones_arrive_alike_and_are_aggregated(
             assert abs(x - x_posted) <= 30 and abs(y - y_posted) <= 30, key
 
     more = plan_visits(14, SEED + 1)
-    assert post_synthetic(live.collector, live.site.key, live.shop, more, seed=2) > 0
+    assert post_visits(live.collector, live.site.key, live.shop, more, seed=2) > 0
     stored = b"".join(v for _, fields in stored_entries(redis_client) for v in fields.values())
     assert not any(text.encode() in stored for text in FAKE_ENTRIES), "nothing typed is sent"
     assert make_worker(Settings(data_dir=Path("unused")), redis_url).run(burst=True) > 0

@@ -19,11 +19,11 @@ from typing import Any
 
 import redis
 
-from clicktrail.background import BackgroundServer
-from clicktrail.chromium_visits import chromium_available, drive_chromium
-from clicktrail.shop import shop_app
-from clicktrail.synthetic import post_visits
-from clicktrail.visitors import plan_visits
+from clicktrail.demo.background import BackgroundServer
+from clicktrail.demo.chromium_visits import chromium_available, drive_chromium
+from clicktrail.demo.shop import shop_app
+from clicktrail.demo.synthetic import post_visits
+from clicktrail.demo.visitors import plan_visits
 from clicktrail.web.app import web_app
 from clicktrail.web.http_protocol import deadline_protocol
 from clicktrail.web.tokens import create_token

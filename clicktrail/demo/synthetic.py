@@ -21,8 +21,8 @@ from typing import NamedTuple
 
 import msgspec
 
-from clicktrail import visitors as v
-from clicktrail.shop import CATEGORIES, Product, featured, in_category, related
+from clicktrail.demo import visitors as v
+from clicktrail.demo.shop import CATEGORIES, Product, featured, in_category, related
 from collector.schema import Batch, Click, Event, PageView, RageClick, Scroll
 
 log = logging.getLogger(__name__)
@@ -299,7 +299,7 @@ class _Pages:
         if action.kind != "rage":
             return [self.click(action, at, dead and action.kind != "go")]
         clicks: list[Event] = []
-        for i in range(v.RAGE_CLICKS):  # jittered as in Chromium (clicktrail.chromium_visits._act)
+        for i in range(v.RAGE_CLICKS):  # jittered as in Chromium (chromium_visits._act)
             clicks.append(last := self.click(action, at + i * RAGE_GAP_MS, dead, i % 2))
         rage = RageClick(
             *self.head(),

@@ -1,5 +1,5 @@
-"""Play planned visits (clicktrail.visitors) in headless Chromium, on the demo shop's pages with
-the real snippet: every click, scroll and navigation is the browser's own."""
+"""Play planned visits (clicktrail.demo.visitors) in headless Chromium, on the demo shop's pages
+with the real snippet: every click, scroll and navigation is the browser's own."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clicktrail.visitors import RAGE_CLICKS, Action, Visit
+from clicktrail.demo.visitors import RAGE_CLICKS, Action, Visit
 from heatmap.capture import CHROMIUM, CHROMIUM_ARGS
 
 if TYPE_CHECKING:

@@ -173,10 +173,10 @@ def related(product_id: int) -> list[Product]:
 
 def shop_app(script_tag: str) -> Starlette:
     """The shop, with `script_tag` (the tracker snippet) verbatim in every page's <head>."""
-    env = Environment(loader=PackageLoader("clicktrail", "demo_shop"), autoescape=True)
+    env = Environment(loader=PackageLoader("clicktrail.demo", "shop_pages"), autoescape=True)
     # Markup: clicktrail builds the tag itself (site key, collector URL); no visitor writes it.
     env.globals.update(categories=CATEGORIES, script_tag=Markup(script_tag), sizes=SIZES)
-    css = resources.files("clicktrail").joinpath("demo_shop/shop.css").read_bytes()
+    css = resources.files("clicktrail.demo").joinpath("shop_pages/shop.css").read_bytes()
 
     def render(name: str, **context: object) -> HTMLResponse:
         return HTMLResponse(env.get_template(name).render(**context))

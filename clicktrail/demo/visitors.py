@@ -1,6 +1,6 @@
 """Simulated visitors of the demo shop: a pure planner of visits. Two ways play them:
-clicktrail.chromium_visits in headless Chromium with the real snippet, and post_synthetic (see
-clicktrail.synthetic) as the snippet's batches posted to the collector."""
+clicktrail.demo.chromium_visits in headless Chromium with the real snippet, and
+clicktrail.demo.synthetic as the snippet's batches posted to the collector."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
-from clicktrail.shop import featured, in_category, product, related
+from clicktrail.demo.shop import featured, in_category, product, related
 
 # The funnel, as the share of the previous stage that goes on.
 VIEW_PRODUCT = 0.70  # of all visits
@@ -84,7 +84,7 @@ class Visit:
         return any(step.path.startswith(prefix) for step in self.steps)
 
 
-# Selectors of the shop's elements (see clicktrail/demo_shop/).
+# Selectors of the shop's elements (see clicktrail/demo/shop_pages/).
 LOGO, CART_LINK = "#logo", "#cart-link"
 HERO_CTA, HERO_SECONDARY, JOURNAL = "#hero-cta", "#hero-secondary", "#journal-link"
 NEWSLETTER_EMAIL, NEWSLETTER_BUTTON = "#newsletter-email", "#newsletter-button"
@@ -316,13 +316,3 @@ def _user_agent(rng: random.Random, viewport: Viewport) -> str:
         android=rng.randint(12, 14),
         pixel=rng.randint(6, 8),
     )
-
-
-def post_synthetic(
-    collector_url: str, site_key: str, origin: str, visits: list[Visit], seed: int
-) -> int:
-    """Post the visits to the collector's `POST /e` as the snippet would have sent them, without
-    a browser (see clicktrail.synthetic); returns the events accepted."""
-    from clicktrail.synthetic import post_visits  # imports this module
-
-    return post_visits(collector_url, site_key, origin, visits, seed)
