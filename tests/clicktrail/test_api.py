@@ -15,7 +15,7 @@ import redis
 from PIL import Image
 from starlette.testclient import TestClient
 
-from clicktrail.cli import main
+from clicktrail.cli.main import main
 from clicktrail.web.api import ENDPOINTS
 from clicktrail.web.app import create_web_app
 from clicktrail.web.tokens import create_token

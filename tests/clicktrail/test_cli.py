@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from clicktrail.cli import main
+from clicktrail.cli.main import main
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

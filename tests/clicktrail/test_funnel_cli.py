@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from clicktrail.cli import main
+from clicktrail.cli.main import main
 from collector.sites import Site
 
 SHOP = ["/product/*", "/cart", "/checkout", "/thanks"]

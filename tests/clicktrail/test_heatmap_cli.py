@@ -13,7 +13,7 @@ import redis
 from PIL import Image
 from starlette.testclient import TestClient
 
-from clicktrail.cli import main
+from clicktrail.cli.main import main
 from clicktrail.worker import Worker
 from collector.pages import PageTemplates
 from collector.sites import Site

@@ -9,7 +9,7 @@ import pytest
 import redis
 from PIL import Image
 
-from clicktrail.cli import main
+from clicktrail.cli.main import main
 from collector import sites
 from heatmap.render import LEGEND_PX
 from heatmap.screenshots import list_screenshots, load_screenshot

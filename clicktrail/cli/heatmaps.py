@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from clicktrail.cli.errors import CommandError
+from clicktrail.cli.options import iso_date, period, site_option
 from collector.pages import BANDS, PageTemplates
 from collector.settings import Settings
 from collector.sites import Site, get_site
@@ -22,17 +24,6 @@ from heatmap.view import KINDS, SCALES, heatmap_view
 DEFAULT_DAYS = 30
 
 
-class CommandError(ValueError):
-    """A bad option value that argparse could not catch alone."""
-
-
-def iso_date(raw: str) -> date:
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {raw!r}") from None
-
-
 def width_px(raw: str) -> int:
     if not raw.isdigit() or not 100 <= int(raw) <= 10_000:
         raise argparse.ArgumentTypeError(f"expected a width from 100 to 10000 px, got {raw!r}")
@@ -41,7 +32,7 @@ def width_px(raw: str) -> int:
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     dates = argparse.ArgumentParser(add_help=False)
-    dates.add_argument("--site", required=True, help="the site's name")
+    site_option(dates)
     dates.add_argument(
         "--from",
         dest="first",
@@ -99,8 +90,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _period(args: argparse.Namespace) -> tuple[date, date, list[str]]:
-    last = args.last or datetime.now(UTC).date()
-    first = args.first or last - timedelta(days=DEFAULT_DAYS - 1)
+    first, last = period(args.first, args.last, DEFAULT_DAYS)
     try:
         return first, last, days_between(first, last)
     except ValueError as exc:

@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
-from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from clicktrail import wiring
-from clicktrail.heatmap_cli import CommandError, iso_date
-from clicktrail.wiring import make_scheduler, session_ms
-from collector.connections import resolve
+from clicktrail.cli.errors import CommandError
+from clicktrail.cli.options import checked, iso_date, period, site_option, zone_option
+from clicktrail.wiring import report_config, session_ms
 from collector.settings import Settings
 from collector.sites import get_site
 from reports.abandonment import build_report, report_period
-from reports.config import PERIOD_DAYS, ConfigError, ReportConfig
+from reports.config import PERIOD_DAYS, ConfigError
 from reports.delivery import DeliveryError, deliver, describe
 from reports.query import (
     DEFAULT_WINDOW_MS,
@@ -32,28 +29,11 @@ from reports.report_files import write_report
 from reports.steps import MAX_STEPS, MIN_STEPS, parse_step
 
 DEFAULT_DAYS = 7
-log = logging.getLogger(__name__)
-
-
-def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    def check(raw: str) -> Any:
-        try:
-            return parse(raw)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    return check
 
 
 def _step(raw: str) -> str:
     parse_step(raw)
     return raw
-
-
-def _zone_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--tz", type=_checked(lambda z: parse_zone(z).key), default="UTC", help="days' time zone"
-    )
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -62,19 +42,19 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="how many sessions went through a sequence of pages, and where the rest went",
     )
-    funnel.add_argument("--site", required=True, help="the site's name")
+    site_option(funnel)
     funnel.add_argument(
         "--step",
         dest="steps",
         action="append",
         required=True,
-        type=_checked(_step),
+        type=checked(_step),
         metavar="PATTERN",
         help="a step, in order (2 to 20): /cart, /product/* (glob), re:REGEX, event:NAME",
     )
     funnel.add_argument(
         "--window",
-        type=_checked(parse_duration_ms),
+        type=checked(parse_duration_ms),
         default=DEFAULT_WINDOW_MS,
         metavar="DURATION",
         help="time allowed from step 1 to the last step: 30m, 1h (default), 2d",
@@ -91,22 +71,17 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         metavar="YYYY-MM-DD",
         help=f"days of the step-1 events; default the last {DEFAULT_DAYS} days up to today",
     )
-    _zone_option(funnel)
+    zone_option(funnel)
     funnel.add_argument("--by", choices=("band", "source"), help="break the counts down")
     funnel.add_argument("--json", action="store_true", help="print JSON")
     funnel.set_defaults(run=cmd_funnel, with_redis=True)
-
-
-def period(first: date | None, last: date | None, days: int = DEFAULT_DAYS) -> tuple[date, date]:
-    last = last or datetime.now(UTC).date()
-    return first or last - timedelta(days=days - 1), last
 
 
 def cmd_funnel(args: argparse.Namespace, settings: Settings, client: Any) -> int:
     if not MIN_STEPS <= len(args.steps) <= MAX_STEPS:
         raise CommandError(f"--step: give {MIN_STEPS} to {MAX_STEPS} steps, not {len(args.steps)}")
     site = get_site(client, args.site)
-    first, last = period(args.first, args.last)
+    first, last = period(args.first, args.last, DEFAULT_DAYS)
     request = FunnelRequest(
         args.steps,
         first,
@@ -205,14 +180,14 @@ def add_report_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="cart abandonment: funnel, change on the previous period, where people went",
     )
-    abandonment.add_argument("--site", required=True, help="the site's name")
+    site_option(abandonment)
     abandonment.add_argument(
         "--funnel", help="a [funnels.NAME] of clicktrail.toml; default: cart, or the shop funnel"
     )
     abandonment.add_argument(
         "--period", choices=tuple(PERIOD_DAYS), default="yesterday", help="days ending yesterday"
     )
-    _zone_option(abandonment)
+    zone_option(abandonment)
     abandonment.add_argument("--out", type=Path, required=True, metavar="DIR")
     abandonment.add_argument(
         "--send",
@@ -257,37 +232,3 @@ def cmd_report(args: argparse.Namespace, settings: Settings, client: Any) -> int
             failed += 1
             print(f"clicktrail: could not deliver: {exc}", file=sys.stderr)
     return 1 if failed else 0
-
-
-def report_config(config: Path | None) -> ReportConfig:
-    """The funnels and reports of the settings file (clicktrail.toml)."""
-    try:
-        return wiring.report_config(config)
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
-
-
-def add_scheduler_parser(commands: Any, common: argparse.ArgumentParser) -> None:
-    scheduler = commands.add_parser(
-        "scheduler",
-        parents=[common],
-        help="send the reports of clicktrail.toml when their schedules fire",
-    )
-    scheduler.add_argument("--once", action="store_true", help="one pass, then exit (cron, tests)")
-    scheduler.add_argument(
-        "--out", type=Path, metavar="DIR", help="where report files are written (DATA_DIR/reports)"
-    )
-    scheduler.set_defaults(run=cmd_scheduler)
-
-
-def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
-    target = resolve(settings)
-    try:
-        scheduler = make_scheduler(settings, target.url, args.config, args.out)
-        names = ", ".join(scheduler.config.reports) or "none configured in clicktrail.toml"
-        log.info("scheduler: reports %s", names)
-        scheduler.stop_on_signals()
-        scheduler.run(once=args.once)
-    finally:
-        target.close()
-    return 0

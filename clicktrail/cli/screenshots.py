@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from clicktrail.heatmap_cli import CommandError
+from clicktrail.cli.errors import CommandError
 from collector.pages import BANDS, PageTemplates
 from collector.settings import Settings
 from collector.sites import Site, get_site, normalize_origin

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from clicktrail.heatmap_cli import CommandError
+from clicktrail.cli.errors import CommandError
 from clicktrail.web.tokens import TokenError, create_token, list_tokens, revoke_token
 from collector.settings import Settings
 from collector.sites import check_name, get_site
