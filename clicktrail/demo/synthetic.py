@@ -3,7 +3,7 @@ have sent (one per page view, as it beacons each page's events when the page is 
 the collector's `POST /e`.
 
 Clicks land where the shop's elements are: their boxes were measured in Chromium at each device's
-reference width, and tests/clicktrail/test_visitors.py checks them against it.
+reference width, and tests/clicktrail/demo/test_visitors.py checks them against it.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from reports.config import FunnelDef
 from reports.delivery import EmailTarget, build_message
 from reports.report_files import write_report
 from tests.clicktrail.hostile import HOSTILE_PATHS, PAYLOADS, post_hostile_visits
-from tests.clicktrail.test_security import DASHBOARD_PARAMS
+from tests.clicktrail.web.test_security import DASHBOARD_PARAMS
 from tests.factories import BROWSER_UA, ORIGIN
 from tests.tracker_js.pages import serve_pages, snippet_tag
 

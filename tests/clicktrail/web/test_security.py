@@ -116,7 +116,7 @@ def test_the_collectors_public_routes_keep_what_cross_origin_pages_need(web: Tes
 
 
 def test_no_template_carries_an_inline_script_or_style() -> None:
-    templates = Path(__file__).parents[2] / "clicktrail" / "web" / "templates"
+    templates = Path(__file__).parents[3] / "clicktrail" / "web" / "templates"
     for template in templates.glob("*.j2"):
         text = template.read_text()
         assert "style=" not in text and "<style" not in text, template.name
