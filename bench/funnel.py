@@ -75,8 +75,6 @@ def npy(n: int, column: str) -> Path:
 
 def ensure_data(ns: list[int]) -> None:
     missing = [n for n in ns if not (OUT / f"events_{n}.parquet").exists()]
-    if missing and not PEERS_DIR.is_dir():
-        raise SystemExit(f"{PEERS_DIR} not found: the peers' folder goes beside the repo")
     if missing:
         print(f"generating the clickstream for N={missing} ...", file=sys.stderr)
         generate = [str(PEERS_PYTHON), str(PEERS_DIR / "gen_clickstream.py"), "--n"]
@@ -298,6 +296,8 @@ def main() -> None:
     unknown = set(args.engines) - set(ENGINES)
     if unknown:
         parser.error(f"unknown engines {sorted(unknown)}; choose from {', '.join(ENGINES)}")
+    if not PEERS_DIR.is_dir():  # before the peers' install, which takes a minute
+        raise SystemExit(f"{PEERS_DIR} not found: the peers' folder goes beside the repo")
     ensure_peers_venv()
     OUT.mkdir(parents=True, exist_ok=True)
     ensure_data(args.ns)
