@@ -6,6 +6,7 @@ threads (2 here) and at 1.
 
     .venv/bin/python bench/funnel.py [--ns 1000000,10000000] [--reps 3]
                                      [--engines clicktrail,duckdb,duckdb_t1,chdb,chdb_t1]
+    .venv/bin/python bench/funnel.py --smoke     # CI: every engine once at 20k events
 
 The data comes from the peers' gen_clickstream.py (bench-out/funnel, generated when missing).
 We keep the peers' session ids as they are (gap and maximum length set out of reach): their
@@ -14,7 +15,9 @@ Every engine runs in its own process, which loads once and times --reps queries 
 printed: the first is slower, memory first-touch on this VM); peak RSS is that process's.
 clicktrail's layout (sessionize + SessionTable, what the worker does at ingest) is built in a
 process of its own, timed once and saved; the query processes load it. The peers live in
-bench-out/peers-venv (created or completed on first use). Fails when any counts differ.
+bench-out/peers-venv (created or completed on first use) and run bench/funnel_peers.py, which
+imports nothing of clicktrail. The peers' folder (shared/peers) sits beside the repo. Fails when
+any counts differ.
 """
 
 from __future__ import annotations
@@ -26,11 +29,11 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from funnel_peers import PEER_ENGINES, STEPS, WINDOW_MS, repeat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -47,28 +50,18 @@ from reports.sessions import (  # noqa: E402
 from reports.steps import page_mask, parse_steps, step_matrix  # noqa: E402
 
 OUT = ROOT / "bench-out" / "funnel"
-PEERS_DIR = Path("/work/shared/peers")  # gen_clickstream.py, seed 7
+PEERS_DIR = ROOT.parent / "shared" / "peers"  # gen_clickstream.py, seed 7; beside the repo
+PEERS_MODULE = Path(__file__).resolve().parent / "funnel_peers.py"
 PEERS_VENV = ROOT / "bench-out" / "peers-venv"
 PEERS_PYTHON = PEERS_VENV / "bin" / "python"
 PEERS_PACKAGES = (f"numpy=={np.__version__}", "pyarrow==26.0.1", "duckdb==2.0.0", "chdb==4.4.0")
 PEERS_CHECK = "import pyarrow, duckdb, chdb"
 
-STEPS = ("/product/*", "/cart", "/checkout", "/thanks")
-WINDOW_MS = 1_800_000
 KEEP_SESSIONS_MS = 1 << 62  # gap_ms and max_ms out of reach: the peers' session ids stay whole
 DESKTOP = 2
 ENGINES = ("clicktrail", "duckdb", "duckdb_t1", "chdb", "chdb_t1")
 CHILD_TIMEOUT_S = 900
-
-DUCKDB_STEP = """CASE WHEN starts_with(path, '/product/') THEN 1 WHEN path = '/cart' THEN 2
-    WHEN path = '/checkout' THEN 3 WHEN path = '/thanks' THEN 4 ELSE 0 END"""
-CHDB_SQL = f"""
-SELECT countIf(level >= 1), countIf(level >= 2), countIf(level >= 3), countIf(level >= 4)
-FROM (
-    SELECT windowFunnel({WINDOW_MS})(toUInt64(ts), startsWith(path, '/product/'),
-        path = '/cart', path = '/checkout', path = '/thanks') AS level
-    FROM ev GROUP BY session_id
-)"""
+SMOKE_N = 20_000  # events: a few dozen sessions still reach step 4, so the counts are compared
 
 Result = dict[str, Any]
 
@@ -170,92 +163,15 @@ def query_ours(n: int, reps: int) -> Result:
     }
 
 
-# --- (b) DuckDB and (c) chDB ---------------------------------------------------------------------
-
-
-def duckdb_sql(window_ms: int = WINDOW_MS, n_steps: int = len(STEPS)) -> str:
-    """An ASOF chain: each attempt takes the first step-k event after its step-(k-1) event,
-    kept when within the window of its step-1 event; then each session's best level."""
-    chain = ["c1 AS (SELECT session_id, ts AS t1, ts AS t FROM e WHERE step = 1)"]
-    for k in range(2, n_steps + 1):
-        chain.append(
-            f"c{k} AS (SELECT a.session_id, a.t1, b.ts AS t FROM c{k - 1} a"
-            f" ASOF JOIN (SELECT session_id, ts FROM e WHERE step = {k}) b"
-            f" ON a.session_id = b.session_id AND b.ts > a.t WHERE b.ts <= a.t1 + {window_ms})"
-        )
-    levels = " UNION ALL ".join(
-        f"SELECT session_id, {k} AS level FROM c{k}" for k in range(1, n_steps + 1)
-    )
-    counts = ", ".join(f"count(*) FILTER (WHERE level >= {k})" for k in range(1, n_steps + 1))
-    return (
-        f"WITH e AS (SELECT session_id, ts, {DUCKDB_STEP} AS step FROM ev), {', '.join(chain)},"
-        f" best AS (SELECT session_id, max(level) AS level FROM ({levels}) GROUP BY session_id)"
-        f" SELECT {counts} FROM best"
-    )
-
-
-def query_duckdb(n: int, reps: int, threads: int | None) -> Result:
-    import duckdb  # in the peers' venv only
-
-    con = duckdb.connect()
-    if threads:
-        con.execute(f"SET threads = {threads}")
-    start = time.perf_counter()
-    con.execute(f"CREATE TABLE ev AS SELECT * FROM read_parquet('{OUT / f'events_{n}.parquet'}')")
-    load_s = time.perf_counter() - start
-    sql = duckdb_sql()
-
-    def engine() -> list[int]:
-        row = con.execute(sql).fetchone()
-        assert row is not None
-        return [int(v) for v in row]
-
-    return {"load_s": load_s, "query": repeat(engine, reps)}
-
-
-def query_chdb(n: int, reps: int, threads: int | None) -> Result:
-    from chdb import session  # in the peers' venv only
-
-    db = session.Session()
-    start = time.perf_counter()
-    db.query(
-        "CREATE TABLE ev (session_id Int64, ts Int64, path LowCardinality(String)) ENGINE = Memory"
-        f" AS SELECT * FROM file('{OUT / f'events_{n}.parquet'}', Parquet)"
-    )
-    load_s = time.perf_counter() - start
-    sql = CHDB_SQL + (f" SETTINGS max_threads = {threads}" if threads else "")
-
-    def engine() -> list[int]:
-        return [int(v) for v in str(db.query(sql, "CSV")).strip().split(",")]
-
-    return {"load_s": load_s, "query": repeat(engine, reps)}
-
-
-def repeat(query: Callable[[], list[int]], reps: int) -> Result:
-    runs, counts = [], None
-    for _ in range(reps):
-        start = time.perf_counter()
-        got = query()
-        runs.append(time.perf_counter() - start)
-        if counts is not None and got != counts:
-            raise RuntimeError(f"counts changed between runs: {got} != {counts}")
-        counts = got
-    return {"runs_s": runs, "counts": counts}
-
-
 # --- processes -----------------------------------------------------------------------------------
 
 
 def child(what: str, n: int, reps: int) -> None:
-    engine, _, threads = what.partition("_t")
-    if engine == "layout":
+    """Ours only: the peers run bench/funnel_peers.py, which their venv can import."""
+    if what == "layout":
         result = build_layout(n)
-    elif engine == "clicktrail":
+    elif what == "clicktrail":
         result = query_ours(n, reps)
-    elif engine == "duckdb":
-        result = query_duckdb(n, reps, int(threads) if threads else None)
-    elif engine == "chdb":
-        result = query_chdb(n, reps, int(threads) if threads else None)
     else:
         raise SystemExit(f"unknown engine {what!r}")
     result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -263,8 +179,11 @@ def child(what: str, n: int, reps: int) -> None:
 
 
 def run_child(what: str, n: int, reps: int) -> Result:
-    python = sys.executable if what in ("layout", "clicktrail") else str(PEERS_PYTHON)
-    argv = [python, __file__, "--child", what, "--ns", str(n), "--reps", str(reps)]
+    if what in PEER_ENGINES:
+        parquet = OUT / f"events_{n}.parquet"
+        argv = [str(PEERS_PYTHON), str(PEERS_MODULE), what, str(parquet), "--reps", str(reps)]
+    else:
+        argv = [sys.executable, __file__, "--child", what, "--ns", str(n), "--reps", str(reps)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed:\n{done.stderr[-3000:]}")
@@ -362,8 +281,13 @@ def main() -> None:
     parser.add_argument("--ns", default="1000000,10000000")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument(
+        "--smoke", action="store_true", help=f"1 run of every engine at N={SMOKE_N:,} (CI)"
+    )
     parser.add_argument("--child", help="internal: layout or one engine, in its own process")
     args = parser.parse_args()
+    if args.smoke:
+        args.ns, args.reps = str(SMOKE_N), 1
     args.ns = [int(n) for n in args.ns.split(",")]
     if args.child:
         child(args.child, args.ns[0], args.reps)
@@ -372,6 +296,8 @@ def main() -> None:
     unknown = set(args.engines) - set(ENGINES)
     if unknown:
         parser.error(f"unknown engines {sorted(unknown)}; choose from {', '.join(ENGINES)}")
+    if not PEERS_DIR.is_dir():  # before the peers' install, which takes a minute
+        raise SystemExit(f"{PEERS_DIR} not found: the peers' folder goes beside the repo")
     ensure_peers_venv()
     OUT.mkdir(parents=True, exist_ok=True)
     ensure_data(args.ns)

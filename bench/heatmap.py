@@ -5,6 +5,7 @@ worker's throughput in events per second.
 
     .venv/bin/python bench/heatmap.py [--ns 10000,100000,1000000] [--reps 3] [--slow-reps K]
                                       [--skip-slow] [--agg-entries 5000]
+    .venv/bin/python bench/heatmap.py --smoke    # CI: everything once at 1,000 clicks
 
 Every render runs in a fresh process; the timer covers only the render and the PNG save, not
 imports, loading the clicks (.npy) and the background, or building the peers' list of tuples.
@@ -58,6 +59,8 @@ COMPRESS_LEVEL = 6
 SLOW_N = 1_000_000  # pyheatmap at this N and above takes over a minute a run
 CLICKS_PER_ENTRY = 20
 CHILD_TIMEOUT_S = 900
+SMOKE_N = 1000  # clicks: pyheatmap's pure-Python paint stays near a second
+SMOKE_AGG_ENTRIES = 100
 
 # (cx, cy, sx, sy, weight): the "buttons" of a long landing page that draw most clicks
 BUTTONS = (
@@ -408,6 +411,20 @@ def report(results: dict[str, dict[int, list[Result]]], agg: list[float], args: 
     print_targets(results, rate)
 
 
+def misshapen(results: dict[str, dict[int, list[Result]]]) -> list[str]:
+    """Runs whose image is not the page: the peers' exactly the page; ours (and its encodes)
+    the page's width, the legend strip above it and at least its height (the blur's tail
+    below the lowest clicks may go deeper)."""
+    wrong = []
+    for impl, runs in results.items():
+        peer = impl in ("heatmappy", "pyheatmap")
+        for n, found in runs.items():
+            for size in (r["size"] for r in found):
+                fits = size == [W, H] if peer else size[0] == W and size[1] >= H + LEGEND_PX
+                wrong += [] if fits else [f"{impl} N={n:,}: {size[0]}x{size[1]}"]
+    return wrong
+
+
 def peer_modes(name: str, runs: dict[int, list[Result]]) -> str:
     shapes = {f"{r['mode']} {r['size'][0]}x{r['size'][1]}" for rs in runs.values() for r in rs}
     return f"{name} {', '.join(sorted(shapes)) or 'n/a'}"
@@ -457,11 +474,16 @@ def main() -> None:
     parser.add_argument("--slow-reps", type=int, help="pyheatmap runs at N >= 1M (default: --reps)")
     parser.add_argument("--skip-slow", action="store_true", help="skip pyheatmap at N >= 1M")
     parser.add_argument("--agg-entries", type=int, default=5000)
+    parser.add_argument(
+        "--smoke", action="store_true", help=f"1 run of everything at N={SMOKE_N:,} (CI)"
+    )
     parser.add_argument("--child", nargs=3, metavar=("IMPL", "SOURCE", "OUT"), help="internal")
     args = parser.parse_args()
     if args.child:
         child(args.child[0], Path(args.child[1]), Path(args.child[2]))
         return
+    if args.smoke:
+        args.ns, args.reps, args.agg_entries = str(SMOKE_N), 1, SMOKE_AGG_ENTRIES
     args.ns = [int(n) for n in args.ns.split(",")]
     ensure_peers_venv()
     shutil.rmtree(OUT, ignore_errors=True)
@@ -475,6 +497,9 @@ def main() -> None:
         json.dumps({"renders": results, "aggregation_s": agg, "args": vars(args)}, indent=2)
     )
     report(results, agg, args)
+    wrong = misshapen(results)
+    if wrong:
+        raise SystemExit("renders not of the page's size:\n" + "\n".join(wrong))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ plus an ablation, (c) the collector with its store replaced by an instant answer
 each process used, so the figures say where a request's time goes.
 
     .venv/bin/python bench/ingest.py [--reps 3] [--seconds 10]
+    .venv/bin/python bench/ingest.py --smoke     # CI: every variant once for 1 s
 
 Everything runs on 127.0.0.1 (wrk, uvicorn with 1 worker, the embedded Redis with AOF), is
 bounded in time, and stops by itself. Prints medians of the runs and the ratios.
@@ -41,6 +42,7 @@ WARMUP_S = 2
 EVENTS_PER_BATCH = 20
 APPS = {"noop": "noop_app:app", "store-free": "store_free_app:app"}  # served by uvicorn's CLI
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+SMOKE_XADD_REQUESTS = 20_000
 
 
 def ensure_tools() -> None:
@@ -197,24 +199,29 @@ def run_http(
 
 
 def calibrate_delay(
-    redis_url: str, redis_pid: int, key: str, target_rps: float, client: redis.Redis
+    redis_url: str,
+    redis_pid: int,
+    key: str,
+    target_rps: float,
+    client: redis.Redis,
+    probe_s: int = 4,
 ) -> float:
     """wrk's per-request delay that gives `target_rps` over CONNECTIONS connections: each
     connection's cycle is the delay plus the response time, measured by a probe."""
     first = 1000.0 * CONNECTIONS / target_rps
-    probe = run_http("collector", redis_url, redis_pid, key, 4, first, client)
+    probe = run_http("collector", redis_url, redis_pid, key, probe_s, first, client)
     response_ms = 1000.0 * CONNECTIONS / probe["rps"] - first
     return max(0.0, first - response_ms)
 
 
-def run_redis_benchmark(socket_path: Path) -> float:
+def run_redis_benchmark(socket_path: Path, requests: int = 200_000) -> float:
     payload = "x" * 2000
     argv = [
         "redis-benchmark",
         "-s",
         str(socket_path),
         "-n",
-        "200000",
+        str(requests),
         "-c",
         str(CONNECTIONS),
         "-P",
@@ -239,7 +246,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--smoke", action="store_true", help="1 run of every variant, 1 s (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.reps, args.seconds = 1, 1
+    xadd_requests = SMOKE_XADD_REQUESTS if args.smoke else 200_000
     ensure_tools()
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
@@ -267,11 +278,12 @@ def main() -> None:
                     )
                 )
                 print(f"rep {rep + 1} {kind}: {results[kind][-1]}", file=sys.stderr)
-            results["xadd"].append({"rps": run_redis_benchmark(server.socket_path)})
+            results["xadd"].append({"rps": run_redis_benchmark(server.socket_path, xadd_requests)})
             client.delete("bench:stream")
             print(f"rep {rep + 1} xadd: {results['xadd'][-1]}", file=sys.stderr)
         half_rps = median(results["collector"], "rps") / 2
-        delay_ms = calibrate_delay(server.url, redis_pid, key, half_rps, client)
+        probe_s = args.seconds if args.smoke else 4
+        delay_ms = calibrate_delay(server.url, redis_pid, key, half_rps, client, probe_s)
         results["collector_half"] = [
             run_http("collector", server.url, redis_pid, key, args.seconds, delay_ms, client)
             for _ in range(args.reps)

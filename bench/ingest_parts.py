@@ -1,6 +1,7 @@
 """Where one `POST /e` batch's CPU goes outside the HTTP server, part by part.
 
     .venv/bin/python bench/ingest_parts.py [--reps 5]
+    .venv/bin/python bench/ingest_parts.py --smoke     # CI: 1 rep, a tenth of the calls
 
 Times, in this process, what the collector does to the batch bench/ingest.py posts (20 clicks):
 decoding and checking it, preparing the store script's arguments, and the store-script call
@@ -43,6 +44,7 @@ OUT = ROOT / "bench-out" / "ingest-parts"
 MAX_EVENTS = 100
 MAX_AGE_S = 86_400
 SITE = new_site("shop", ["https://shop.example"])
+SMOKE_SHARE = 10  # --smoke makes a tenth of the calls
 
 
 def body(number: int, now_ms: int) -> bytes:
@@ -100,15 +102,19 @@ async def store_calls(url: str, per_call: int, calls: int, first: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="1 rep, a tenth of the calls (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.reps = 1
+    share = SMOKE_SHARE if args.smoke else 1
     now_ms = int(time.time() * 1000)
     sample = body(1, now_ms)
     batch = decode_batch(sample, MAX_EVENTS, MAX_AGE_S * 1000)
     decode_us = per_call_us(
-        lambda: decode_batch(sample, MAX_EVENTS, MAX_AGE_S * 1000), 5000, args.reps
+        lambda: decode_batch(sample, MAX_EVENTS, MAX_AGE_S * 1000), 5000 // share, args.reps
     )
     prepare_us = per_call_us(
-        lambda: prepare_batch(SITE, batch, header(now_ms), MAX_AGE_S), 5000, args.reps
+        lambda: prepare_batch(SITE, batch, header(now_ms), MAX_AGE_S), 5000 // share, args.reps
     )
     print(f"one batch: 20 clicks, {len(sample)} bytes of JSON; best of {args.reps}, us")
     print(f"  decode and check      {decode_us:7.1f}")
@@ -121,7 +127,7 @@ def main() -> None:
     try:
         print(f"store-script call through redis-py asyncio; client CPU, median of {args.reps}")
         first = 0
-        for per_call, calls in ((1, 500), (5, 200), (25, 80)):
+        for per_call, calls in ((1, 500 // share), (5, 200 // share), (25, 80 // share)):
             runs = []
             for _ in range(args.reps):
                 runs.append(asyncio.run(store_calls(server.url, per_call, calls, first)))
@@ -132,9 +138,9 @@ def main() -> None:
                 f"{call_us / per_call:6.1f} us a batch"
             )
         sync.config_resetstat()
-        asyncio.run(store_calls(server.url, 25, 80, first))
+        asyncio.run(store_calls(server.url, 25, 80 // share, first))
         stats = sync.info("commandstats")
-        batches = 25 * 80
+        batches = 25 * (80 // share)
         print(f"Redis time per batch (25 a call, INFO commandstats over {batches} batches), us")
         for command in ("evalsha", "smismember", "sadd", "xadd", "expire", "xlen"):
             entry = stats.get(f"cmdstat_{command}")

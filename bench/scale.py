@@ -4,7 +4,8 @@ AOF and (b) a 3-master local Redis Cluster with AOF; then POST /e latency at 50 
 the peak accept rate under open-loop (constant-rate) load.
 
     .venv/bin/python bench/scale.py [--seconds 10] [--reps 3]
-    .venv/bin/python bench/scale.py --quick          # smoke run: 1x1 and 2x2, 3 s, 1 rep
+    .venv/bin/python bench/scale.py --quick          # short run: 1x1 and 2x2, 3 s, 1 rep
+    .venv/bin/python bench/scale.py --smoke          # CI: 1x1 in both setups, 1 s loads
 
 Everything runs on 127.0.0.1: a fresh Redis (or cluster) per run, N `clicktrail collector`
 processes on N ports (rate limits and backlog bound lifted), M `clicktrail worker` processes,
@@ -13,7 +14,7 @@ would spread them). A run loads for --seconds, then waits until both consumer gr
 and acknowledged every entry of every shard; end to end = events accepted / (load start to all
 aggregated). Prints medians of --reps runs, CPU per event of each tier and a projection of
 the cores needed; raw results go to bench-out/scale/results-TIME.json (rewritten after each
-run). With the defaults it takes about 25 minutes; --quick about 1.5.
+run). With the defaults it takes about 25 minutes; --quick about 1.5; --smoke under one.
 """
 
 from __future__ import annotations
@@ -201,7 +202,9 @@ def generator_ceiling(rate: float, seconds: float) -> Result:
 
 
 def shapes(args: argparse.Namespace) -> list[Shape]:
-    if args.quick:
+    if args.smoke:
+        pairs = [(1, 1)]
+    elif args.quick:
         pairs = [(1, 1), (2, 2)]
     else:
         pairs = [(c, w) for c in args.collectors for w in args.workers]
@@ -223,7 +226,10 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="load per run (10)")
     parser.add_argument("--reps", type=int, default=3, help="runs per shape; medians (3)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 1x1, 2x2, 3 s, 1 rep")
+    parser.add_argument("--quick", action="store_true", help="short run: 1x1, 2x2, 3 s, 1 rep")
+    parser.add_argument(
+        "--smoke", action="store_true", help="CI: 1x1 in both setups, 1 s loads, 1 rep"
+    )
     parser.add_argument("--setups", type=_setups, default=list(SETUPS), help="single,cluster")
     parser.add_argument("--collectors", type=_ints, default=[1, 2, 4], help="counts (1,2,4)")
     parser.add_argument("--workers", type=_ints, default=[1, 2, 4], help="counts (1,2,4)")
@@ -239,6 +245,8 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.reps, args.latency_seconds = 3.0, 1, 2.0
+    if args.smoke:
+        args.seconds, args.reps, args.latency_seconds = 1.0, 1, 1.0
     args.drain_timeout = args.drain_timeout or max(60.0, 20 * args.seconds)
     return args
 

@@ -2,6 +2,7 @@
 to 1,000 synthetic clicks in Chromium, against the same page without it.
 
     .venv/bin/python bench/snippet.py [--reps 3]
+    .venv/bin/python bench/snippet.py --smoke    # CI: Umami built, 1 rep of 100 clicks
 
 Umami's tracker is built here from its npm package with terser, as its own build does; for
 Plausible (script.js is not published on npm) the figure is the one Plausible publishes.
@@ -33,6 +34,7 @@ OUT = ROOT / "bench-out" / "snippet"
 UMAMI = "umami@2.10.0"
 PLAUSIBLE_PUBLISHED = "< 1 KB (plausible.io: 'less than 1 KB')"
 CLICKS = 1000
+SMOKE_CLICKS = 100
 
 # Dispatches real click events at the buttons and the card, the way a page's clicks reach
 # listeners, and returns the main-thread time the dispatches took.
@@ -76,7 +78,7 @@ def umami_minified() -> bytes:
     ).stdout
 
 
-def click_times(reps: int) -> dict[str, list[float]]:
+def click_times(reps: int, clicks: int = CLICKS) -> dict[str, list[float]]:
     collector = ServeProcess(OUT / "data")
     collector.data_dir.mkdir(parents=True)
     times: dict[str, list[float]] = {"without": [], "with": []}
@@ -97,7 +99,7 @@ def click_times(reps: int) -> dict[str, list[float]]:
                     page = browser.new_page(viewport={"width": 1280, "height": 720})
                     page.goto(f"{origin}/{variant}")
                     page.evaluate(CLICK_LOOP, 50)  # warm up the JIT
-                    times[variant].append(page.evaluate(CLICK_LOOP, CLICKS))
+                    times[variant].append(page.evaluate(CLICK_LOOP, clicks))
                     page.close()
         finally:
             browser.close()
@@ -108,7 +110,13 @@ def click_times(reps: int) -> dict[str, list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument(
+        "--smoke", action="store_true", help=f"CI: 1 rep of {SMOKE_CLICKS} clicks, Umami built"
+    )
     args = parser.parse_args()
+    clicks = SMOKE_CLICKS if args.smoke else CLICKS
+    if args.smoke:
+        args.reps = 1
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
     ours = SNIPPET_PATH.read_bytes()
@@ -124,12 +132,12 @@ def main() -> None:
     )
     print(f"  Plausible          {PLAUSIBLE_PUBLISHED}: page views, custom events")
     print(f"  ratio clicktrail / Umami: {gzip_size(ours) / gzip_size(umami):.2f}")
-    times = click_times(args.reps)
+    times = click_times(args.reps, clicks)
     without, with_snippet = (statistics.median(times[k]) for k in ("without", "with"))
-    print(f"\n{CLICKS} synthetic clicks in Chromium, main-thread ms (median of {args.reps}):")
+    print(f"\n{clicks} synthetic clicks in Chromium, main-thread ms (median of {args.reps}):")
     print(f"  page without the snippet {without:8.1f} ms")
     print(f"  page with the snippet    {with_snippet:8.1f} ms")
-    print(f"  added per click          {(with_snippet - without) / CLICKS * 1000:8.1f} us")
+    print(f"  added per click          {(with_snippet - without) / clicks * 1000:8.1f} us")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@ a few minutes, sampling the RSS of each process and the stream backlog; fails wh
 memory keeps growing or the streams do not stay bounded.
 
     .venv/bin/python bench/soak.py [--seconds 300] [--rate 500] [--every 5]
-    .venv/bin/python bench/soak.py --seconds 20 --every 2      # smoke run
+    .venv/bin/python bench/soak.py --seconds 20 --every 2      # short run
+    .venv/bin/python bench/soak.py --smoke                     # CI: 9 s at 50 batches/s
 
 Load is bench/openloop.py at --rate batches of 20 events a second (500 = 10,000 events/s).
 Thresholds, checked from the end of the first third of the run to its end:
@@ -136,7 +137,12 @@ def main() -> int:
     parser.add_argument(
         "--max-growth", type=float, default=0.10, help="RSS growth allowed (0.10 = 10 %%)"
     )
+    parser.add_argument(
+        "--smoke", action="store_true", help="CI: 9 s at 50 batches/s, samples every 1 s"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.seconds, args.rate, args.every = 9.0, 50.0, 1.0
     OUT.mkdir(parents=True, exist_ok=True)
     print(
         f"soak: {args.rate:g} batches/s ({args.rate * EVENTS_PER_BATCH:,.0f} events/s) for "

@@ -3,6 +3,7 @@
 per page. Not a peer comparison: it sizes `clicktrail demo` on this machine.
 
     .venv/bin/python bench/visitors.py [--visits 20] [--reps 3]
+    .venv/bin/python bench/visitors.py --smoke   # CI: 2 visits, 2 captures, 1 rep
 """
 
 from __future__ import annotations
@@ -43,7 +44,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--visits", type=int, default=20)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument(
+        "--smoke", action="store_true", help="CI: 2 visits (50 synthetic), 2 captures, 1 rep"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.visits, args.reps = 2, 1
     with tempfile.TemporaryDirectory() as data:
         port, shop_port = free_port(), free_port()
         settings = Settings(data_dir=Path(data), port=port, rate_ip_per_s=1e5)
@@ -62,10 +68,11 @@ def main() -> None:
             for concurrency in (1, 4):
                 s = timed(lambda c=concurrency: drive_chromium(shop_url, visits, c), args.reps)
                 print(f"  Chromium, concurrency {concurrency}: {s / args.visits:.2f} s per visit")
-            many = plan_visits(500, 12)
+            many = plan_visits(50 if args.smoke else 500, 12)
             s = timed(lambda: post_visits(collector, site.key, shop_url, many, 12), args.reps)
             print(f"  synthetic POST /e: {1000 * s / len(many):.1f} ms per visit")
             shots = [(f"{shop_url}{p}", w) for p in ("/", "/cart") for w in (1280, 390)]
+            shots = shots[:2] if args.smoke else shots
             one = timed(lambda: capture_pages(shots), args.reps)
             each = timed(lambda: [capture_page(u, w) for u, w in shots], args.reps)
             print(f"  {len(shots)} page captures: one launch {one:.1f} s, a launch each "
