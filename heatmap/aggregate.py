@@ -11,11 +11,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from collector import keys
 from collector.cardinality import OVER_LIMIT, Folder, count_folded, fold_events
-from collector.consumer import Commit, Entry, decoded
+from collector.consumer import Commit, DeepestBucket, Entry, decoded
+from collector.keys import WORKER_GROUP
 from collector.pages import BANDS, PageTemplates, bands_of
 from collector.schema import Click, Event, PageView, RageClick, Scroll
+from heatmap import keys
 from heatmap.grid import cells_of, x_extent
 
 DAY_MS = 86_400_000
@@ -62,7 +63,7 @@ class _Run:
 class Aggregator:
     """Heatmap aggregates of the entries of one stream shard."""
 
-    group = keys.WORKER_GROUP
+    group = WORKER_GROUP
 
     def __init__(
         self, templates: PageTemplates, retention_days: int, folder: Folder | None = None
@@ -162,9 +163,10 @@ class Aggregator:
             bucket = int(depth // SCROLL_BUCKET_PX)
             # The peak belongs to the histogram it was counted in: one page view id reported on
             # two pages (a stranger can send that) moves nothing from one page to the other.
-            peak = (scroll_key, peak_key, keys.scroll_peak_member(view, BANDS[band], template))
-            if bucket >= commit.peaks.get(peak, (-1, 0))[0]:  # two paths of one template
-                commit.peaks[peak] = (bucket, fold)
+            member = keys.scroll_peak_member(view, BANDS[band], template)
+            peak = (scroll_key, peak_key, member)
+            if peak not in commit.deepest or bucket >= commit.deepest[peak].bucket:
+                commit.deepest[peak] = scroll_peak(bucket, fold)  # two paths of one template
             self._expire(commit, scroll_key, day)
             commit.expiries[peak_key] = keys.SCROLL_PEAK_TTL_S
 
@@ -176,6 +178,12 @@ class Aggregator:
         if key not in commit.expiries:
             expires_ms = (day + 1 + self.retention_days) * DAY_MS
             commit.expiries[key] = max(60, int(expires_ms / 1000 - time.time()))
+
+
+def scroll_peak(bucket: int, fold_px: int) -> DeepestBucket:
+    """A page view's deepest scroll bucket; the first time it is counted it also adds one to
+    the histogram's 'views' and its viewport height to 'fold' (heatmap.keys.scroll_depths)."""
+    return DeepestBucket(bucket, (("views", 1), ("fold", fold_px)))
 
 
 def _collect(run: _Run, events: list[Event], skew_ms: int) -> None:

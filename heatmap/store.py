@@ -11,10 +11,10 @@ import numpy as np
 import numpy.typing as npt
 import redis
 
-from collector import keys
 from collector.bounds import MAX_DOC_HEIGHT_PX
 from collector.pages import BANDS
 from collector.sites import Site
+from heatmap import keys
 from heatmap.aggregate import SCROLL_BUCKET_PX
 from heatmap.grid import grid_from_cells
 

@@ -19,9 +19,10 @@ from clicktrail.api import ENDPOINTS
 from clicktrail.cli import main
 from clicktrail.tokens import create_token
 from clicktrail.web import create_web_app
-from collector import keys, sites
+from collector import sites
 from collector.settings import Settings
 from collector.sites import Site
+from heatmap import keys
 from heatmap.render import LEGEND_PX
 from tests.clicktrail.conftest import CART_BUTTON
 

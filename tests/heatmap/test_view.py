@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 import redis
 
-from collector import keys
+from heatmap import keys
 from heatmap.render import LEGEND_PX, MAX_DRAWN_HEIGHT_PX
 
 TODAY = datetime.now(UTC).date()
