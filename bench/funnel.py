@@ -35,16 +35,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reports.funnel import run_funnel, session_units  # noqa: E402
-from reports.funnel_table import FunnelQuery, compute_funnel  # noqa: E402
-from reports.sessions import (  # noqa: E402
+from reports.analyses.funnel import run_funnel, session_units  # noqa: E402
+from reports.analyses.funnel_table import FunnelQuery, compute_funnel  # noqa: E402
+from reports.analyses.steps import page_mask, parse_steps, step_matrix  # noqa: E402
+from reports.sessions.layout import (  # noqa: E402
     KIND_PAGE,
     OPEN_ROW,
     SessionTable,
     offsets_of,
     sessionize,
 )
-from reports.steps import page_mask, parse_steps, step_matrix  # noqa: E402
 
 OUT = ROOT / "bench-out" / "funnel"
 PEERS_DIR = Path("/work/shared/peers")  # gen_clickstream.py, seed 7

@@ -25,9 +25,9 @@ from collector.sites import Site, list_sites
 from collector.snippet import script_tag
 from heatmap.live import load_live
 from heatmap.screenshots import load_screenshot
-from heatmap.store import StoredDataError, days_between, load_elements, load_pages
-from heatmap.view import KINDS, SCALES, heatmap_view
-from reports.query import FunnelRequest, run_funnel_request
+from heatmap.totals import StoredDataError, days_between, load_elements, load_pages
+from heatmap.view import MAP_KINDS, SCALES, heatmap_view
+from reports.analyses.funnel_request import FunnelRequest, run_funnel_request
 
 FUNNEL_DAYS = 7  # as `clicktrail funnel`
 PNG_CACHE = "private, max-age=60"
@@ -275,8 +275,8 @@ _DATES = (p.FROM, p.TO)
 _KIND = p.Param(
     "kind",
     "What to draw.",
-    {"type": "string", "enum": list(KINDS)},
-    p.one_of(*KINDS),
+    {"type": "string", "enum": list(MAP_KINDS)},
+    p.one_of(*MAP_KINDS),
     default="click",
 )
 _SCALE = p.Param(

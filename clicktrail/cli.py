@@ -29,8 +29,8 @@ from collector.pages import PageTemplates
 from collector.settings import Settings, SettingsError, load_settings, parse_value
 from collector.snippet import script_tag
 from heatmap.aggregate import Aggregator
-from reports.builder import SessionBuilder
-from reports.scheduler import ReportScheduler
+from reports.scheduled.scheduler import ReportScheduler
+from reports.sessions.builder import SessionBuilder
 
 log = logging.getLogger("clicktrail")
 

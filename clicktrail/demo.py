@@ -36,9 +36,9 @@ from heatmap.capture import CaptureError, capture_pages
 from heatmap.render import BAND_WIDTHS_PX, save_png
 from heatmap.screenshots import load_screenshot, save_screenshot
 from heatmap.view import heatmap_view
-from reports.abandonment import build_report
-from reports.config import DEFAULT_FUNNEL, FunnelDef, ReportConfig
-from reports.report_files import write_report
+from reports.scheduled.build import build_report
+from reports.scheduled.config import DEFAULT_FUNNEL, FunnelDef, ReportConfig
+from reports.scheduled.files import write_report
 
 log = logging.getLogger(__name__)
 

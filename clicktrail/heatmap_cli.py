@@ -16,8 +16,8 @@ from collector.settings import Settings
 from collector.sites import Site, get_site
 from heatmap.render import save_png
 from heatmap.screenshots import load_screenshot
-from heatmap.store import StoredDataError, days_between, load_elements, load_pages
-from heatmap.view import KINDS, SCALES, heatmap_view
+from heatmap.totals import StoredDataError, days_between, load_elements, load_pages
+from heatmap.view import MAP_KINDS, SCALES, heatmap_view
 
 DEFAULT_DAYS = 30
 
@@ -64,7 +64,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     heat.add_argument("--page", required=True, help="a path or page template, e.g. /cart")
     heat.add_argument("--band", choices=BANDS, default="desktop")
-    heat.add_argument("--kind", choices=KINDS, default="click")
+    heat.add_argument("--kind", choices=MAP_KINDS, default="click")
     heat.add_argument(
         "--background",
         type=Path,

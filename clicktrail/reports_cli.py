@@ -16,19 +16,20 @@ from clicktrail.heatmap_cli import CommandError, iso_date
 from collector.connections import resolve, sync_client
 from collector.settings import Settings, config_file
 from collector.sites import get_site
-from reports.abandonment import build_report, report_period
-from reports.config import PERIOD_DAYS, ConfigError, ReportConfig, load_report_config
-from reports.delivery import DeliveryError, deliver, describe
-from reports.query import (
+from reports.analyses.funnel_request import (
     DEFAULT_WINDOW_MS,
     FunnelRequest,
     parse_duration_ms,
     parse_zone,
     run_funnel_request,
 )
-from reports.report_files import write_report
-from reports.scheduler import ReportScheduler, SchedulerSettings
-from reports.steps import MAX_STEPS, MIN_STEPS, parse_step
+from reports.analyses.steps import MAX_STEPS, MIN_STEPS, parse_step
+from reports.delivery.dispatch import deliver
+from reports.delivery.targets import DeliveryError, describe
+from reports.scheduled.build import build_report, report_period
+from reports.scheduled.config import PERIOD_DAYS, ConfigError, ReportConfig, load_report_config
+from reports.scheduled.files import write_report
+from reports.scheduled.scheduler import ReportScheduler, SchedulerSettings
 
 DEFAULT_DAYS = 7
 log = logging.getLogger(__name__)

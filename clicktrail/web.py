@@ -21,7 +21,7 @@ from collector.app import create_app
 from collector.connections import sync_client
 from collector.settings import Settings, config_file
 from collector.sites import SiteError
-from reports.config import ReportConfig, load_report_config
+from reports.scheduled.config import ReportConfig, load_report_config
 
 
 def read_routes(

@@ -96,7 +96,8 @@ def vocabulary_ids(site: str, shard: int) -> str:
 
 
 def open_session(site: str, shard: int, sid: str) -> str:
-    """String: the rows recorded so far for one browser session id (reports.sessions.OPEN_ROW)."""
+    """String: the rows recorded so far for one browser session id
+    (reports.sessions.layout.OPEN_ROW)."""
     return f"{PREFIX}:{shard_tag(site, shard)}:sess:open:{sid}"
 
 
@@ -107,7 +108,7 @@ def idle_sessions(site: str, shard: int) -> str:
 
 def session_log(site: str, shard: int, day: str, part: str) -> str:
     """String of fixed-size records of the sessions that started on `day`; part is sessions,
-    nav or clicks (reports.sessions.SESSION_ROW, NAV_ROW, CLICK_ROW)."""
+    nav or clicks (reports.sessions.layout.SESSION_ROW, NAV_ROW, CLICK_ROW)."""
     return f"{PREFIX}:{shard_tag(site, shard)}:sess:{day}:{part}"
 
 

@@ -21,7 +21,7 @@ from heatmap.grid import cells_of, x_extent
 
 DAY_MS = 86_400_000
 SCROLL_BUCKET_PX = 50
-KINDS = ("click", "dead", "rage")
+CLICK_KINDS = ("click", "dead", "rage")
 LAYERS = ("doc", "fixed")
 
 
@@ -129,7 +129,9 @@ class Aggregator:
             g, b = divmod(g, 3)
             d, t = divmod(g, len(names))
             day_name = _day_name(int(days[d]))
-            grid_key = keys.grid(site, shard, day_name, BANDS[b], KINDS[k], LAYERS[lay], names[t])
+            grid_key = keys.grid(
+                site, shard, day_name, BANDS[b], CLICK_KINDS[k], LAYERS[lay], names[t]
+            )
             self._add(commit, grid_key, str(cell), count, int(days[d]))
         self._add_elements(commit, site, shard, days[day_index], band, templates, points)
 
@@ -150,7 +152,7 @@ class Aggregator:
             element_key = keys.element_counts(site, shard, _day_name(d), BANDS[b], template)
             self._add(commit, element_key, f"{'cdr'[kind]}|{sel}", count, d)
             page_key = keys.page_counts(site, shard, _day_name(d))
-            self._add(commit, page_key, f"{BANDS[b]}|{KINDS[kind]}|{template}", count, d)
+            self._add(commit, page_key, f"{BANDS[b]}|{CLICK_KINDS[kind]}|{template}", count, d)
 
     def _add_views(self, commit: Commit, site: str, shard: int, run: _Run) -> None:
         for (day, band, path), count in run.views.items():
@@ -191,11 +193,11 @@ def _collect(run: _Run, events: list[Event], skew_ms: int) -> None:
         day = (event.ts + skew_ms) // DAY_MS  # server clock
         match event:
             case Click():
-                run.points.add(day, event, KINDS.index("click"))
+                run.points.add(day, event, CLICK_KINDS.index("click"))
                 if event.dead:
-                    run.points.add(day, event, KINDS.index("dead"))
+                    run.points.add(day, event, CLICK_KINDS.index("dead"))
             case RageClick():
-                run.points.add(day, event, KINDS.index("rage"))
+                run.points.add(day, event, CLICK_KINDS.index("rage"))
             case PageView():
                 run.views[(day, _band(event.vw), event.p)] += 1
             case Scroll() if event.vw:

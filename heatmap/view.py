@@ -13,9 +13,9 @@ from PIL import Image
 from collector.sites import Site
 from heatmap.render import FloatGrid, Legend, render_heatmap
 from heatmap.scrollmap import render_scrollmap
-from heatmap.store import days_between, load_grid, load_pages, load_scroll
+from heatmap.totals import days_between, load_grid, load_pages, load_scroll
 
-KINDS = ("click", "rage", "dead", "scroll")
+MAP_KINDS = ("click", "rage", "dead", "scroll")
 SCALES = ("sqrt", "log", "linear")
 
 

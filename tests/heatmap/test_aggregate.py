@@ -26,8 +26,8 @@ from heatmap import keys
 from heatmap.aggregate import Aggregator, scroll_peak
 from heatmap.render import LEGEND_PX, Legend
 from heatmap.scrollmap import render_scrollmap
-from heatmap.store import load_scroll
-from reports.builder import SessionBuilder
+from heatmap.totals import load_scroll
+from reports.sessions.builder import SessionBuilder
 from tests import factories
 
 NOW = int(time.time() * 1000)

@@ -15,10 +15,10 @@ from collector import keys
 from collector.pages import PageTemplates
 from collector.sites import Site
 from heatmap.aggregate import Aggregator
-from reports.builder import SessionBuilder
-from reports.funnel_table import FunnelQuery, compute_funnel
-from reports.sessions import OPEN_ROW
-from reports.store import load_sessions
+from reports.analyses.funnel_table import FunnelQuery, compute_funnel
+from reports.sessions.builder import SessionBuilder
+from reports.sessions.layout import OPEN_ROW
+from reports.sessions.reader import load_sessions
 from tests.factories import batch, click, event, now_ms, pageview
 
 MIN = 60_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reports.sessions import (
+from reports.sessions.layout import (
     CLICK_RAGE,
     KIND_CLICK,
     KIND_CUSTOM,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from reports.sessions import IntArray, SessionTable, offsets_of
+from reports.sessions.layout import IntArray, SessionTable, offsets_of
 
 BoolArray = npt.NDArray[np.bool_]
 MAX_THREADS = 4
@@ -101,7 +101,8 @@ def run_funnel(
     strict: bool = False,
     threads: int | None = None,
 ) -> Outcome:
-    """`matrix` is steps x vocabulary (reports.steps.step_matrix), `is_page` per vocabulary.
+    """`matrix` is steps x vocabulary (reports.analyses.steps.step_matrix), `is_page` per
+    vocabulary item.
 
     Units are independent, so large inputs are cut at unit boundaries and run on several
     threads (NumPy releases the GIL): about 1.7x on this 2-core machine."""

@@ -21,12 +21,12 @@ from clicktrail.worker import Worker
 from collector.sites import Site
 from heatmap.grid import MAX_ROWS, ROW_PX
 from heatmap.render import LEGEND_PX, MAX_DRAWN_HEIGHT_PX
-from reports.abandonment import ReportData, build_report, report_period
-from reports.builder import SessionBuilder
-from reports.config import FunnelDef
-from reports.query import FunnelRequest, run_funnel_request
-from reports.report_files import report_images, write_report
-from reports.sessions import KIND_CLICK, OPEN_ROW
+from reports.analyses.funnel_request import FunnelRequest, run_funnel_request
+from reports.scheduled.build import ReportData, build_report, report_period
+from reports.scheduled.config import FunnelDef
+from reports.scheduled.files import report_images, write_report
+from reports.sessions.builder import SessionBuilder
+from reports.sessions.layout import KIND_CLICK, OPEN_ROW
 from tests.reports.shop import Traffic, post_traffic
 
 CART = FunnelDef("cart", ("/product/*", "/cart", "/checkout", "/thanks"))

@@ -12,8 +12,8 @@ import redis
 
 from collector import keys
 from collector.sites import Site
-from reports.builder import DAY_MS, DIRECT
-from reports.sessions import (
+from reports.sessions.builder import DAY_MS, DIRECT
+from reports.sessions.layout import (
     CLICK_ROW,
     NAV_ROW,
     OPEN_ROW,

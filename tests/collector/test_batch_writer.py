@@ -8,10 +8,16 @@ import json
 import redis
 
 from collector import keys
+from collector.batch_writer import (
+    BatchWriter,
+    BufferFullError,
+    prepare_batch,
+    script_call,
+    shard_of,
+)
 from collector.connections import async_client
 from collector.schema import StoredHeader, decode_batch, decode_stored
 from collector.sites import Site, add_site, new_site
-from collector.store import BatchWriter, BufferFullError, prepare_batch, script_call, shard_of
 from tests.factories import batch, click, now_ms
 
 DAY_MS = 86_400_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reports.stats import compare, wilson
+from reports.analyses.stats import compare, wilson
 
 
 def test_wilson_matches_newcombes_published_example() -> None:

@@ -16,10 +16,10 @@ import redis
 
 from collector.pages import PageTemplates
 from collector.sites import Site
-from reports.funnel import Outcome, Units
-from reports.funnel_table import FunnelQuery, compute_funnel
-from reports.sessions import SESSION_GAP_MS, SESSION_MAX_MS, SessionTable
-from reports.store import load_sessions
+from reports.analyses.funnel import Outcome, Units
+from reports.analyses.funnel_table import FunnelQuery, compute_funnel
+from reports.sessions.layout import SESSION_GAP_MS, SESSION_MAX_MS, SessionTable
+from reports.sessions.reader import load_sessions
 
 DEFAULT_WINDOW_MS = 3_600_000
 MAX_WINDOW_MS = 7 * 86_400_000

@@ -27,9 +27,10 @@ from typing import Any
 
 from cronsim import CronSim, CronSimError
 
-from reports.delivery import Target, parse_target
-from reports.query import DEFAULT_WINDOW_MS, parse_duration_ms, parse_zone
-from reports.steps import parse_steps
+from reports.analyses.funnel_request import DEFAULT_WINDOW_MS, parse_duration_ms, parse_zone
+from reports.analyses.steps import parse_steps
+from reports.delivery.config import parse_target
+from reports.delivery.targets import Target
 
 PERIOD_DAYS = {"yesterday": 1, "7d": 7, "30d": 30}
 # A report's name is a folder under --out: one path segment, never '.', '..' or hidden.

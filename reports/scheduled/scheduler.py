@@ -26,12 +26,13 @@ from cronsim import CronSim
 from collector import keys
 from collector.failures import REDIS_DOWN, count_failure
 from collector.sites import SiteError, get_site
-from reports.abandonment import build_report, report_period
-from reports.config import ReportConfig, ReportDef
-from reports.delivery import DeliveryError, ReportFiles, Target, deliver, describe
-from reports.query import parse_zone
-from reports.report_files import write_report
-from reports.sessions import SESSION_GAP_MS, SESSION_MAX_MS
+from reports.analyses.funnel_request import parse_zone
+from reports.delivery.dispatch import deliver
+from reports.delivery.targets import DeliveryError, ReportFiles, Target, describe
+from reports.scheduled.build import build_report, report_period
+from reports.scheduled.config import ReportConfig, ReportDef
+from reports.scheduled.files import write_report
+from reports.sessions.layout import SESSION_GAP_MS, SESSION_MAX_MS
 
 log = logging.getLogger(__name__)
 

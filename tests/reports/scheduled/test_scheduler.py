@@ -17,10 +17,11 @@ from starlette.testclient import TestClient
 from clicktrail.worker import Worker
 from collector import keys
 from collector.sites import Site
-from reports.builder import SessionBuilder
-from reports.config import parse_report_config
-from reports.delivery import DirectoryTarget, ReportFiles, deliver
-from reports.scheduler import MAX_PASSES, ReportScheduler, SchedulerSettings
+from reports.delivery.dispatch import deliver
+from reports.delivery.targets import DirectoryTarget, ReportFiles
+from reports.scheduled.config import parse_report_config
+from reports.scheduled.scheduler import MAX_PASSES, ReportScheduler, SchedulerSettings
+from reports.sessions.builder import SessionBuilder
 from tests.reports.servers import SmtpServer, WebhookServer, received
 from tests.reports.shop import Traffic, post_traffic
 

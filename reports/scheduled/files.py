@@ -15,9 +15,9 @@ from jinja2 import Environment, PackageLoader
 from PIL import Image
 
 from heatmap.render import Legend, render_heatmap
-from reports.abandonment import ReportData
-from reports.charts import daily_chart, funnel_chart, png_bytes
-from reports.delivery import ReportFiles
+from reports.delivery.targets import ReportFiles
+from reports.scheduled.build import ReportData
+from reports.scheduled.charts import daily_chart, funnel_chart, png_bytes
 
 HEATMAP_WIDTH_PX = 640
 CSV_COLUMNS = (
@@ -26,7 +26,7 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 _TEMPLATES = Environment(
-    loader=PackageLoader("reports", "templates"),
+    loader=PackageLoader("reports.scheduled", "templates"),
     autoescape=True,  # whatever the file names: the report shows paths strangers posted
     trim_blocks=True,
     lstrip_blocks=True,

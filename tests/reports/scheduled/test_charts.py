@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
-from reports.charts import (
+from reports.scheduled.charts import (
     ACCENT,
     BAR_H,
     BAR_RADIUS,

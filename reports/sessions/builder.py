@@ -25,7 +25,7 @@ from collector.failures import REDIS_DOWN, count_failure
 from collector.pages import PageTemplates, bands_of, normalize_path
 from collector.schema import Click, Custom, Event, PageView, RageClick, StoredHeader
 from heatmap.grid import GRID_COLUMNS, cells_of, x_extent
-from reports.sessions import (
+from reports.sessions.layout import (
     KIND_CLICK,
     KIND_CUSTOM,
     KIND_PAGE,

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from reports.delivery import (
+from reports.delivery.config import parse_target
+from reports.delivery.dispatch import deliver
+from reports.delivery.targets import (
     DeliveryError,
     DirectoryTarget,
     EmailTarget,
     ReportFiles,
     WebhookTarget,
-    deliver,
-    parse_target,
 )
 from tests.reports.servers import SmtpServer, WebhookServer, free_port, received
 

@@ -8,8 +8,13 @@ from typing import Any
 
 import pytest
 
-from reports.config import CART_STEPS, ConfigError, load_report_config, parse_report_config
-from reports.delivery import DirectoryTarget, WebhookTarget
+from reports.delivery.targets import DirectoryTarget, WebhookTarget
+from reports.scheduled.config import (
+    CART_STEPS,
+    ConfigError,
+    load_report_config,
+    parse_report_config,
+)
 
 GOOD = """
 [clicktrail]

@@ -17,11 +17,17 @@ from collector.pages import BANDS, PageTemplates
 from collector.sites import Site
 from heatmap.grid import GRID_COLUMNS, grid_from_cells
 from heatmap.screenshots import load_screenshot
-from reports.config import PERIOD_DAYS, FunnelDef
-from reports.query import FunnelRequest, FunnelRun, midnight_ms, parse_zone, run_funnel_request
-from reports.sessions import CLICK_RAGE
-from reports.stats import compare
-from reports.steps import labels, parse_steps, step_matrix
+from reports.analyses.funnel_request import (
+    FunnelRequest,
+    FunnelRun,
+    midnight_ms,
+    parse_zone,
+    run_funnel_request,
+)
+from reports.analyses.stats import compare
+from reports.analyses.steps import labels, parse_steps, step_matrix
+from reports.scheduled.config import PERIOD_DAYS, FunnelDef
+from reports.sessions.layout import CLICK_RAGE
 
 FloatGrid = npt.NDArray[np.float64]
 MIN_ROWS = 900 // 16  # a laptop viewport, in 16 px grid rows

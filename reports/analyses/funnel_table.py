@@ -11,9 +11,16 @@ import numpy as np
 import numpy.typing as npt
 
 from collector.pages import BANDS, PageTemplates
-from reports.funnel import BoolArray, Outcome, Units, run_funnel, session_units, visitor_units
-from reports.sessions import SessionTable
-from reports.steps import labels, page_mask, parse_steps, step_matrix
+from reports.analyses.funnel import (
+    BoolArray,
+    Outcome,
+    Units,
+    run_funnel,
+    session_units,
+    visitor_units,
+)
+from reports.analyses.steps import labels, page_mask, parse_steps, step_matrix
+from reports.sessions.layout import SessionTable
 
 TOP_PAGES = 10
 LEFT_SITE = "(left the site)"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from reports.funnel_table import FunnelQuery, compute_funnel
+from reports.analyses.funnel_table import FunnelQuery, compute_funnel
 from tests.reports.tables import S, table_of
 
 MIN = 60_000

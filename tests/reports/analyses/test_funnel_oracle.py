@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reports import funnel
-from reports.funnel_table import FunnelQuery, compute_funnel
-from reports.steps import parse_steps
+from reports.analyses import funnel
+from reports.analyses.funnel_table import FunnelQuery, compute_funnel
+from reports.analyses.steps import parse_steps
 from tests.reports.oracle import best_attempt
 from tests.reports.tables import S, table_of
 
