@@ -1,5 +1,5 @@
 """Redis key names of the stream layer, the site registry and what several parts share. A
-consumer's own aggregates are named in its package (heatmap/keys.py), built on `shard_tag`.
+consumer's own aggregates are named in its own package, built on `shard_tag`.
 
 Keys that a script or transaction touches together share a hash tag (`{...}`), so each one stays
 in a single Redis Cluster slot: one tag for the site registry, one per (site, stream shard).

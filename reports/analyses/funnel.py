@@ -90,7 +90,7 @@ def visitor_units(table: SessionTable) -> Units:
     )
 
 
-def run_funnel(
+def match_steps(
     units: Units,
     matrix: BoolArray,
     is_page: BoolArray,

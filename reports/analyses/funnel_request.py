@@ -1,5 +1,10 @@
 """A funnel over a site's stored sessions: the one entry point for the CLI, the API and reports.
 
+One name per stage: a `FunnelDefinition` (reports.scheduled.config) is a configured funnel; a
+`FunnelRequest` is what to compute, in days of a time zone; `run_funnel` resolves it into a
+`FunnelQuery` (ms, reports.analyses.funnel_table), parses its steps once with the site's page
+templates, and answers with a `FunnelRun`: the typed `FunnelResult` and what it was counted from.
+
 Dates are whole days in a time zone; the range selects step-1 events from the first day's
 midnight to the midnight after the last day."""
 
@@ -9,7 +14,6 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import redis
@@ -17,7 +21,9 @@ import redis
 from collector.pages import PageTemplates
 from collector.sites import Site
 from reports.analyses.funnel import Outcome, Units
+from reports.analyses.funnel_result import FunnelResult
 from reports.analyses.funnel_table import FunnelQuery, compute_funnel
+from reports.analyses.steps import Step, parse_steps
 from reports.sessions.layout import SESSION_GAP_MS, SESSION_MAX_MS, SessionTable
 from reports.sessions.reader import load_sessions
 
@@ -78,13 +84,17 @@ class FunnelRequest:
 
 @dataclass(frozen=True)
 class FunnelRun:
-    result: dict[str, Any]  # JSON-ready
+    """A request's answer, with the sessions, units and outcome it came from (the report reads
+    where the abandoning units clicked) and its steps, parsed once with the page templates."""
+
+    result: FunnelResult  # JSON-ready
     table: SessionTable
     units: Units
     outcome: Outcome
+    steps: list[Step]
 
 
-def run_funnel_request(
+def run_funnel(
     client: redis.Redis,
     site: Site,
     request: FunnelRequest,
@@ -96,18 +106,20 @@ def run_funnel_request(
     start_ms, end_ms = day_range_ms(request.first, request.last, zone)
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     query = FunnelQuery(
-        request.steps,
-        request.window_ms,
-        start_ms,
-        end_ms,
-        now_ms,
-        request.strict,
-        request.unit,
-        request.breakdown,
+        patterns=request.steps,
+        window_ms=request.window_ms,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        now_ms=now_ms,
+        strict=request.strict,
+        unit=request.unit,
+        breakdown=request.breakdown,
     )
+    templates = PageTemplates(request.templates)
+    steps = parse_steps(request.steps, templates)
     table = load_sessions(client, site, start_ms, end_ms, request.window_ms, gap_ms, max_ms)
-    numbers, units, outcome = compute_funnel(table, query, PageTemplates(request.templates))
-    result = {
+    numbers, units, outcome = compute_funnel(table, query, templates, steps)
+    result: FunnelResult = {
         "site": site.name,
         "window_s": request.window_ms / 1000,
         "strict": request.strict,
@@ -116,6 +128,9 @@ def run_funnel_request(
         "to": request.last.isoformat(),
         "time_zone": request.zone,
         "as_of": datetime.fromtimestamp(now_ms / 1000, zone).isoformat(timespec="seconds"),
-        **numbers,
+        "overall": numbers["overall"],
+        "steps": numbers["steps"],
     }
-    return FunnelRun(result, table, units, outcome)
+    if "breakdown" in numbers:
+        result["breakdown"] = numbers["breakdown"]
+    return FunnelRun(result, table, units, outcome, steps)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,11 +14,17 @@ from reports.analyses.funnel import (
     BoolArray,
     Outcome,
     Units,
-    run_funnel,
+    match_steps,
     session_units,
     visitor_units,
 )
-from reports.analyses.steps import labels, page_mask, parse_steps, step_matrix
+from reports.analyses.funnel_result import (
+    BreakdownGroup,
+    FunnelNumbers,
+    FunnelStep,
+    PageCount,
+)
+from reports.analyses.steps import Step, labels, page_mask, parse_steps, step_matrix
 from reports.sessions.layout import SessionTable
 
 TOP_PAGES = 10
@@ -39,30 +44,35 @@ class Naming:
     band_names: Sequence[str]
 
 
-def step_counts(
-    outcome: Outcome, n_steps: int, mask: BoolArray | None = None
-) -> list[dict[str, Any]]:
-    """entered / converted / dropped / in_progress per step, for the units in `mask`."""
-    level, still_open = outcome.level, outcome.open
-    if mask is not None:
-        level, still_open = level[mask], still_open[mask]
+def step_lines(outcome: Outcome, patterns: Sequence[str]) -> list[FunnelStep]:
+    """entered / converted / dropped / in_progress per step."""
+    level, still_open, n_steps = outcome.level, outcome.open, len(patterns)
     out = []
-    for k in range(1, n_steps + 1):
+    for k, pattern in enumerate(patterns, 1):
         entered = int((level >= k).sum())
-        row: dict[str, Any] = {"entered": entered}
-        if k < n_steps:
-            here = level == k
-            converted = int((level > k).sum())
-            dropped = int((here & ~still_open).sum())
-            row |= {
-                "converted": converted,
-                "dropped": dropped,
-                "in_progress": int((here & still_open).sum()),
-                "conversion_rate": _rate(converted, entered),
-                "drop_off_rate": _rate(dropped, entered),
-            }
-        out.append(row)
+        if k == n_steps:
+            out.append(FunnelStep(entered=entered, step=k, pattern=pattern))
+            continue
+        here = level == k
+        converted = int((level > k).sum())
+        dropped = int((here & ~still_open).sum())
+        line = FunnelStep(
+            entered=entered,
+            converted=converted,
+            dropped=dropped,
+            in_progress=int((here & still_open).sum()),
+            conversion_rate=_rate(converted, entered),
+            drop_off_rate=_rate(dropped, entered),
+            step=k,
+            pattern=pattern,
+        )
+        out.append(line)
     return out
+
+
+def entered_counts(level: npt.NDArray[np.int8], n_steps: int) -> list[int]:
+    """Units that entered each step."""
+    return [int((level >= k).sum()) for k in range(1, n_steps + 1)]
 
 
 def summarize(
@@ -71,36 +81,32 @@ def summarize(
     patterns: Sequence[str],
     naming: Naming,
     breakdown: str | None = None,
-) -> dict[str, Any]:
+) -> FunnelNumbers:
     """The funnel table (with drop-off detail), overall figures and an optional breakdown."""
     n_steps = len(patterns)
-    table = step_counts(outcome, n_steps)
+    table = step_lines(outcome, patterns)
     pages = _PageViews.of(units, naming)
     unit_start = units.offsets[outcome.unit]
     unit_end = units.offsets[outcome.unit + 1]
     exit_item = pages.last_before(unit_start, unit_end)  # per unit, whatever the step
-    for k, row in enumerate(table):
-        row["step"] = k + 1
-        row["pattern"] = patterns[k]
-        if k == n_steps - 1:
-            continue
-        row |= _times(units, outcome, k)
+    for k, row in enumerate(table[:-1]):
+        row["median_s"], row["p90_s"] = _times(units, outcome, k)
         dropped = (outcome.level == k + 1) & ~outcome.open
         next_item = pages.next_after(outcome.rows[k, dropped], unit_end[dropped])
         row["next_pages"] = _top(next_item, naming, LEFT_SITE)
         row["exit_pages"] = _top(exit_item[dropped], naming, NO_PAGE)
     entered = table[0]["entered"]
     converted = int((outcome.level == n_steps).sum())
-    result: dict[str, Any] = {
-        "overall": {
+    result = FunnelNumbers(
+        overall={
             "entered": entered,
             "converted": converted,
             "abandoned": int(((outcome.level < n_steps) & ~outcome.open).sum()),
             "in_progress": int(outcome.open.sum()),
             "conversion_rate": _rate(converted, entered),
         },
-        "steps": table,
-    }
+        steps=table,
+    )
     if breakdown:
         result["breakdown"] = {
             "by": breakdown,
@@ -111,7 +117,7 @@ def summarize(
 
 def _breakdown(
     units: Units, outcome: Outcome, n_steps: int, naming: Naming, by: str
-) -> list[dict[str, Any]]:
+) -> list[BreakdownGroup]:
     if by == "band":
         values, names = units.band[outcome.unit].astype(np.int64), naming.band_names
     elif by == "source":
@@ -121,28 +127,28 @@ def _breakdown(
     groups = []
     for value in np.unique(values).tolist():
         mask = values == value
-        counts = step_counts(outcome, n_steps, mask)
+        entered = entered_counts(outcome.level[mask], n_steps)
         converted = int((outcome.level[mask] == n_steps).sum())
         groups.append(
-            {
-                "group": names[value],
-                "entered": counts[0]["entered"],
-                "converted": converted,
-                "conversion_rate": _rate(converted, counts[0]["entered"]),
-                "steps": [c["entered"] for c in counts],
-            }
+            BreakdownGroup(
+                group=names[value],
+                entered=entered[0],
+                converted=converted,
+                conversion_rate=_rate(converted, entered[0]),
+                steps=entered,
+            )
         )
     return sorted(groups, key=lambda g: (-g["entered"], g["group"]))
 
 
-def _times(units: Units, outcome: Outcome, k: int) -> dict[str, float | None]:
+def _times(units: Units, outcome: Outcome, k: int) -> tuple[float | None, float | None]:
     """Median and 90th percentile seconds from step k to k + 1 among those who made it."""
     went_on = outcome.level > k + 1
     seconds = (units.ts[outcome.rows[k + 1, went_on]] - units.ts[outcome.rows[k, went_on]]) / 1000
     if not len(seconds):
-        return {"median_s": None, "p90_s": None}
+        return None, None
     median, p90 = np.percentile(seconds, [50, 90]).tolist()
-    return {"median_s": round(median, 3), "p90_s": round(p90, 3)}
+    return round(median, 3), round(p90, 3)
 
 
 @dataclass(frozen=True)
@@ -193,7 +199,7 @@ class _PageViews:
         return np.where(valid, self.item[target].astype(np.int64), -1)
 
 
-def _top(items: npt.NDArray[np.int64], naming: Naming, missing: str) -> list[dict[str, Any]]:
+def _top(items: npt.NDArray[np.int64], naming: Naming, missing: str) -> list[PageCount]:
     """Counts by label, the TOP_PAGES largest, then the rest as one "(other)" line."""
     label_names, label_of_item = np.unique(
         np.asarray(naming.labels, dtype=object), return_inverse=True
@@ -204,10 +210,10 @@ def _top(items: npt.NDArray[np.int64], naming: Naming, missing: str) -> list[dic
     if (~known).any():
         pairs.append((missing, int((~known).sum())))
     pairs.sort(key=lambda pair: (-pair[1], pair[0]))
-    top = [{"page": name, "count": count} for name, count in pairs[:TOP_PAGES]]
+    top = [PageCount(page=name, count=count) for name, count in pairs[:TOP_PAGES]]
     rest = sum(count for _, count in pairs[TOP_PAGES:])
     if rest:
-        top.append({"page": OTHER, "count": rest})
+        top.append(PageCount(page=OTHER, count=rest))
     return top
 
 
@@ -230,16 +236,20 @@ class FunnelQuery:
 
 
 def compute_funnel(
-    table: SessionTable, query: FunnelQuery, templates: PageTemplates | None = None
-) -> tuple[dict[str, Any], Units, Outcome]:
-    """The funnel's numbers (JSON-ready), and the units and outcome they came from."""
+    table: SessionTable,
+    query: FunnelQuery,
+    templates: PageTemplates | None = None,
+    steps: Sequence[Step] | None = None,
+) -> tuple[FunnelNumbers, Units, Outcome]:
+    """The funnel's numbers, and the units and outcome they came from. `steps` are the
+    query's patterns parsed with the same templates, when the caller has them already."""
     templates = templates or PageTemplates()
-    steps = parse_steps(query.patterns, templates)
+    steps = steps if steps is not None else parse_steps(query.patterns, templates)
     if query.unit not in UNITS:
         raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {query.unit!r}")
     units = session_units(table) if query.unit == "session" else visitor_units(table)
     is_page = page_mask(table.vocab)
-    outcome = run_funnel(
+    outcome = match_steps(
         units,
         step_matrix(steps, table.vocab),
         is_page,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -18,15 +17,22 @@ from collector.sites import Site
 from heatmap.grid import GRID_COLUMNS, grid_from_cells
 from heatmap.screenshots import load_screenshot
 from reports.analyses.funnel_request import (
-    FunnelRequest,
     FunnelRun,
     midnight_ms,
     parse_zone,
-    run_funnel_request,
+    run_funnel,
 )
+from reports.analyses.funnel_result import FunnelResult
 from reports.analyses.stats import compare
-from reports.analyses.steps import labels, parse_steps, step_matrix
-from reports.scheduled.config import PERIOD_DAYS, FunnelDef
+from reports.analyses.steps import labels, step_matrix
+from reports.scheduled.config import PERIOD_DAYS, FunnelDefinition
+from reports.scheduled.numbers import (
+    ConversionChange,
+    DayConversion,
+    HeatSummary,
+    Period,
+    ReportNumbers,
+)
 from reports.sessions.layout import CLICK_RAGE
 
 FloatGrid = npt.NDArray[np.float64]
@@ -51,7 +57,7 @@ class AbandonedClicks:
 
 @dataclass(frozen=True)
 class ReportData:
-    data: dict[str, Any]  # JSON-ready: every number in the report
+    data: ReportNumbers  # JSON-ready: every number in the report
     current: FunnelRun
     previous: FunnelRun
     daily: list[tuple[date, int, int]]
@@ -70,7 +76,7 @@ def report_period(period: str, run_day: date) -> tuple[date, date]:
 def build_report(
     client: redis.Redis,
     site: Site,
-    funnel: FunnelDef,
+    funnel: FunnelDefinition,
     first: date,
     last: date,
     zone: str = "UTC",
@@ -82,32 +88,31 @@ def build_report(
     before = (first - timedelta(days=days), first - timedelta(days=1))
     runs = []
     for span in ((first, last), before):
-        request = FunnelRequest(
-            list(funnel.steps), *span, funnel.window_ms, funnel.strict, funnel.unit, "band",
-            zone, templates,
-        )  # fmt: skip
+        request = funnel.request(*span, breakdown="band", zone=zone, templates=templates)
         gap_max = {"gap_ms": session_ms[0], "max_ms": session_ms[1]} if session_ms else {}
-        runs.append(run_funnel_request(client, site, request, now_ms, **gap_max))
+        runs.append(run_funnel(client, site, request, now_ms, **gap_max))
     current, previous = runs
     daily = daily_conversion(current, first, last, zone)
     previous_daily = daily_conversion(previous, *before, zone)
     heat = [
-        _with_picture(client, site, abandoned_clicks(current, funnel, k, templates))
+        _with_picture(client, site, abandoned_clicks(current, k, templates))
         for k in range(len(funnel.steps) - 1)
     ]
-    data = {
+    period: Period = {"from": first.isoformat(), "to": last.isoformat(), "time_zone": zone}
+    change = _change(current.result, previous.result)
+    data: ReportNumbers = {
         "site": site.name,
         "funnel": {"name": funnel.name, "steps": list(funnel.steps)},
-        "period": {"from": first.isoformat(), "to": last.isoformat(), "time_zone": zone},
+        "period": period,
         "previous_period": {"from": before[0].isoformat(), "to": before[1].isoformat()},
         "current": current.result,
         "previous": previous.result,
-        "change": _change(current.result, previous.result),
+        "change": change,
         "daily": [_day(d) for d in daily],
         "previous_daily": [_day(d) for d in previous_daily],
         "abandonment_heatmaps": [_heat_summary(h) for h in heat if h.sessions],
+        "headline": headline(current.result, period, change),
     }
-    data["headline"] = headline(data)
     return ReportData(data, current, previous, daily, previous_daily, heat)
 
 
@@ -133,9 +138,7 @@ def _with_picture(client: redis.Redis, site: Site, heat: AbandonedClicks) -> Aba
     return replace(heat, background=load_screenshot(client, site.name, heat.band, heat.page))
 
 
-def abandoned_clicks(
-    run: FunnelRun, funnel: FunnelDef, k: int, templates: tuple[str, ...] = ()
-) -> AbandonedClicks:
+def abandoned_clicks(run: FunnelRun, k: int, templates: tuple[str, ...] = ()) -> AbandonedClicks:
     """Where the units that dropped at step k + 1 clicked on that step's page before leaving."""
     outcome, units, table = run.outcome, run.units, run.table
     dropped = (outcome.level == k + 1) & ~outcome.open
@@ -147,7 +150,7 @@ def abandoned_clicks(
         if len(sessions)
         else "desktop"
     )
-    on_page = step_matrix(parse_steps(funnel.steps), table.vocab)[k]
+    on_page = step_matrix(run.steps, table.vocab)[k]
     counts = np.diff(table.click_offsets)[sessions]
     click_rows = _ranges(table.click_offsets[sessions], counts)
     owner = np.repeat(np.arange(len(sessions)), counts)
@@ -165,7 +168,7 @@ def abandoned_clicks(
         names = labels(table.vocab, PageTemplates(templates))
         page = names[int(np.bincount(clicks["item"]).argmax())]
     return AbandonedClicks(
-        k + 1, funnel.steps[k], band, len(sessions), len(clicks), rage, grid, page
+        k + 1, run.steps[k].pattern, band, len(sessions), len(clicks), rage, grid, page
     )
 
 
@@ -178,7 +181,7 @@ def _ranges(starts: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> npt
     return offsets + np.arange(total)
 
 
-def _change(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+def _change(current: FunnelResult, previous: FunnelResult) -> ConversionChange:
     now, before = current["overall"], previous["overall"]
     change = compare((now["converted"], now["entered"]), (before["converted"], before["entered"]))
     return {
@@ -192,23 +195,23 @@ def _change(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def headline(data: dict[str, Any]) -> str:
+def headline(current: FunnelResult, period: Period, change: ConversionChange) -> str:
     """One sentence with the key number, and whether it changed for real."""
-    overall, steps = data["current"]["overall"], data["current"]["steps"]
+    overall, steps = current["overall"], current["steps"]
     if not overall["entered"]:
-        period = data["period"]
         return f"No sessions reached {steps[0]['pattern']} from {period['from']} to {period['to']}."
     worst = max(steps[:-1], key=lambda s: (s["drop_off_rate"] or 0, -s["step"]))
+    rate = overall["conversion_rate"] or 0.0  # not None: someone entered
     sentence = (
-        f"{100 * overall['conversion_rate']:.1f}% of {overall['entered']:,} sessions that reached "
+        f"{100 * rate:.1f}% of {overall['entered']:,} sessions that reached "
         f"{steps[0]['pattern']} went on to {steps[-1]['pattern']}; the biggest loss was after "
         f"{worst['pattern']} ({100 * (worst['drop_off_rate'] or 0):.0f}% left)"
     )
-    change = data["change"]
-    if change["difference"] is None:
+    difference, low, high = change["difference"], change["ci95_low"], change["ci95_high"]
+    if difference is None or low is None or high is None:  # all None together: no rate before
         return sentence + "."
-    points = 100 * change["difference"]
-    span = f"95% CI {100 * change['ci95_low']:+.1f} to {100 * change['ci95_high']:+.1f} points"
+    points = 100 * difference
+    span = f"95% CI {100 * low:+.1f} to {100 * high:+.1f} points"
     if change["significant"]:
         direction = "up" if points > 0 else "down"
         verdict = f"{direction} {abs(points):.1f} points on the previous period ({span})"
@@ -217,7 +220,7 @@ def headline(data: dict[str, Any]) -> str:
     return f"{sentence}; {verdict}."
 
 
-def _day(day: tuple[date, int, int]) -> dict[str, Any]:
+def _day(day: tuple[date, int, int]) -> DayConversion:
     d, entered, converted = day
     rate = round(converted / entered, 6) if entered else None
     return {
@@ -228,7 +231,7 @@ def _day(day: tuple[date, int, int]) -> dict[str, Any]:
     }
 
 
-def _heat_summary(heat: AbandonedClicks) -> dict[str, Any]:
+def _heat_summary(heat: AbandonedClicks) -> HeatSummary:
     return {
         "step": heat.step,
         "pattern": heat.pattern,

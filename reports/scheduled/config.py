@@ -21,13 +21,18 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from cronsim import CronSim, CronSimError
 
-from reports.analyses.funnel_request import DEFAULT_WINDOW_MS, parse_duration_ms, parse_zone
+from reports.analyses.funnel_request import (
+    DEFAULT_WINDOW_MS,
+    FunnelRequest,
+    parse_duration_ms,
+    parse_zone,
+)
 from reports.analyses.steps import parse_steps
 from reports.delivery.config import parse_target
 from reports.delivery.targets import Target
@@ -45,12 +50,37 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class FunnelDef:
+class FunnelDefinition:
+    """A funnel as configured: its step patterns stay text, since what a step matches depends
+    on the page templates of the run (FunnelRun.steps holds them parsed)."""
+
     name: str
     steps: tuple[str, ...]
     window_ms: int = DEFAULT_WINDOW_MS
     strict: bool = False
     unit: str = "session"
+
+    def request(
+        self,
+        first: date,
+        last: date,
+        *,
+        breakdown: str | None = None,
+        zone: str = "UTC",
+        templates: tuple[str, ...] = (),
+    ) -> FunnelRequest:
+        """This funnel over the days from first to last."""
+        return FunnelRequest(
+            steps=list(self.steps),
+            first=first,
+            last=last,
+            window_ms=self.window_ms,
+            strict=self.strict,
+            unit=self.unit,
+            breakdown=breakdown,
+            zone=zone,
+            templates=templates,
+        )
 
 
 @dataclass(frozen=True)
@@ -66,12 +96,12 @@ class ReportDef:
 
 @dataclass(frozen=True)
 class ReportConfig:
-    funnels: dict[str, FunnelDef]
+    funnels: dict[str, FunnelDefinition]
     reports: dict[str, ReportDef]
 
-    def funnel(self, name: str | None) -> FunnelDef:
+    def funnel(self, name: str | None) -> FunnelDefinition:
         if name is None or (name == DEFAULT_FUNNEL and name not in self.funnels):
-            return self.funnels.get(DEFAULT_FUNNEL, FunnelDef(DEFAULT_FUNNEL, CART_STEPS))
+            return self.funnels.get(DEFAULT_FUNNEL, FunnelDefinition(DEFAULT_FUNNEL, CART_STEPS))
         if name not in self.funnels:
             known = ", ".join(sorted(self.funnels)) or "none"
             raise ConfigError(f"no funnel named {name!r} in clicktrail.toml (known: {known})")
@@ -107,7 +137,7 @@ def _table(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
     return table
 
 
-def _funnel(name: str, raw: dict[str, Any], where: str) -> FunnelDef:
+def _funnel(name: str, raw: dict[str, Any], where: str) -> FunnelDefinition:
     _only(raw, {"steps", "window", "strict", "unit"}, where)
     steps = raw.get("steps")
     if not isinstance(steps, list) or not all(isinstance(s, str) for s in steps):
@@ -123,7 +153,7 @@ def _funnel(name: str, raw: dict[str, Any], where: str) -> FunnelDef:
     unit = raw.get("unit", "session")
     if unit not in ("session", "visitor"):
         raise ConfigError(f"{where}.unit: expected session or visitor, got {unit!r}")
-    return FunnelDef(name, tuple(steps), window, strict, unit)
+    return FunnelDefinition(name, tuple(steps), window, strict, unit)
 
 
 def _report(name: str, raw: dict[str, Any], where: str, config: ReportConfig) -> ReportDef:

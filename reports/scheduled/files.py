@@ -8,7 +8,6 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, PackageLoader
@@ -18,6 +17,7 @@ from heatmap.render import Legend, render_heatmap
 from reports.delivery.targets import ReportFiles
 from reports.scheduled.build import ReportData
 from reports.scheduled.charts import daily_chart, funnel_chart, png_bytes
+from reports.scheduled.numbers import ReportNumbers
 
 HEATMAP_WIDTH_PX = 640
 CSV_COLUMNS = (
@@ -114,7 +114,7 @@ def write_report(report: ReportData, out: Path, base_url: str | None = None) -> 
     )
 
 
-def funnel_csv(data: dict[str, Any]) -> str:
+def funnel_csv(data: ReportNumbers) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()

@@ -31,7 +31,7 @@ from heatmap.view import MAP_KINDS
 from reports.delivery.email import build_message
 from reports.delivery.targets import EmailTarget
 from reports.scheduled.build import build_report
-from reports.scheduled.config import FunnelDef
+from reports.scheduled.config import FunnelDefinition
 from reports.scheduled.files import write_report
 from reports.sessions.builder import SessionBuilder
 from tests.clicktrail.hostile import HOSTILE_PATHS, PAYLOADS, post_hostile_visits
@@ -57,7 +57,7 @@ LANDING = """<!doctype html><html><head><meta charset="utf-8">{snippet}</head><b
 PAGE_TEMPLATES = (
     "async () => (await (await fetch('/api/sites/shop/pages')).json()).map((r) => r.template)"
 )
-FUNNEL = FunnelDef("hostile", ("/", HOSTILE_PATHS[0], "/thanks"))
+FUNNEL = FunnelDefinition("hostile", ("/", HOSTILE_PATHS[0], "/thanks"))
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,15 @@ from clicktrail.worker import Worker
 from collector.sites import Site
 from heatmap.grid import MAX_ROWS, ROW_PX
 from heatmap.render import LEGEND_PX, MAX_DRAWN_HEIGHT_PX
-from reports.analyses.funnel_request import FunnelRequest, run_funnel_request
+from reports.analyses.funnel_request import FunnelRequest, run_funnel
 from reports.scheduled.build import ReportData, build_report, report_period
-from reports.scheduled.config import FunnelDef
+from reports.scheduled.config import FunnelDefinition
 from reports.scheduled.files import report_images, write_report
 from reports.sessions.builder import SessionBuilder
 from reports.sessions.layout import KIND_CLICK, OPEN_ROW
 from tests.reports.shop import Traffic, post_traffic
 
-CART = FunnelDef("cart", ("/product/*", "/cart", "/checkout", "/thanks"))
+CART = FunnelDefinition("cart", ("/product/*", "/cart", "/checkout", "/thanks"))
 TODAY = datetime.now(UTC).date()
 FIRST, LAST = report_period("yesterday", TODAY)
 
@@ -51,7 +51,7 @@ def test_the_numbers_are_the_funnels_and_the_change_is_real(
     report: ReportData, redis_client: redis.Redis, site: Site
 ) -> None:
     request = FunnelRequest(list(CART.steps), FIRST, LAST, breakdown="band")
-    funnel = run_funnel_request(redis_client, site, request, now_ms=_as_of(report)).result
+    funnel = run_funnel(redis_client, site, request, now_ms=_as_of(report)).result
     assert report.data["current"] == funnel
     assert [s["entered"] for s in report.data["current"]["steps"]] == [100, 80, 40, 30]
     assert [s["entered"] for s in report.data["previous"]["steps"]] == [100, 80, 20, 10]
