@@ -23,10 +23,10 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from clicktrail.local_cluster import LocalCluster, server_binary  # noqa: E402
 from collector import keys  # noqa: E402
 from collector.connections import sync_client  # noqa: E402
 from collector.sites import add_site, new_site  # noqa: E402
+from tests.support.local_cluster import LocalCluster, server_binary  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 SITE = "shop"
@@ -109,7 +109,7 @@ class SingleRedis:
 
 
 class ClusterRedis:
-    """clicktrail.local_cluster.LocalCluster with AOF on every master, as a production cluster."""
+    """LocalCluster (tests/support/) with AOF on every master, as a production cluster."""
 
     def __init__(self, folder: Path, masters: int = 3) -> None:
         self.cluster = LocalCluster(folder, masters=masters, appendonly=True)
@@ -314,7 +314,7 @@ def _entry_id(raw: bytes | str) -> tuple[int, int]:
 def shard_state(client: redis.Redis, shards: int) -> list[dict[str, int | bool]]:
     """Per stream shard: its length, each group's pending count, and whether both consumer
     groups have read (last-delivered id >= last entry id; Redis 6 has no `lag`) and acknowledged
-    everything, as clicktrail/demo.py checks."""
+    everything, as clicktrail/demo/run.py checks."""
     states: list[dict[str, int | bool]] = []
     for shard in range(shards):
         stream = keys.events_stream(SITE, shard)

@@ -17,11 +17,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from clicktrail.background import BackgroundServer, free_port  # noqa: E402
-from clicktrail.chromium_visits import drive_chromium  # noqa: E402
-from clicktrail.shop import shop_app  # noqa: E402
-from clicktrail.synthetic import post_visits  # noqa: E402
-from clicktrail.visitors import plan_visits  # noqa: E402
+from clicktrail.demo.background import BackgroundServer, free_port  # noqa: E402
+from clicktrail.demo.chromium_visits import drive_chromium  # noqa: E402
+from clicktrail.demo.shop import shop_app  # noqa: E402
+from clicktrail.demo.synthetic import post_visits  # noqa: E402
+from clicktrail.demo.visitors import plan_visits  # noqa: E402
 from collector.app import create_app  # noqa: E402
 from collector.connections import resolve, sync_client  # noqa: E402
 from collector.settings import Settings  # noqa: E402

@@ -12,7 +12,6 @@ import redis
 from playwright.sync_api import Browser, sync_playwright
 from starlette.testclient import TestClient
 
-from clicktrail.local_cluster import LocalCluster
 from collector import sites
 from collector.app import create_app
 from collector.connections import sync_client
@@ -20,6 +19,7 @@ from collector.embedded import EmbeddedRedis
 from collector.settings import Settings
 from heatmap.capture import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import BROWSER_UA, ORIGIN
+from tests.support.local_cluster import LocalCluster
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

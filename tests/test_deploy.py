@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from clicktrail.cli import build_parser
+from clicktrail.cli.main import build_parser
 from collector.settings import SPECS
 
 ROOT = Path(__file__).parent.parent

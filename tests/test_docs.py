@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from clicktrail.cli import build_parser
+from clicktrail.cli.main import build_parser
 from collector.settings import SPECS
 
 README = (Path(__file__).parent.parent / "README.md").read_text()

@@ -18,7 +18,7 @@ from typing import Any
 import httpx2 as httpx
 import redis
 
-from clicktrail.background import free_port
+from clicktrail.demo.background import free_port
 from collector import keys
 from collector.embedded import redis_server_binary
 from collector.sites import Site, add_site, new_site

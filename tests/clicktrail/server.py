@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-from clicktrail.background import free_port
+from clicktrail.demo.background import free_port
 
 READY_TIMEOUT_S = 30.0
 

@@ -15,10 +15,9 @@ import redis
 from PIL import Image
 from starlette.testclient import TestClient
 
-from clicktrail.cli import make_worker
-from clicktrail.local_cluster import LocalCluster
-from clicktrail.tokens import create_token
-from clicktrail.web import create_web_app
+from clicktrail.web.app import create_web_app
+from clicktrail.web.tokens import create_token
+from clicktrail.wiring import make_worker
 from collector import keys
 from collector.app import create_app
 from collector.connections import sync_client
@@ -27,6 +26,7 @@ from collector.sites import Site, add_site, new_site
 from heatmap.render import LEGEND_PX
 from tests.clicktrail.conftest import CART_BUTTON, post_journeys
 from tests.factories import BROWSER_UA, ORIGIN, batch, click
+from tests.support.local_cluster import LocalCluster
 
 SHARDS = 6
 FUNNEL = "step=/product/*&step=/cart&step=/checkout&step=/thanks"

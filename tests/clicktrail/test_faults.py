@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 import redis
 
-from clicktrail.background import free_port
+from clicktrail.demo.background import free_port
 from collector import keys
 from collector.ingest import RETRY_UNREACHABLE_S
 from collector.pages import BANDS, PageTemplates, bands_of

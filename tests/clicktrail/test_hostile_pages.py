@@ -18,9 +18,9 @@ import redis
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from starlette.testclient import TestClient
 
-from clicktrail.background import BackgroundServer, free_port
-from clicktrail.tokens import create_token
-from clicktrail.web import web_app
+from clicktrail.demo.background import BackgroundServer, free_port
+from clicktrail.web.app import web_app
+from clicktrail.web.tokens import create_token
 from clicktrail.worker import Worker
 from collector import keys, sites
 from collector.pages import BANDS, PageTemplates
@@ -35,7 +35,7 @@ from reports.scheduled.config import FunnelDefinition
 from reports.scheduled.files import write_report
 from reports.sessions.builder import SessionBuilder
 from tests.clicktrail.hostile import HOSTILE_PATHS, PAYLOADS, post_hostile_visits
-from tests.clicktrail.test_security import DASHBOARD_PARAMS
+from tests.clicktrail.web.test_security import DASHBOARD_PARAMS
 from tests.factories import BROWSER_UA, ORIGIN
 from tests.tracker_js.pages import serve_pages, snippet_tag
 

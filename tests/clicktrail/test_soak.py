@@ -14,7 +14,7 @@ import psutil
 import pytest
 import redis
 
-from clicktrail.background import free_port
+from clicktrail.demo.background import free_port
 from collector import keys
 from tests.clicktrail.fleet import (
     Events,

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from clicktrail.cli import limits
+from clicktrail.wiring import limits
 from clicktrail.worker import Worker
 from collector import keys
 from collector.cardinality import OVER_LIMIT, Folder, Limits

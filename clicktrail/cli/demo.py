@@ -1,0 +1,68 @@
+"""`clicktrail demo`: its options; what it does is in clicktrail.demo.run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from clicktrail.cli.options import http_options, int_between
+from clicktrail.demo.background import free_port
+from clicktrail.demo.run import DemoOptions, run_demo
+from clicktrail.wiring import make_scheduler, make_worker
+from clicktrail.worker import Worker
+from collector.settings import Settings
+from reports.scheduled.scheduler import ReportScheduler
+
+
+def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    demo = commands.add_parser(
+        "demo",
+        parents=[common],
+        help="see it work: a demo shop, its visitors, heatmaps, the cart funnel and a report",
+    )
+    http_options(demo)
+    demo.add_argument(
+        "--visitors",
+        type=int_between(1, 5000),
+        default=40,
+        metavar="N",
+        help="visitors driven through the shop now, in headless Chromium when it is there "
+        "(40; about 1.3 s each on 2 cores); a synthetic history of 1,260 past visits comes too",
+    )
+    demo.add_argument(
+        "--out", type=Path, default=Path("clicktrail-demo"), metavar="DIR",
+        help="where the heatmap PNGs and the report go (./clicktrail-demo)",
+    )  # fmt: skip
+    demo.add_argument(
+        "--shop-port", type=int_between(1, 65535), metavar="PORT",
+        help="port of the demo shop (default: a free one)",
+    )  # fmt: skip
+    demo.add_argument(
+        "--no-history", action="store_true", help="skip the synthetic week of past visits"
+    )
+    demo.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="post synthetic events instead of driving headless Chromium",
+    )
+    demo.add_argument(
+        "--exit", action="store_true", help="stop once the outputs are written (CI, scripts)"
+    )
+    demo.set_defaults(run=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    options = DemoOptions(
+        visitors=args.visitors,
+        out=args.out,
+        shop_port=args.shop_port or free_port(),
+        history=not args.no_history,
+        browser=not args.no_browser,
+        keep_serving=not args.exit,
+    )
+
+    def jobs(url: str) -> list[Worker | ReportScheduler]:
+        return [make_worker(settings, url), make_scheduler(settings, url, args.config)]
+
+    return run_demo(settings, options, args.config, jobs)

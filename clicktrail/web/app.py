@@ -1,0 +1,79 @@
+"""The whole web app of `clicktrail serve` and `clicktrail demo`: the collector, plus the read
+API, its OpenAPI document and the dashboard, all on one port."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from clicktrail.web.api import ApiState, api_routes
+from clicktrail.web.dashboard import Dashboard, DashboardState
+from clicktrail.web.headers import ForwardedScheme, SecurityHeaders
+from clicktrail.web.openapi import openapi_document
+from clicktrail.wiring import report_config, report_sender
+from collector.app import create_app
+from collector.connections import sync_client
+from collector.settings import Settings
+from collector.sites import SiteError
+from reports.scheduled.config import ConfigError, ReportConfig
+
+
+def read_routes(
+    settings: Settings,
+    redis_url: str,
+    config: Path | None,
+    send_report: Callable[[str], list[str]],
+) -> list[BaseRoute]:
+    """The API, its OpenAPI document and the dashboard."""
+    api = ApiState(sync_client(redis_url), settings)
+    document = openapi_document(_version())
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(document)
+
+    def reports() -> ReportConfig:
+        return report_config(config)
+
+    dashboard = Dashboard(DashboardState(api, reports, send_report))
+    return [Route("/api/openapi.json", openapi), *api_routes(api), *dashboard.routes()]
+
+
+def create_web_app(
+    settings: Settings,
+    redis_url: str,
+    config: Path | None,
+    send_report: Callable[[str], list[str]],
+) -> Starlette:
+    app = create_app(settings, redis_url, read_routes(settings, redis_url, config, send_report))
+    # Outermost first: the scheme is settled before any route or header sees the request.
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(ForwardedScheme, trusted=settings.trusted_proxies)
+    return app
+
+
+def web_app(settings: Settings, url: str, config: Path | None, dashboard: bool) -> Starlette:
+    """The collector; with `dashboard`, also the read API and the dashboard."""
+    if not dashboard:
+        return create_app(settings, url)
+    send = report_sender(settings, url, config)
+
+    def send_now(name: str) -> list[str]:
+        try:
+            return send(name)
+        except (ConfigError, SiteError) as exc:
+            return [f"not sent: {exc}"]
+
+    return create_web_app(settings, url, config, send_now)
+
+
+def _version() -> str:
+    try:
+        return version("clicktrail")
+    except PackageNotFoundError:
+        return "0"

@@ -1,0 +1,252 @@
+"""The dashboard: server-rendered pages (Jinja2) over the same reads as the API, with a little
+plain JavaScript (clicktrail/static/dashboard.js) for copying, polling and small conveniences."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, urlencode
+
+import jinja2
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from clicktrail.web import params as p
+from clicktrail.web.api import FUNNEL_DAYS, ApiState, get_funnel_result, site_json
+from clicktrail.web.auth import (
+    arrived_from_elsewhere,
+    authenticate,
+    clear_login_cookies,
+    same_origin,
+    set_login_cookie,
+    visible_site,
+)
+from clicktrail.web.tokens import find_token
+from collector.pages import BANDS
+from collector.sites import Site, list_sites
+from heatmap.totals import days_between, load_elements, load_pages
+from heatmap.view import MAP_KINDS
+from reports.scheduled.config import CART_STEPS, ConfigError, ReportConfig
+
+HERE = Path(__file__).parent
+WINDOWS = ("15m", "30m", "1h", "6h", "1d", "7d")
+SendReport = Callable[[str], list[str]]
+
+
+@dataclass(frozen=True)
+class DashboardState:
+    api: ApiState
+    reports: Callable[[], ReportConfig]  # read clicktrail.toml again on each view
+    send_report: SendReport  # report name -> one line per delivery
+
+
+SiteView = Callable[[Request, Site], Response]
+
+
+class Dashboard:
+    def __init__(self, state: DashboardState) -> None:
+        self.state = state
+        self.api = state.api
+        # Autoescape on, whatever the templates are called: the pages show paths, selectors and
+        # sources that strangers posted to /e (select_autoescape would skip `*.html.j2`).
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
+        )
+        self.templates = Jinja2Templates(env=env)
+        self.templates.env.globals |= {"bands": BANDS, "kinds": MAP_KINDS}
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/", self.home),
+            Route("/login", self.login, methods=["GET"]),
+            Route("/login", self.login_post, methods=["POST"]),
+            Route("/logout", self.logout, methods=["POST"]),
+            Route("/sites/{site}", self.for_site(self.site_view)),
+            Route("/sites/{site}/heatmap", self.for_site(self.heatmap_view)),
+            Route("/sites/{site}/funnel", self.for_site(self.funnel_view)),
+            Route(
+                "/sites/{site}/reports/{name}/send",
+                self.for_site(self.send_report),
+                methods=["POST"],
+            ),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        ]
+
+    def page(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
+        return self.templates.TemplateResponse(request, name, context, status_code=status)
+
+    def for_site(self, view: SiteView) -> Callable[[Request], Response]:
+        """Logged in (else to the login page) and allowed to see the site (else 404)."""
+
+        def guarded(request: Request) -> Response:
+            token = authenticate(self.api.client, request)
+            if token is None:
+                return _to_login(request)
+            site = visible_site(self.api.client, token, request.path_params["site"])
+            if site is None:
+                return self.page(request, "missing.html.j2", 404)
+            return view(request, site)
+
+        return guarded
+
+    def home(self, request: Request) -> Response:
+        token = authenticate(self.api.client, request)
+        if token is None:
+            return _to_login(request)
+        sites = [
+            site_json(self.api, s) for s in list_sites(self.api.client) if token.can_see(s.name)
+        ]
+        return self.page(request, "sites.html.j2", sites=sites, token=token)
+
+    def login(self, request: Request) -> Response:
+        target = _local(request.query_params.get("next"))
+        return self.page(request, "login.html.j2", next=target,
+                         resume=arrived_from_elsewhere(request))  # fmt: skip
+
+    async def login_post(self, request: Request) -> Response:
+        form = await _small_form(request)
+        secret, target = form.get("token", "").strip(), _local(form.get("next"))
+        if not same_origin(request):
+            return self.page(request, "login.html.j2", 403, next=target, error="cross-site form")
+        if find_token(self.api.client, secret) is None:
+            error = "That token is not valid. `clicktrail token create` makes one."
+            return self.page(request, "login.html.j2", 401, next=target, error=error)
+        response = RedirectResponse(target, 303)
+        set_login_cookie(response, request, secret)
+        return response
+
+    def logout(self, request: Request) -> Response:
+        response = RedirectResponse("/login", 303)
+        if same_origin(request):
+            clear_login_cookies(response)
+        return response
+
+    def site_view(self, request: Request, site: Site) -> Response:
+        values, error = _read(request.query_params, (p.FROM, p.TO))
+        first, last = _period(values)
+        pages = load_pages(self.api.client, site, days_between(first, last))
+        return self.page(request, "site.html.j2", 400 if error else 200,
+                         site=site_json(self.api, site), pages=pages, first=first, last=last,
+                         error=error)  # fmt: skip
+
+    def heatmap_view(self, request: Request, site: Site) -> Response:
+        values, error = _read(request.query_params, (p.PAGE_OPTIONAL, p.BAND, _KIND, p.FROM, p.TO))
+        first, last = _period(values)
+        days = days_between(first, last)
+        views: Counter[str] = Counter()
+        for row in load_pages(self.api.client, site, days):
+            views[row.template] += row.views
+        pages = sorted(views)
+        chosen = self.api.templates.template(values["page"]) if values.get("page") else None
+        # Unasked, the most viewed page: not the first by name, which anyone can pick by
+        # posting a path like "/!".
+        chosen = chosen or min(views, key=lambda t: (-views[t], t), default="/")
+        band, kind = values.get("band") or "desktop", values.get("kind") or "click"
+        elements = load_elements(self.api.client, site, chosen, band, days)[:15]
+        query = {"page": chosen, "band": band, "kind": kind, "from": first, "to": last}
+        png = f"/api/sites/{site.name}/heatmap.png?{urlencode(query)}"
+        return self.page(request, "heatmap.html.j2", 400 if error else 200,
+                         site=site_json(self.api, site), pages=pages, page=chosen, band=band,
+                         kind=kind, first=first, last=last, elements=elements, png=png,
+                         error=error)  # fmt: skip
+
+    def funnel_view(self, request: Request, site: Site) -> Response:
+        # Unused step boxes of the form arrive empty: not steps.
+        query = QueryParams([(k, v) for k, v in request.query_params.multi_items() if v.strip()])
+        asked = "step" in query  # else the form only, with the configured or cart steps
+        specs = (p.STEP, p.WINDOW, p.FROM, p.TO, _STRICT_BOX, _SENT)
+        values, error = _read(query, specs if asked else specs[1:])
+        asked = asked and not error
+        first, last = _period(values, FUNNEL_DAYS)
+        result = None
+        if asked:
+            result = get_funnel_result(self.api, site, values | {"from": first, "to": last})
+        days = days_between(first, last)
+        seen = sorted({row.template for row in load_pages(self.api.client, site, days)})
+        reports, config_error = _reports(self.state, site)
+        return self.page(request, "funnel.html.j2", 400 if error else 200,
+                         site=site_json(self.api, site),
+                         steps=values.get("step") or list(_default_steps(self.state)),
+                         window=query.get("window", "1h"), windows=WINDOWS,
+                         strict=bool(values.get("strict")), first=first, last=last,
+                         result=result, templates_seen=seen, reports=reports,
+                         error=error or config_error,
+                         sent=request.query_params.get("sent"))  # fmt: skip
+
+    def send_report(self, request: Request, site: Site) -> Response:
+        name = request.path_params["name"]
+        reports, _ = _reports(self.state, site)
+        if name not in {r.name for r in reports} or not same_origin(request):
+            return self.page(request, "missing.html.j2", 404)
+        lines = self.state.send_report(name)
+        summary = "; ".join(lines) or "no delivery targets: files written"
+        query = urlencode({"sent": f"{name}: {summary}"})
+        return RedirectResponse(f"/sites/{site.name}/funnel?{query}", 303)
+
+
+async def _small_form(request: Request, limit: int = 4096) -> dict[str, str]:
+    """An urlencoded form of a few fields (the login form), read up to `limit` bytes."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return {}
+    fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
+    return {name: values[0] for name, values in fields.items()}
+
+
+def _to_login(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target)}", 303)
+
+
+_KIND = p.Param("kind", "", {}, p.one_of(*MAP_KINDS), default="click")
+_SENT = p.Param("sent", "", {}, str)  # the outcome of "send now", shown once
+_STRICT_BOX = p.Param("strict", "", {}, lambda raw: raw in ("on", "true", "1"), default=False)
+
+
+def _read(query: QueryParams, specs: tuple[p.Param, ...]) -> tuple[dict[str, Any], str | None]:
+    """The form's values, or the defaults and a message naming the bad field."""
+    try:
+        return p.read_params(query, specs), None
+    except p.ParamError as exc:
+        return {}, f"{exc.name}: {exc.problem}"
+
+
+def _period(values: dict[str, Any], days: int = p.DEFAULT_DAYS) -> tuple[Any, Any]:
+    try:
+        return p.period(values, days)
+    except p.ParamError:
+        return p.period({}, days)
+
+
+def _local(target: str | None) -> str:
+    """Only a path on this server: never an open redirect to another host. Browsers drop tabs
+    and newlines from URLs and read `\\` as `/`, so `/\t/evil.example` would leave the host."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in target):
+        return "/"
+    return target
+
+
+def _default_steps(state: DashboardState) -> tuple[str, ...]:
+    try:
+        return state.reports().funnel(None).steps
+    except ConfigError:
+        return CART_STEPS
+
+
+def _reports(state: DashboardState, site: Site) -> tuple[list[Any], str | None]:
+    try:
+        config = state.reports()
+    except ConfigError as exc:
+        return [], f"clicktrail.toml: {exc}"
+    return [r for r in config.reports.values() if r.site == site.name], None

@@ -1,0 +1,89 @@
+"""Where settings become processes: the worker with its processors, the session builder and the
+report scheduler, as `serve`, `worker`, `scheduler`, `demo` and the dashboard run them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+from clicktrail.worker import Processor, Worker
+from collector.cardinality import Folder, Limits
+from collector.connections import sync_client
+from collector.pages import PageTemplates
+from collector.settings import Settings, config_file
+from heatmap.aggregate import Aggregator
+from reports.scheduled.config import ReportConfig, load_report_config
+from reports.scheduled.scheduler import ReportScheduler, SchedulerSettings
+from reports.sessions.builder import SessionBuilder
+
+
+def make_worker(settings: Settings, url: str, batch: int = 256) -> Worker:
+    client = sync_client(url)
+    # One folder for both consumer groups: they fold a value alike, and ask Redis once.
+    folder = Folder(client, limits(settings))
+    processors: list[Processor] = [
+        Aggregator(PageTemplates(settings.page_templates), settings.retention_days, folder),
+        session_builder(client, settings, folder),
+    ]
+    return Worker(client, processors, claim_idle_ms=settings.claim_idle_ms, batch_entries=batch)
+
+
+def session_builder(
+    client: redis.Redis, settings: Settings, folder: Folder | None = None
+) -> SessionBuilder:
+    gap_ms, max_ms = session_ms(settings)
+    return SessionBuilder(
+        client,
+        settings.retention_days,
+        gap_ms=gap_ms,
+        max_ms=max_ms,
+        max_rows=settings.session_max_rows,
+        folder=folder,
+        templates=PageTemplates(settings.page_templates),
+    )
+
+
+def limits(settings: Settings) -> Limits:
+    return Limits(
+        paths=settings.max_paths_per_day,
+        templates=settings.max_templates_per_day,
+        selectors=settings.max_selectors_per_day,
+        events=settings.max_event_names_per_day,
+        sources=settings.max_sources_per_day,
+    )
+
+
+def session_ms(settings: Settings) -> tuple[int, int]:
+    """The session gap and the longest session, in ms."""
+    return settings.session_gap_min * 60_000, settings.session_max_h * 3_600_000
+
+
+def report_config(config: Path | None) -> ReportConfig:
+    """The funnels and reports of the settings file (clicktrail.toml); raises ConfigError."""
+    return load_report_config(config_file(config))
+
+
+def make_scheduler(
+    settings: Settings, url: str, config: Path | None, out: Path | None = None
+) -> ReportScheduler:
+    scheduler_settings = SchedulerSettings(
+        out_dir=out or settings.data_dir / "reports",
+        templates=settings.page_templates,
+        session_ms=session_ms(settings),
+        base_url=settings.collector_url,
+    )
+    return ReportScheduler(sync_client(url), report_config(config), scheduler_settings)
+
+
+def report_sender(settings: Settings, url: str, config: Path | None) -> Callable[[str], list[str]]:
+    """The dashboard's "send now": sends a report of the settings file as it is at that moment.
+    The sender raises ConfigError for a bad file and SiteError for a site that is gone."""
+    scheduler = make_scheduler(settings, url, config)
+
+    def send_now(name: str) -> list[str]:
+        scheduler.config = report_config(config)  # the file as it is now
+        return scheduler.send_now(name)
+
+    return send_now

@@ -1,0 +1,86 @@
+"""`clicktrail funnel` over sessions posted through POST /e and built by the worker."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from clicktrail.cli.main import main
+from collector.sites import Site
+
+SHOP = ["/product/*", "/cart", "/checkout", "/thanks"]
+
+
+def funnel(capsys: pytest.CaptureFixture[str], redis_url: str, *argv: str) -> tuple[int, str, str]:
+    steps = [arg for step in SHOP for arg in ("--step", step)]
+    code = main(["funnel", "--site", "shop", *steps, *argv, "--redis-url", redis_url])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_counts_every_session_exactly(
+    shop: Site, redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = funnel(capsys, redis_url, "--json", "--by", "band")
+    assert code == 0
+    result = json.loads(out)
+    assert [s["entered"] for s in result["steps"]] == [30, 25, 18, 10]
+    assert result["overall"] | {} == {
+        "entered": 30,
+        "converted": 10,
+        "abandoned": 20,
+        "in_progress": 0,
+        "conversion_rate": round(10 / 30, 6),
+    }
+    cart = result["steps"][1]
+    assert cart["next_pages"] == [{"page": "/shipping", "count": 7}]
+    assert result["steps"][0]["next_pages"] == [{"page": "/about", "count": 5}]
+    assert result["steps"][2]["median_s"] == 60.0
+    assert {g["group"]: g["entered"] for g in result["breakdown"]["groups"]} == {
+        "mobile": 10,
+        "desktop": 20,
+    }
+    assert result["to"] == datetime.now(UTC).date().isoformat()
+
+
+def test_the_table_names_steps_and_where_people_went(
+    shop: Site, redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = funnel(capsys, redis_url, "--window", "30m")
+    assert code == 0
+    assert "/product/* -> /cart -> /checkout -> /thanks" in out
+    assert "10 of 30 converted (33.3%); 20 abandoned" in out
+    assert "next page: /shipping (7)" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--window", "forever"], "expected a duration"),
+        (["--window", "30d"], "from 1s to 7d"),
+        (["--from", "2026-13-01"], "expected a date"),
+        (["--from", "2026-11-20", "--to", "2026-11-01"], "ends (2026-11-01) before it starts"),
+        (["--tz", "Mars/Olympus"], "unknown time zone"),
+        (["--step", "cart"], "must start with '/'"),
+        (["--by", "moon"], "invalid choice"),
+    ],
+)
+def test_bad_options_fail_with_a_reason(
+    shop: Site, redis_url: str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    try:
+        code, _, err = funnel(capsys, redis_url, *argv)
+    except SystemExit as exc:  # argparse's own checks exit
+        code, err = int(str(exc.code)), capsys.readouterr().err
+    assert code == 2 and message in err
+
+
+def test_an_unknown_site_is_an_error(
+    shop: Site, redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["funnel", "--site", "nope", "--step", "/a", "--step", "/b", "--redis-url", redis_url]
+    )
+    assert code == 2 and "nope" in capsys.readouterr().err

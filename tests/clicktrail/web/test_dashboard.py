@@ -1,0 +1,170 @@
+"""The dashboard in headless Chromium against a real server: log in with a token, open a page's
+heatmap, change the band, build the cart funnel, send a report; no console errors, and every
+view fits a phone's width."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+from playwright.sync_api import Browser, Page, expect
+
+from clicktrail.demo.background import BackgroundServer, free_port
+from clicktrail.web.app import web_app
+from clicktrail.web.tokens import create_token
+from collector.settings import Settings
+from collector.sites import Site
+
+pytestmark = pytest.mark.slow
+
+REPORTS = """
+[reports.daily-cart]
+site = "shop"
+funnel = "cart"
+period = "yesterday"
+schedule = "0 7 * * *"
+deliver = [{{type = "dir", path = "{out}"}}]
+"""
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    url: str
+    token: str
+    reports_dir: Path
+
+
+@pytest.fixture
+def dashboard(
+    shop: Site, redis_url: str, redis_client: redis.Redis, tmp_path: Path
+) -> Iterator[Dashboard]:
+    config = tmp_path / "clicktrail.toml"
+    config.write_text(REPORTS.format(out=tmp_path / "sent"))
+    port = free_port()
+    settings = Settings(data_dir=tmp_path, port=port)
+    server = BackgroundServer(web_app(settings, redis_url, config, dashboard=True), port).start()
+    secret, _ = create_token(redis_client, "browser test")
+    yield Dashboard(server.url, secret, tmp_path / "sent")
+    server.stop()
+
+
+@pytest.fixture
+def console_errors() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def page(browser: Browser, console_errors: list[str]) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: console_errors.append(str(e)))
+    yield page
+    context.close()
+    assert console_errors == [], "console errors"
+
+
+def fits_the_width(page: Page) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= innerWidth"))
+
+
+SHOTS = os.environ.get("CLICKTRAIL_SHOTS")  # a folder to keep the screenshots in, to look at
+
+
+def test_log_in_see_heatmaps_change_band_and_follow_the_funnel(
+    dashboard: Dashboard, page: Page, console_errors: list[str], tmp_path: Path
+) -> None:
+    page.goto(f"{dashboard.url}/sites/shop")
+    expect(page).to_have_url(f"{dashboard.url}/login?next=/sites/shop")
+    page.get_by_label("Token").fill("ctt_wrong")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("not valid")
+    assert console_errors == [
+        "Failed to load resource: the server responded with a status of 401 (Unauthorized)"
+    ]
+    console_errors.clear()  # that 401 was the point
+
+    # A login link carries the token in its #fragment; the page logs in with it.
+    page.goto("about:blank")
+    page.goto(f"{dashboard.url}/login#token={dashboard.token}")
+    expect(page.get_by_role("heading", name="Sites")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("Receiving events")
+    page.screenshot(path=tmp_path / "sites.png", full_page=True)
+
+    page.get_by_role("link", name="shop", exact=True).click()
+    expect(page.get_by_role("cell", name="/cart").first).to_be_visible()
+    expect(page.locator("[data-live-events]")).to_have_text("130")  # 105 page views, 25 clicks
+    page.screenshot(path=tmp_path / "pages.png", full_page=True)
+
+    page.get_by_role("row", name="/cart desktop").get_by_role("link", name="Heatmap").click()
+    image = page.locator("#heatmap-img")
+    expect(image).to_be_visible()
+    page.wait_for_function("() => document.querySelector('#heatmap-img').naturalWidth === 1280")
+    expect(page.get_by_role("cell", name="#checkout")).to_be_visible()
+    expect(page.get_by_role("link", name="Download PNG")).to_have_attribute(
+        "download", "heatmap-shop-desktop-click.png"
+    )
+    page.screenshot(path=tmp_path / "heatmap-desktop.png", full_page=True)
+
+    page.get_by_label("Device").select_option("mobile")  # applies at once
+    expect(page).to_have_url(re.compile(r"band=mobile"))
+    expect(page.get_by_role("row", name="#checkout")).to_contain_text("8")
+    page.wait_for_function("() => document.querySelector('#heatmap-img').naturalWidth === 390")
+    page.screenshot(path=tmp_path / "heatmap-mobile.png", full_page=True)
+
+    page.get_by_role("link", name="Funnels").click()
+    expect(page.get_by_label("Step 1")).to_have_value("/product/*")  # the cart funnel
+    page.get_by_role("button", name="Show funnel").click()
+    expect(page.get_by_role("heading", name="30 sessions entered")).to_contain_text("33.3%")
+    page.get_by_text("Where the 7 who dropped after").click()
+    expect(page.locator("details[open]")).to_contain_text("/shipping")
+    page.screenshot(path=tmp_path / "funnel.png", full_page=True)
+
+    page.get_by_role("button", name="Send now").click()
+    expect(page.get_by_role("status")).to_contain_text("daily-cart: sent to")
+    assert list(dashboard.reports_dir.rglob("report.html")), "the report was written to its folder"
+    shots = sorted(tmp_path.glob("*.png"))
+    assert [s.name for s in shots] == [
+        "funnel.png", "heatmap-desktop.png", "heatmap-mobile.png", "pages.png", "sites.png"
+    ]  # fmt: skip
+    assert all(shot.stat().st_size > 10_000 for shot in shots)
+    for shot in shots if SHOTS else []:
+        shutil.copy(shot, Path(SHOTS) / f"dashboard-{shot.name}")
+
+
+@pytest.mark.parametrize("path", ["/", "/sites/shop", "/sites/shop/heatmap", "/sites/shop/funnel"])
+def test_every_view_fits_a_phone(dashboard: Dashboard, browser: Browser, path: str) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{dashboard.url}/login#token={dashboard.token}")
+        page.wait_for_url(f"{dashboard.url}/")
+        page.goto(
+            f"{dashboard.url}{path}?step=/product/*&step=/cart"
+            if "funnel" in path
+            else dashboard.url + path
+        )
+        assert fits_the_width(page), f"{path} scrolls sideways on a phone"
+    finally:
+        context.close()
+
+
+def test_a_cross_site_form_cannot_send_a_report(dashboard: Dashboard, browser: Browser) -> None:
+    context = browser.new_context()
+    try:
+        context.add_cookies([{"name": "clicktrail_token", "value": dashboard.token,
+                              "url": dashboard.url}])  # fmt: skip
+        response = context.request.post(
+            f"{dashboard.url}/sites/shop/reports/daily-cart/send",
+            headers={"Origin": "https://evil.example"},
+        )
+        assert response.status == 404
+        assert not dashboard.reports_dir.exists()
+    finally:
+        context.close()

@@ -1,0 +1,40 @@
+"""Dashboard pages rendered in process over shop traffic: what each opens on when nothing is
+asked for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+from starlette.testclient import TestClient
+
+from clicktrail.web.app import create_web_app
+from clicktrail.web.tokens import create_token
+from clicktrail.worker import Worker
+from collector.pages import PageTemplates
+from collector.settings import Settings
+from collector.sites import Site
+from heatmap.aggregate import Aggregator
+from tests.factories import batch, now_ms, pageview
+
+
+def test_the_heatmap_page_opens_on_the_most_viewed_page_not_the_first_by_name(
+    make_client: Callable[..., TestClient],
+    redis_url: str,
+    redis_client: redis.Redis,
+    site: Site,
+    tmp_path: Path,
+) -> None:
+    collector = make_client(rate_ip_per_s=1e6)
+    t0 = now_ms() - 3_600_000
+    views = [pageview(p="/!", ts=t0)] + [pageview(p="/cart", ts=t0 + i) for i in range(1, 4)]
+    assert collector.post("/e", json=batch(site.key, views)).status_code == 202
+    Worker(redis_client, [Aggregator(PageTemplates(), 90)]).run(burst=True)
+    secret, _ = create_token(redis_client, "tests")
+    app = create_web_app(Settings(data_dir=tmp_path), redis_url, None, lambda name: [])
+    with TestClient(app) as web:
+        page = web.get("/sites/shop/heatmap", headers={"Authorization": f"Bearer {secret}"})
+    assert page.status_code == 200
+    assert "<title>Heatmap /cart · shop · clicktrail</title>" in page.text
+    assert '<option value="/!" >/!</option>' in page.text  # still offered
