@@ -38,16 +38,16 @@ from funnel_peers import PEER_ENGINES, STEPS, WINDOW_MS, repeat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reports.funnel import run_funnel, session_units  # noqa: E402
-from reports.funnel_table import FunnelQuery, compute_funnel  # noqa: E402
-from reports.sessions import (  # noqa: E402
+from reports.analyses.funnel import match_steps, session_units  # noqa: E402
+from reports.analyses.funnel_table import FunnelQuery, compute_funnel  # noqa: E402
+from reports.analyses.steps import page_mask, parse_steps, step_matrix  # noqa: E402
+from reports.sessions.layout import (  # noqa: E402
     KIND_PAGE,
     OPEN_ROW,
     SessionTable,
     offsets_of,
     sessionize,
 )
-from reports.steps import page_mask, parse_steps, step_matrix  # noqa: E402
 
 OUT = ROOT / "bench-out" / "funnel"
 PEERS_DIR = ROOT.parent / "shared" / "peers"  # gen_clickstream.py, seed 7; beside the repo
@@ -132,7 +132,7 @@ def load_table(n: int) -> SessionTable:
 
 
 def query_ours(n: int, reps: int) -> Result:
-    """run_funnel alone (units, step matrix and the pass; both cores, then one), then the whole
+    """match_steps alone (units, step matrix and the pass; both cores, then one), then the whole
     compute_funnel."""
     table = load_table(n)
     steps = parse_steps(STEPS)
@@ -140,7 +140,7 @@ def query_ours(n: int, reps: int) -> Result:
     span = {"start_ms": first, "end_ms": last + 1, "now_ms": last + 10 * WINDOW_MS}
 
     def engine(threads: int | None = None) -> list[int]:
-        outcome = run_funnel(
+        outcome = match_steps(
             session_units(table),
             step_matrix(steps, table.vocab),
             page_mask(table.vocab),

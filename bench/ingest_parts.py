@@ -28,17 +28,17 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from collector.connections import async_client  # noqa: E402
-from collector.embedded import EmbeddedRedis  # noqa: E402
-from collector.schema import SCHEMA_VERSION, Batch, StoredHeader, decode_batch  # noqa: E402
-from collector.sites import new_site  # noqa: E402
-from collector.store import (  # noqa: E402
+from collector.batch_writer import (  # noqa: E402
     STORE_BATCHES_LUA,
     STORE_BATCHES_SHA,
     PreparedBatch,
     prepare_batch,
     script_call,
 )
+from collector.connections import async_client  # noqa: E402
+from collector.embedded import EmbeddedRedis  # noqa: E402
+from collector.schema import SCHEMA_VERSION, Batch, StoredHeader, decode_batch  # noqa: E402
+from collector.sites import new_site  # noqa: E402
 
 OUT = ROOT / "bench-out" / "ingest-parts"
 MAX_EVENTS = 100

@@ -13,8 +13,8 @@ import os
 from starlette.applications import Starlette
 
 from collector.app import create_app
+from collector.batch_writer import PreparedBatch
 from collector.settings import load_settings
-from collector.store import PreparedBatch
 
 
 class InstantWriter:

@@ -14,9 +14,9 @@ from collector.connections import sync_client
 from collector.pages import PageTemplates
 from collector.settings import Settings, config_file
 from heatmap.aggregate import Aggregator
-from reports.builder import SessionBuilder
-from reports.config import ReportConfig, load_report_config
-from reports.scheduler import ReportScheduler, SchedulerSettings
+from reports.scheduled.config import ReportConfig, load_report_config
+from reports.scheduled.scheduler import ReportScheduler, SchedulerSettings
+from reports.sessions.builder import SessionBuilder
 
 
 def make_worker(settings: Settings, url: str, batch: int = 256) -> Worker:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from collector.batch_writer import REDIS_DOWN, BatchWriter
 from collector.connections import async_client
 from collector.head_limit import HeadLimit
 from collector.ingest import Collector, CollectRoute
@@ -22,7 +23,6 @@ from collector.privacy import VisitorHasher
 from collector.settings import Settings
 from collector.sites import SiteDirectory
 from collector.snippet import SnippetEndpoint
-from collector.store import REDIS_DOWN, BatchWriter
 from tracker_js import SNIPPET_PATH
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ DAY_MS = 86_400_000
 # A day's sets outlive the day by this much: events arrive up to 48 h late (max_event_age_s),
 # and a worker retrying a run within it folds the same way.
 FOLD_KEEP_S = 4 * 86_400
-KINDS = ("paths", "templates", "selectors", "events", "sources")
+VALUE_KINDS = ("paths", "templates", "selectors", "events", "sources")
 
 # KEYS: one set per (day, kind). ARGV per key: bound, expiry (epoch s), n, values...
 # Returns 1 (admitted) or 0 (over the bound) per value, in order.

@@ -34,8 +34,8 @@ MAX_DELIVERIES = 10
 # KEYS: stream, dead-letter stream, then the keys written.
 # ARGV: group, n ids, ids..., n increments, (key index, field, amount)..., n expiries,
 # (key index, ttl_s)..., n dead, (id, reason)..., n appends, (key index, bytes)...,
-# n raises, (key index, member, score)..., n peaks, (histogram key index, peak key index,
-# member, bucket, amount)...
+# n raises, (key index, member, score)..., n deepest, (histogram key index, peak key index,
+# member, bucket, n firsts, (field, amount)...)...
 # Returns the ids that are no longer pending (nothing applied then), or an empty list.
 COMMIT_LUA = """
 local stream, group = KEYS[1], ARGV[1]
@@ -82,11 +82,13 @@ pos = pos + 1
 for i = 1, count do
   local hist, peaks = KEYS[tonumber(ARGV[pos])], KEYS[tonumber(ARGV[pos + 1])]
   local member, bucket = ARGV[pos + 2], tonumber(ARGV[pos + 3])
+  local firsts = tonumber(ARGV[pos + 4])
   local old = tonumber(redis.call('HGET', peaks, member))
   if old == nil then
     redis.call('HINCRBY', hist, bucket, 1)
-    redis.call('HINCRBY', hist, 'views', 1)
-    redis.call('HINCRBY', hist, 'fold', ARGV[pos + 4])
+    for j = 0, firsts - 1 do
+      redis.call('HINCRBY', hist, ARGV[pos + 5 + 2 * j], ARGV[pos + 6 + 2 * j])
+    end
     redis.call('HSET', peaks, member, bucket)
   elseif old < bucket and tonumber(redis.call('HGET', hist, old) or '0') > 0 then
     -- a move never takes a bucket below zero: a peak whose count is not there is refused
@@ -94,7 +96,7 @@ for i = 1, count do
     redis.call('HINCRBY', hist, bucket, 1)
     redis.call('HSET', peaks, member, bucket)
   end
-  pos = pos + 5
+  pos = pos + 5 + 2 * firsts
 end
 for i = 0, expiries - 1 do
   redis.call('EXPIRE', KEYS[tonumber(ARGV[expire_from + 2 * i])], ARGV[expire_from + 2 * i + 1])
@@ -131,6 +133,18 @@ return redis.call('XTRIM', stream, 'MINID', floor)
 Entry = tuple[str, dict[bytes, bytes]]
 
 
+@dataclass(frozen=True)
+class DeepestBucket:
+    """Keep the deepest bucket per member: the member counts once in a histogram hash, in the
+    highest bucket reported for it so far, which the peak hash remembers. A deeper report moves
+    the count from the old bucket to the new one, unless the old bucket holds nothing (then the
+    move is refused: no bucket ever goes below zero). `firsts` are (field, amount) added to the
+    histogram hash the first time the member is counted, never again."""
+
+    bucket: int
+    firsts: tuple[tuple[str, int], ...] = ()
+
+
 @dataclass
 class Commit:
     """What one run of entries adds up to."""
@@ -142,10 +156,8 @@ class Commit:
     appends: dict[str, bytes] = field(default_factory=dict)  # key -> bytes to append
     raises: dict[tuple[str, str], int] = field(default_factory=dict)  # (zset, member) -> score,
     # applied only when higher than the member's current score (ZADD GT)
-    # (histogram, peak hash, member) -> (bucket, amount): the member counts once in the
-    # histogram, in its highest bucket so far; `amount` is added to its 'fold' field the first
-    # time. A move that would take the old bucket below zero is refused.
-    peaks: dict[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
+    # (histogram, peak hash, member) -> its deepest bucket: see DeepestBucket
+    deepest: dict[tuple[str, str, str], DeepestBucket] = field(default_factory=dict)
 
 
 def decoded(entries: list[Entry], commit: Commit) -> Iterator[tuple[StoredHeader, list[Event]]]:
@@ -231,7 +243,7 @@ class StreamReader:
                 + list(commit.expiries)
                 + list(commit.appends)
                 + [key for key, _ in commit.raises]
-                + [key for hist_peak in commit.peaks for key in hist_peak[:2]]
+                + [key for hist_peak in commit.deepest for key in hist_peak[:2]]
             )
         )
         index = {key: i + 3 for i, key in enumerate(counter_keys)}  # Lua counts from 1
@@ -251,9 +263,10 @@ class StreamReader:
         args.append(len(commit.raises))
         for (key, member), score in commit.raises.items():
             args += [index[key], member, score]
-        args.append(len(commit.peaks))
-        for (hist, peaks, member), (bucket, amount) in commit.peaks.items():
-            args += [index[hist], index[peaks], member, bucket, amount]
+        args.append(len(commit.deepest))
+        for (hist, peaks, member), deepest in commit.deepest.items():
+            args += [index[hist], index[peaks], member, deepest.bucket, len(deepest.firsts)]
+            args += [part for first in deepest.firsts for part in first]
         script_keys = [stream, dead_stream, *counter_keys]
         try:
             gone: Any = self.client.evalsha(COMMIT_SHA, len(script_keys), *script_keys, *args)

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from collector.batch_writer import REDIS_DOWN, BatchWriter, BufferFullError, prepare_batch
 from collector.bounds import clamp_batch
 from collector.head_limit import HEADER_VALUE_MAX_BYTES
 from collector.metrics import Metrics
@@ -25,7 +26,6 @@ from collector.ratelimit import RateLimiter
 from collector.schema import SCHEMA_VERSION, Batch, BatchError, StoredHeader, decode_batch
 from collector.settings import Settings
 from collector.sites import SiteDirectory, SiteError, normalize_origin
-from collector.store import REDIS_DOWN, BatchWriter, BufferFullError, prepare_batch
 
 log = logging.getLogger(__name__)
 

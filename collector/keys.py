@@ -1,4 +1,5 @@
-"""Every Redis key name, in one place.
+"""Redis key names of the stream layer, the site registry and what several parts share. A
+consumer's own aggregates are named in its own package, built on `shard_tag`.
 
 Keys that a script or transaction touches together share a hash tag (`{...}`), so each one stays
 in a single Redis Cluster slot: one tag for the site registry, one per (site, stream shard).
@@ -40,45 +41,6 @@ def visitor_salt(day: str) -> str:
 def dead_letters(site: str, shard: int) -> str:
     """Entries a worker could not process, with the reason; kept for a person to look at."""
     return f"{PREFIX}:{shard_tag(site, shard)}:dead"
-
-
-# Aggregates. Every one carries the shard's hash tag, so a worker's commit (ack + counters) is
-# one atomic script on one slot; readers sum the shards. Templates go last: they contain ':'.
-def grid(site: str, shard: int, day: str, band: str, kind: str, layer: str, template: str) -> str:
-    """Hash: cell (row * GRID_COLUMNS + column) -> clicks. layer: doc, or fixed (viewport)."""
-    return f"{PREFIX}:{shard_tag(site, shard)}:grid:{day}:{band}:{kind}:{layer}:{template}"
-
-
-def page_counts(site: str, shard: int, day: str) -> str:
-    """Hash: 'band|counter|template' -> count (page views, clicks, rage, dead)."""
-    return f"{PREFIX}:{shard_tag(site, shard)}:pages:{day}"
-
-
-def element_counts(site: str, shard: int, day: str, band: str, template: str) -> str:
-    """Hash: 'kind|selector' -> count, kind one of c (clicks), r (rage), d (dead)."""
-    return f"{PREFIX}:{shard_tag(site, shard)}:elements:{day}:{band}:{template}"
-
-
-def scroll_depths(site: str, shard: int, day: str, band: str, template: str) -> str:
-    """Hash: depth bucket -> page views whose deepest point is in it; 'views' -> page views;
-    'fold' -> sum of their viewport heights."""
-    return f"{PREFIX}:{shard_tag(site, shard)}:scroll:{day}:{band}:{template}"
-
-
-def scroll_peaks(site: str, shard: int, day: str) -> str:
-    """Hash: scroll_peak_member -> deepest bucket counted for it in scroll_depths, so a page
-    view reported again (the snippet reports on every leave) moves its count, not adds one.
-    Kept SCROLL_PEAK_TTL_S."""
-    return f"{PREFIX}:{shard_tag(site, shard)}:scrollpeak:{day}"
-
-
-def scroll_peak_member(page_view: str, band: str, template: str) -> str:
-    """'page view id|band|template': one member per histogram a page view is counted in (the
-    site and day are in the hash's key). Page view ids are tokens: no '|'."""
-    return f"{page_view}|{band}|{template}"
-
-
-SCROLL_PEAK_TTL_S = 2 * 86_400
 
 
 # Hash: 'part|site|where' -> unexpected errors a background thread caught and went on after
@@ -134,7 +96,8 @@ def vocabulary_ids(site: str, shard: int) -> str:
 
 
 def open_session(site: str, shard: int, sid: str) -> str:
-    """String: the rows recorded so far for one browser session id (reports.sessions.OPEN_ROW)."""
+    """String: the rows recorded so far for one browser session id
+    (reports.sessions.layout.OPEN_ROW)."""
     return f"{PREFIX}:{shard_tag(site, shard)}:sess:open:{sid}"
 
 
@@ -145,23 +108,9 @@ def idle_sessions(site: str, shard: int) -> str:
 
 def session_log(site: str, shard: int, day: str, part: str) -> str:
     """String of fixed-size records of the sessions that started on `day`; part is sessions,
-    nav or clicks (reports.sessions.SESSION_ROW, NAV_ROW, CLICK_ROW)."""
+    nav or clicks (reports.sessions.layout.SESSION_ROW, NAV_ROW, CLICK_ROW)."""
     return f"{PREFIX}:{shard_tag(site, shard)}:sess:{day}:{part}"
 
 
-def live_counts(site: str, shard: int, minute: int) -> str:
-    """Hash of one minute (server receipt time, ms // 60000): 't|TYPE' -> events, 'p|TEMPLATE'
-    -> page views, 's|' -> batches. Kept LIVE_TTL_S; the dashboard's live view and install
-    check read it."""
-    return f"{PREFIX}:{shard_tag(site, shard)}:live:{minute}"
-
-
-LIVE_TTL_S = 2 * 3600
-
 # Read API tokens: SHA-256 hex of a token -> its record (JSON). Only the hash is stored.
 API_TOKENS = f"{PREFIX}:{{tokens}}"
-
-
-def screenshot(site: str, band: str, template: str) -> str:
-    """String: a PNG of the page at the band's width, drawn under its heatmaps."""
-    return f"{PREFIX}:{{{site}}}:shot:{band}:{template}"

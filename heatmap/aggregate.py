@@ -11,16 +11,17 @@ from functools import lru_cache
 
 import numpy as np
 
-from collector import keys
 from collector.cardinality import OVER_LIMIT, Folder, count_folded, fold_events
-from collector.consumer import Commit, Entry, decoded
+from collector.consumer import Commit, DeepestBucket, Entry, decoded
+from collector.keys import WORKER_GROUP
 from collector.pages import BANDS, PageTemplates, bands_of
 from collector.schema import Click, Event, PageView, RageClick, Scroll
+from heatmap import keys
 from heatmap.grid import cells_of, x_extent
 
 DAY_MS = 86_400_000
 SCROLL_BUCKET_PX = 50
-KINDS = ("click", "dead", "rage")
+CLICK_KINDS = ("click", "dead", "rage")
 LAYERS = ("doc", "fixed")
 
 
@@ -62,7 +63,7 @@ class _Run:
 class Aggregator:
     """Heatmap aggregates of the entries of one stream shard."""
 
-    group = keys.WORKER_GROUP
+    group = WORKER_GROUP
 
     def __init__(
         self, templates: PageTemplates, retention_days: int, folder: Folder | None = None
@@ -128,7 +129,9 @@ class Aggregator:
             g, b = divmod(g, 3)
             d, t = divmod(g, len(names))
             day_name = _day_name(int(days[d]))
-            grid_key = keys.grid(site, shard, day_name, BANDS[b], KINDS[k], LAYERS[lay], names[t])
+            grid_key = keys.grid(
+                site, shard, day_name, BANDS[b], CLICK_KINDS[k], LAYERS[lay], names[t]
+            )
             self._add(commit, grid_key, str(cell), count, int(days[d]))
         self._add_elements(commit, site, shard, days[day_index], band, templates, points)
 
@@ -149,7 +152,7 @@ class Aggregator:
             element_key = keys.element_counts(site, shard, _day_name(d), BANDS[b], template)
             self._add(commit, element_key, f"{'cdr'[kind]}|{sel}", count, d)
             page_key = keys.page_counts(site, shard, _day_name(d))
-            self._add(commit, page_key, f"{BANDS[b]}|{KINDS[kind]}|{template}", count, d)
+            self._add(commit, page_key, f"{BANDS[b]}|{CLICK_KINDS[kind]}|{template}", count, d)
 
     def _add_views(self, commit: Commit, site: str, shard: int, run: _Run) -> None:
         for (day, band, path), count in run.views.items():
@@ -162,9 +165,10 @@ class Aggregator:
             bucket = int(depth // SCROLL_BUCKET_PX)
             # The peak belongs to the histogram it was counted in: one page view id reported on
             # two pages (a stranger can send that) moves nothing from one page to the other.
-            peak = (scroll_key, peak_key, keys.scroll_peak_member(view, BANDS[band], template))
-            if bucket >= commit.peaks.get(peak, (-1, 0))[0]:  # two paths of one template
-                commit.peaks[peak] = (bucket, fold)
+            member = keys.scroll_peak_member(view, BANDS[band], template)
+            peak = (scroll_key, peak_key, member)
+            if peak not in commit.deepest or bucket >= commit.deepest[peak].bucket:
+                commit.deepest[peak] = scroll_peak(bucket, fold)  # two paths of one template
             self._expire(commit, scroll_key, day)
             commit.expiries[peak_key] = keys.SCROLL_PEAK_TTL_S
 
@@ -178,16 +182,22 @@ class Aggregator:
             commit.expiries[key] = max(60, int(expires_ms / 1000 - time.time()))
 
 
+def scroll_peak(bucket: int, fold_px: int) -> DeepestBucket:
+    """A page view's deepest scroll bucket; the first time it is counted it also adds one to
+    the histogram's 'views' and its viewport height to 'fold' (heatmap.keys.scroll_depths)."""
+    return DeepestBucket(bucket, (("views", 1), ("fold", fold_px)))
+
+
 def _collect(run: _Run, events: list[Event], skew_ms: int) -> None:
     for event in events:
         day = (event.ts + skew_ms) // DAY_MS  # server clock
         match event:
             case Click():
-                run.points.add(day, event, KINDS.index("click"))
+                run.points.add(day, event, CLICK_KINDS.index("click"))
                 if event.dead:
-                    run.points.add(day, event, KINDS.index("dead"))
+                    run.points.add(day, event, CLICK_KINDS.index("dead"))
             case RageClick():
-                run.points.add(day, event, KINDS.index("rage"))
+                run.points.add(day, event, CLICK_KINDS.index("rage"))
             case PageView():
                 run.views[(day, _band(event.vw), event.p)] += 1
             case Scroll() if event.vw:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import redis
 
-from collector import keys
 from collector.sites import Site
+from heatmap import keys
 
 MINUTE_MS = 60_000
 

@@ -11,8 +11,8 @@ import warnings
 import redis
 from PIL import Image
 
-from collector import keys
 from collector.pages import BANDS
+from heatmap import keys
 from heatmap.render import MAX_DRAWN_HEIGHT_PX, MAX_DRAWN_PIXELS
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from heatmap.render import LEGEND_PX, RAMP, Legend, canvas, drawn_height_px, finish, page_width
-from heatmap.store import ScrollStats
+from heatmap.totals import ScrollStats
 
 SCROLL_ALPHA = 150
 MARKS = (0.75, 0.50, 0.25)

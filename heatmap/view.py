@@ -13,9 +13,9 @@ from PIL import Image
 from collector.sites import Site
 from heatmap.render import FloatGrid, Legend, render_heatmap
 from heatmap.scrollmap import render_scrollmap
-from heatmap.store import days_between, load_grid, load_pages, load_scroll
+from heatmap.totals import days_between, load_grid, load_pages, load_scroll
 
-KINDS = ("click", "rage", "dead", "scroll")
+MAP_KINDS = ("click", "rage", "dead", "scroll")
 SCALES = ("sqrt", "log", "linear")
 
 
@@ -26,18 +26,25 @@ class HeatmapView:
     views: int  # page views of the page and band in the period
 
 
-def heatmap_view(
-    client: redis.Redis,
-    site: Site,
-    template: str,
-    band: str,
-    kind: str,
-    period: tuple[date, date],
-    background: Image.Image | None = None,
-    width: int | None = None,
-    scale: str = "sqrt",
-) -> HeatmapView:
-    first, last = period
+@dataclass(frozen=True)
+class HeatmapRequest:
+    """Which map to draw: a page template of a site, in a band, of a kind, over whole days."""
+
+    site: Site
+    template: str
+    band: str
+    kind: str  # one of MAP_KINDS
+    period: tuple[date, date]  # first and last day
+    background: Image.Image | None = None  # the page's picture, drawn under the map
+    width: int | None = None  # of the image, px; None: the band's width
+    scale: str = "sqrt"  # one of SCALES; click maps only
+
+
+def heatmap_view(client: redis.Redis, request: HeatmapRequest) -> HeatmapView:
+    """The map the request asks for, and the counts its legend shows."""
+    site, template, band, kind = request.site, request.template, request.band, request.kind
+    background, width = request.background, request.width
+    first, last = request.period
     days = days_between(first, last)
     views = sum(
         p.views for p in load_pages(client, site, days) if p.template == template and p.band == band
@@ -53,7 +60,9 @@ def heatmap_view(
     total = _padded(grid, rows) + _padded(fixed, rows)  # fixed: where they sit at the top
     events = int(total.sum())
     legend = Legend(template, band, label, events, views, kind)
-    return HeatmapView(render_heatmap(total, legend, background, width, scale), events, views)
+    return HeatmapView(
+        render_heatmap(total, legend, background, width, request.scale), events, views
+    )
 
 
 def _padded(grid: FloatGrid, rows: int) -> FloatGrid:

@@ -12,7 +12,7 @@ from clicktrail.demo.run import DemoOptions, run_demo
 from clicktrail.wiring import make_scheduler, make_worker
 from clicktrail.worker import Worker
 from collector.settings import Settings
-from reports.scheduler import ReportScheduler
+from reports.scheduled.scheduler import ReportScheduler
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:

@@ -18,8 +18,8 @@ from collector.settings import Settings
 from collector.sites import Site, get_site
 from heatmap.render import save_png
 from heatmap.screenshots import load_screenshot
-from heatmap.store import StoredDataError, days_between, load_elements, load_pages
-from heatmap.view import KINDS, SCALES, heatmap_view
+from heatmap.totals import StoredDataError, days_between, load_elements, load_pages
+from heatmap.view import MAP_KINDS, SCALES, HeatmapRequest, heatmap_view
 
 DEFAULT_DAYS = 30
 
@@ -55,7 +55,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     heat.add_argument("--page", required=True, help="a path or page template, e.g. /cart")
     heat.add_argument("--band", choices=BANDS, default="desktop")
-    heat.add_argument("--kind", choices=KINDS, default="click")
+    heat.add_argument("--kind", choices=MAP_KINDS, default="click")
     heat.add_argument(
         "--background",
         type=Path,
@@ -117,9 +117,18 @@ def cmd_heatmap(args: argparse.Namespace, settings: Settings, client: Any) -> in
         background = load_screenshot(client, site.name, args.band, template)
     try:
         view = heatmap_view(
-            client, site, template, args.band, args.kind, (first, last), background,
-            args.width, args.scale,
-        )  # fmt: skip
+            client,
+            HeatmapRequest(
+                site=site,
+                template=template,
+                band=args.band,
+                kind=args.kind,
+                period=(first, last),
+                background=background,
+                width=args.width,
+                scale=args.scale,
+            ),
+        )
     except StoredDataError as exc:
         raise CommandError(str(exc)) from None
     save_png(view.image, str(args.output))

@@ -14,7 +14,7 @@ from clicktrail.cli.errors import CommandError
 from clicktrail.cli.options import common_parser
 from collector.settings import Settings, SettingsError, load_settings
 from collector.sites import SiteError
-from reports.config import ConfigError
+from reports.scheduled.config import ConfigError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from collector.settings import SettingsError, parse_value
-from reports.query import parse_zone
+from reports.analyses.funnel_request import parse_zone
 
 
 def setting(name: str) -> Callable[[str], Any]:

@@ -15,18 +15,20 @@ from clicktrail.cli.options import checked, iso_date, period, site_option, zone_
 from clicktrail.wiring import report_config, session_ms
 from collector.settings import Settings
 from collector.sites import get_site
-from reports.abandonment import build_report, report_period
-from reports.config import PERIOD_DAYS, ConfigError
-from reports.delivery import DeliveryError, deliver, describe
-from reports.query import (
+from reports.analyses.funnel_request import (
     DEFAULT_WINDOW_MS,
     FunnelRequest,
     parse_duration_ms,
     parse_zone,
-    run_funnel_request,
+    run_funnel,
 )
-from reports.report_files import write_report
-from reports.steps import MAX_STEPS, MIN_STEPS, parse_step
+from reports.analyses.funnel_result import FunnelResult, PageCount
+from reports.analyses.steps import MAX_STEPS, MIN_STEPS, parse_step
+from reports.delivery.dispatch import deliver
+from reports.delivery.targets import DeliveryError, describe
+from reports.scheduled.build import build_report, report_period
+from reports.scheduled.config import PERIOD_DAYS, ConfigError
+from reports.scheduled.files import write_report
 
 DEFAULT_DAYS = 7
 
@@ -83,19 +85,19 @@ def cmd_funnel(args: argparse.Namespace, settings: Settings, client: Any) -> int
     site = get_site(client, args.site)
     first, last = period(args.first, args.last, DEFAULT_DAYS)
     request = FunnelRequest(
-        args.steps,
-        first,
-        last,
-        args.window,
-        args.strict,
-        args.unit,
-        args.by,
-        args.tz,
-        settings.page_templates,
+        steps=args.steps,
+        first=first,
+        last=last,
+        window_ms=args.window,
+        strict=args.strict,
+        unit=args.unit,
+        breakdown=args.by,
+        zone=args.tz,
+        templates=settings.page_templates,
     )
     try:
         gap_ms, max_ms = session_ms(settings)
-        run = run_funnel_request(client, site, request, gap_ms=gap_ms, max_ms=max_ms)
+        run = run_funnel(client, site, request, gap_ms=gap_ms, max_ms=max_ms)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     if args.json:
@@ -105,7 +107,7 @@ def cmd_funnel(args: argparse.Namespace, settings: Settings, client: Any) -> int
     return 0
 
 
-def format_funnel(result: dict[str, Any]) -> str:
+def format_funnel(result: FunnelResult) -> str:
     """The funnel as a plain-text table, with drop-off detail."""
     mode = "strict, " if result["strict"] else ""
     lines = [
@@ -117,12 +119,11 @@ def format_funnel(result: dict[str, Any]) -> str:
         f"{'waiting':>8} {'median':>8} {'p90':>8}",
     ]
     for row in result["steps"]:
-        rate = (
-            f"{100 * row['conversion_rate']:.1f}%" if row.get("conversion_rate") is not None else ""
-        )
+        step_rate = row.get("conversion_rate")
+        shown = f"{100 * step_rate:.1f}%" if step_rate is not None else ""
         lines.append(
             f"{row['step']:>2} {row['pattern'][:28]:<28} {row['entered']:>9,} "
-            f"{_n(row.get('converted')):>9} {rate:>7} {_n(row.get('dropped')):>9} "
+            f"{_n(row.get('converted')):>9} {shown:>7} {_n(row.get('dropped')):>9} "
             f"{_n(row.get('in_progress')):>8} {_duration(row.get('median_s')):>8} "
             f"{_duration(row.get('p90_s')):>8}"
         )
@@ -158,7 +159,7 @@ def _n(value: int | None) -> str:
     return "" if value is None else f"{value:,}"
 
 
-def _pages(pages: list[dict[str, Any]], limit: int = 5) -> str:
+def _pages(pages: list[PageCount], limit: int = 5) -> str:
     return ", ".join(f"{p['page']} ({p['count']:,})" for p in pages[:limit])
 
 

@@ -22,7 +22,7 @@ from clicktrail.worker import Worker
 from collector import sites as site_store
 from collector.connections import RedisTarget, resolve, sync_client
 from collector.settings import Settings
-from reports.scheduler import ReportScheduler
+from reports.scheduled.scheduler import ReportScheduler
 
 log = logging.getLogger("clicktrail")
 

@@ -35,10 +35,10 @@ from collector.snippet import script_tag
 from heatmap.capture import CaptureError, capture_pages
 from heatmap.render import BAND_WIDTHS_PX, save_png
 from heatmap.screenshots import load_screenshot, save_screenshot
-from heatmap.view import heatmap_view
-from reports.abandonment import build_report
-from reports.config import DEFAULT_FUNNEL, FunnelDef, ReportConfig
-from reports.report_files import write_report
+from heatmap.view import HeatmapRequest, heatmap_view
+from reports.scheduled.build import build_report
+from reports.scheduled.config import DEFAULT_FUNNEL, FunnelDefinition, ReportConfig
+from reports.scheduled.files import write_report
 
 log = logging.getLogger(__name__)
 
@@ -196,14 +196,15 @@ def _write_outputs(client: redis.Redis, settings: Settings, out: Path) -> None:
     period = (today - timedelta(days=REPORT_DAYS), today)
     for page, band in (("/cart", "desktop"), ("/product/:id", "mobile")):
         background = load_screenshot(client, SITE, band, page)
-        view = heatmap_view(client, site, page, band, "click", period, background)
+        request = HeatmapRequest(site, page, band, "click", period, background)
+        view = heatmap_view(client, request)
         name = f"heatmap-{page.strip('/').replace('/:id', '') or 'home'}-{band}.png"
         save_png(view.image, str(out / name))
         print(f"wrote {out / name}: {view.events:,} clicks over {view.views:,} page views")
     funnel = ReportConfig({}, {}).funnel(DEFAULT_FUNNEL)
     data = build_report(
-        client, site, FunnelDef(funnel.name, funnel.steps), period[0], today - timedelta(days=1),
-        "UTC", settings.page_templates,
+        client, site, FunnelDefinition(funnel.name, funnel.steps), period[0],
+        today - timedelta(days=1), "UTC", settings.page_templates,
     )  # fmt: skip
     files = write_report(data, out / "report", settings.collector_url)
     print(f"wrote {files.html}: {files.headline}")

@@ -26,9 +26,10 @@ from collector.sites import Site, list_sites
 from collector.snippet import script_tag
 from heatmap.live import load_live
 from heatmap.screenshots import load_screenshot
-from heatmap.store import StoredDataError, days_between, load_elements, load_pages
-from heatmap.view import KINDS, SCALES, heatmap_view
-from reports.query import FunnelRequest, run_funnel_request
+from heatmap.totals import StoredDataError, days_between, load_elements, load_pages
+from heatmap.view import MAP_KINDS, SCALES, HeatmapRequest, heatmap_view
+from reports.analyses.funnel_request import FunnelRequest, run_funnel
+from reports.analyses.funnel_result import FunnelResult
 
 FUNNEL_DAYS = 7  # as `clicktrail funnel`
 PNG_CACHE = "private, max-age=60"
@@ -126,9 +127,18 @@ def _png(api: ApiState, site: Site, values: dict[str, Any], kind: str) -> Respon
     background = load_screenshot(api.client, site.name, band, template)
     try:
         view = heatmap_view(
-            api.client, site, template, band, kind, p.period(values), background,
-            values["width"], values.get("scale") or "sqrt",
-        )  # fmt: skip
+            api.client,
+            HeatmapRequest(
+                site=site,
+                template=template,
+                band=band,
+                kind=kind,
+                period=p.period(values),
+                background=background,
+                width=values["width"],
+                scale=values.get("scale") or "sqrt",
+            ),
+        )
     except StoredDataError as exc:  # not the client's mistake, nor a crash: the data's state
         return error(409, str(exc), None)
     out = io.BytesIO()
@@ -145,7 +155,7 @@ def get_funnel(call: Call) -> Response:
     return JSONResponse(get_funnel_result(call.api, call.site, call.values))
 
 
-def get_funnel_result(api: ApiState, site: Site, values: dict[str, Any]) -> dict[str, Any]:
+def get_funnel_result(api: ApiState, site: Site, values: dict[str, Any]) -> FunnelResult:
     """The funnel's JSON, as `clicktrail funnel --json` prints it."""
     first, last = p.period(values, FUNNEL_DAYS)
     request = FunnelRequest(
@@ -161,7 +171,7 @@ def get_funnel_result(api: ApiState, site: Site, values: dict[str, Any]) -> dict
     )
     gap_ms = api.settings.session_gap_min * 60_000
     max_ms = api.settings.session_max_h * 3_600_000
-    return run_funnel_request(api.client, site, request, gap_ms=gap_ms, max_ms=max_ms).result
+    return run_funnel(api.client, site, request, gap_ms=gap_ms, max_ms=max_ms).result
 
 
 def get_live(call: Call) -> Response:
@@ -226,8 +236,8 @@ _DATES = (p.FROM, p.TO)
 _KIND = p.Param(
     "kind",
     "What to draw.",
-    {"type": "string", "enum": list(KINDS)},
-    p.one_of(*KINDS),
+    {"type": "string", "enum": list(MAP_KINDS)},
+    p.one_of(*MAP_KINDS),
     default="click",
 )
 _SCALE = p.Param(

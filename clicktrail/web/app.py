@@ -21,7 +21,7 @@ from collector.app import create_app
 from collector.connections import sync_client
 from collector.settings import Settings
 from collector.sites import SiteError
-from reports.config import ConfigError, ReportConfig
+from reports.scheduled.config import ConfigError, ReportConfig
 
 
 def read_routes(

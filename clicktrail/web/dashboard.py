@@ -31,9 +31,9 @@ from clicktrail.web.auth import (
 from clicktrail.web.tokens import find_token
 from collector.pages import BANDS
 from collector.sites import Site, list_sites
-from heatmap.store import days_between, load_elements, load_pages
-from heatmap.view import KINDS
-from reports.config import CART_STEPS, ConfigError, ReportConfig
+from heatmap.totals import days_between, load_elements, load_pages
+from heatmap.view import MAP_KINDS
+from reports.scheduled.config import CART_STEPS, ConfigError, ReportConfig
 
 HERE = Path(__file__).parent
 WINDOWS = ("15m", "30m", "1h", "6h", "1d", "7d")
@@ -60,7 +60,7 @@ class Dashboard:
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
         )
         self.templates = Jinja2Templates(env=env)
-        self.templates.env.globals |= {"bands": BANDS, "kinds": KINDS}
+        self.templates.env.globals |= {"bands": BANDS, "kinds": MAP_KINDS}
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -207,7 +207,7 @@ def _to_login(request: Request) -> Response:
     return RedirectResponse(f"/login?next={quote(target)}", 303)
 
 
-_KIND = p.Param("kind", "", {}, p.one_of(*KINDS), default="click")
+_KIND = p.Param("kind", "", {}, p.one_of(*MAP_KINDS), default="click")
 _SENT = p.Param("sent", "", {}, str)  # the outcome of "send now", shown once
 _STRICT_BOX = p.Param("strict", "", {}, lambda raw: raw in ("on", "true", "1"), default=False)
 

@@ -11,8 +11,8 @@ from typing import Any
 from starlette.datastructures import QueryParams
 
 from collector.pages import BANDS
-from reports.query import MAX_DAYS, parse_duration_ms, parse_zone
-from reports.steps import MAX_STEPS, MIN_STEPS, parse_step
+from reports.analyses.funnel_request import MAX_DAYS, parse_duration_ms, parse_zone
+from reports.analyses.steps import MAX_STEPS, MIN_STEPS, parse_step
 
 DEFAULT_DAYS = 30
 MAX_PATH_CHARS = 512

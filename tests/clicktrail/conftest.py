@@ -15,7 +15,7 @@ from clicktrail.worker import Worker
 from collector.pages import PageTemplates
 from collector.sites import Site
 from heatmap.aggregate import Aggregator
-from reports.builder import SessionBuilder
+from reports.sessions.builder import SessionBuilder
 from tests.clicktrail.fleet import Processes, RedisServer
 from tests.factories import batch, click, now_ms, pageview
 

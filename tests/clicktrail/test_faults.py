@@ -19,8 +19,8 @@ from collector.ingest import RETRY_UNREACHABLE_S
 from collector.pages import BANDS, PageTemplates, bands_of
 from collector.sites import Site
 from heatmap.grid import cells_of
-from heatmap.store import load_grid, load_pages
-from reports.store import load_sessions
+from heatmap.totals import load_grid, load_pages
+from reports.sessions.reader import load_sessions
 from tests.clicktrail.fleet import (
     Events,
     Processes,

@@ -27,12 +27,13 @@ from collector.pages import BANDS, PageTemplates
 from collector.settings import Settings
 from collector.sites import Site
 from heatmap.aggregate import Aggregator
-from heatmap.view import KINDS
-from reports.abandonment import build_report
-from reports.builder import SessionBuilder
-from reports.config import FunnelDef
-from reports.delivery import EmailTarget, build_message
-from reports.report_files import write_report
+from heatmap.view import MAP_KINDS
+from reports.delivery.email import build_message
+from reports.delivery.targets import EmailTarget
+from reports.scheduled.build import build_report
+from reports.scheduled.config import FunnelDefinition
+from reports.scheduled.files import write_report
+from reports.sessions.builder import SessionBuilder
 from tests.clicktrail.hostile import HOSTILE_PATHS, PAYLOADS, post_hostile_visits
 from tests.clicktrail.web.test_security import DASHBOARD_PARAMS
 from tests.factories import BROWSER_UA, ORIGIN
@@ -56,7 +57,7 @@ LANDING = """<!doctype html><html><head><meta charset="utf-8">{snippet}</head><b
 PAGE_TEMPLATES = (
     "async () => (await (await fetch('/api/sites/shop/pages')).json()).map((r) => r.template)"
 )
-FUNNEL = FunnelDef("hostile", ("/", HOSTILE_PATHS[0], "/thanks"))
+FUNNEL = FunnelDefinition("hostile", ("/", HOSTILE_PATHS[0], "/thanks"))
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def test_values_posted_by_strangers_run_nowhere_in_the_dashboard(
     assert any("/heatmap?page=" in url for url in seen), "the crawl reached the heatmaps"
 
     for template in templates:  # every map kind of every page
-        for kind in KINDS:
+        for kind in MAP_KINDS:
             visit(
                 page,
                 dialogs,

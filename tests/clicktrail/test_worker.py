@@ -20,8 +20,8 @@ from collector.consumer import MAX_DELIVERIES
 from collector.pages import BANDS, PageTemplates, bands_of
 from collector.sites import Site
 from heatmap.grid import cells_of
-from heatmap.store import load_grid, load_pages
-from reports.store import load_sessions
+from heatmap.totals import load_grid, load_pages
+from reports.sessions.reader import load_sessions
 from tests.clicktrail.fleet import held_by
 from tests.factories import batch, click, pageview
 

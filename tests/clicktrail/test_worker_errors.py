@@ -18,9 +18,9 @@ from collector.metrics import Metrics
 from collector.pages import PageTemplates
 from collector.sites import Site
 from heatmap.aggregate import Aggregator
-from heatmap.store import load_grid
-from reports.builder import SessionBuilder
-from reports.store import load_sessions
+from heatmap.totals import load_grid
+from reports.sessions.builder import SessionBuilder
+from reports.sessions.reader import load_sessions
 from tests.factories import ORIGIN, batch, click, now_ms, pageview, tiny_async_client
 
 TODAY = [datetime.now(UTC).strftime("%Y%m%d")]

@@ -24,9 +24,9 @@ from collector.pages import PageTemplates
 from collector.settings import Settings
 from collector.sites import Site
 from heatmap.aggregate import Aggregator
-from heatmap.store import load_pages
-from reports.builder import SessionBuilder
-from reports.store import load_sessions
+from heatmap.totals import load_pages
+from reports.sessions.builder import SessionBuilder
+from reports.sessions.reader import load_sessions
 from tests.factories import batch, click, event, now_ms, pageview, tiny_async_client
 
 HOUR = 3_600_000

@@ -9,8 +9,8 @@ import redis
 from starlette.testclient import TestClient
 
 from clicktrail.worker import Worker
-from collector import keys
 from collector.consumer import Commit, StreamReader
+from collector.keys import WORKER_GROUP, dead_letters, events_stream, open_session
 from collector.pages import PageTemplates
 from collector.schema import (
     Click,
@@ -22,11 +22,12 @@ from collector.schema import (
     encode_header,
 )
 from collector.sites import Site
-from heatmap.aggregate import Aggregator
+from heatmap import keys
+from heatmap.aggregate import Aggregator, scroll_peak
 from heatmap.render import LEGEND_PX, Legend
 from heatmap.scrollmap import render_scrollmap
-from heatmap.store import load_scroll
-from reports.builder import SessionBuilder
+from heatmap.totals import load_scroll
+from reports.sessions.builder import SessionBuilder
 from tests import factories
 
 NOW = int(time.time() * 1000)
@@ -132,9 +133,9 @@ def test_scroll_depth_is_one_per_page_view_at_its_deepest() -> None:
     commit = Aggregator(PageTemplates(), 90).commit_for("shop", 0, run)
     depths = keys.scroll_depths("shop", 0, DAY, "desktop", "/cart")
     peaks = keys.scroll_peaks("shop", 0, DAY)
-    assert commit.peaks == {
-        (depths, peaks, "pv|desktop|/cart"): (40, 800),
-        (depths, peaks, "b|desktop|/cart"): (18, 800),
+    assert commit.deepest == {
+        (depths, peaks, "pv|desktop|/cart"): scroll_peak(40, 800),
+        (depths, peaks, "b|desktop|/cart"): scroll_peak(18, 800),
     }
     assert not [k for k, _ in commit.increments if k == depths]
     assert commit.expiries[peaks] == keys.SCROLL_PEAK_TTL_S
@@ -189,17 +190,19 @@ def test_the_commit_refuses_a_move_that_would_take_a_bucket_below_zero(
     peaks = keys.scroll_peaks("shop", 0, DAY)
     redis_client.hset(depths, mapping={"3": 1, "views": 1, "fold": 800})
     redis_client.hset(peaks, "old|desktop|/cart", 7)
-    reader = StreamReader(redis_client, keys.WORKER_GROUP, "test")
-    stream = keys.events_stream("shop", 0)
+    reader = StreamReader(redis_client, WORKER_GROUP, "test")
+    stream = events_stream("shop", 0)
     redis_client.xadd(stream, {"h": b"x"})
     [(entry_id, _)] = reader.read(stream, 10)
 
-    commit = Commit(entry_ids=[entry_id], peaks={(depths, peaks, "old|desktop|/cart"): (9, 800)})
-    assert reader.commit(stream, keys.dead_letters("shop", 0), commit) == []
+    commit = Commit(
+        entry_ids=[entry_id], deepest={(depths, peaks, "old|desktop|/cart"): scroll_peak(9, 800)}
+    )
+    assert reader.commit(stream, dead_letters("shop", 0), commit) == []
 
     assert redis_client.hgetall(depths) == {b"3": b"1", b"views": b"1", b"fold": b"800"}
     assert redis_client.hget(peaks, "old|desktop|/cart") == b"7"
-    assert redis_client.xpending(stream, keys.WORKER_GROUP)["pending"] == 0  # still acknowledged
+    assert redis_client.xpending(stream, WORKER_GROUP)["pending"] == 0  # still acknowledged
 
 
 def test_on_a_page_that_scrolls_sideways_x_is_a_share_of_the_document_width() -> None:
@@ -240,6 +243,6 @@ def test_keys_made_by_a_first_commit_expire(
     made = [
         keys.scroll_depths("shop", 0, DAY, "desktop", "/cart"),
         keys.scroll_peaks("shop", 0, DAY),
-        keys.open_session("shop", 0, "session-1"),
+        open_session("shop", 0, "session-1"),
     ]
     assert [redis_client.ttl(key) > 0 for key in made] == [True, True, True]

@@ -11,8 +11,8 @@ import pytest
 import redis
 from PIL import Image, ImageFile
 
-from collector import keys
 from collector.sites import Site
+from heatmap import keys
 from heatmap.screenshots import (
     MAX_BYTES,
     MAX_PIXELS,

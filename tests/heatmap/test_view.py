@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 import redis
 
-from collector import keys
+from heatmap import keys
 from heatmap.render import LEGEND_PX, MAX_DRAWN_HEIGHT_PX
 
 TODAY = datetime.now(UTC).date()
@@ -22,14 +22,14 @@ import json, resource, sys, time
 from datetime import date
 from collector.connections import sync_client
 from collector.sites import get_site
-from heatmap.view import heatmap_view
+from heatmap.view import HeatmapRequest, heatmap_view
 
 client, kind = sync_client(sys.argv[1]), sys.argv[2]
 site, day = get_site(client, "shop"), date.fromisoformat(sys.argv[3])
-heatmap_view(client, site, "/short", "desktop", kind, (day, day))  # imports, fonts, first arenas
+heatmap_view(client, HeatmapRequest(site, "/short", "desktop", kind, (day, day)))  # first arenas
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.perf_counter()
-view = heatmap_view(client, site, "/feed", "desktop", kind, (day, day))
+view = heatmap_view(client, HeatmapRequest(site, "/feed", "desktop", kind, (day, day)))
 seconds = time.perf_counter() - started
 growth_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
 print(json.dumps({"seconds": seconds, "growth_mb": growth_kb / 1024,

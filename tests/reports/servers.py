@@ -16,7 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from reports.delivery import EmailTarget
+from reports.delivery.targets import EmailTarget
 
 
 def free_port() -> int:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reports.sessions import CLICK_ROW, SessionTable, offsets_of
+from reports.sessions.layout import CLICK_ROW, SessionTable, offsets_of
 
 
 @dataclass

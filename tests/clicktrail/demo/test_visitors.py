@@ -46,8 +46,8 @@ from collector.app import create_app
 from collector.schema import Batch, Click, Event, PageView, RageClick, Scroll, decode_batch
 from collector.settings import Settings
 from heatmap.capture import CHROMIUM, CHROMIUM_ARGS
-from heatmap.store import days_between, load_pages
-from reports.store import load_sessions
+from heatmap.totals import days_between, load_pages
+from reports.sessions.reader import load_sessions
 from tests.factories import decode_entry, now_ms, stored_entries
 from tests.tracker_js.pages import snippet_tag
 

@@ -19,9 +19,10 @@ from clicktrail.cli.main import main
 from clicktrail.web.api import ENDPOINTS
 from clicktrail.web.app import create_web_app
 from clicktrail.web.tokens import create_token
-from collector import keys, sites
+from collector import sites
 from collector.settings import Settings
 from collector.sites import Site
+from heatmap import keys
 from heatmap.render import LEGEND_PX
 from tests.clicktrail.conftest import CART_BUTTON
 

@@ -22,7 +22,7 @@ from collector.pages import PageTemplates
 from collector.settings import Settings
 from collector.sites import Site
 from heatmap.aggregate import Aggregator
-from reports.builder import SessionBuilder
+from reports.sessions.builder import SessionBuilder
 from tests.clicktrail.hostile import HOSTILE_PATHS, PAYLOADS, RAW_MARKUP, post_hostile_visits
 
 REPORT = """

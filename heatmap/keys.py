@@ -1,0 +1,62 @@
+"""Redis key names of the heatmap aggregates and screenshots.
+
+Every aggregate carries its stream shard's hash tag (collector.keys.shard_tag), so a worker's
+commit (acknowledgement and counters) is one atomic script on one Redis Cluster slot; readers
+sum the shards. Templates go last: they contain ':'.
+"""
+
+from __future__ import annotations
+
+from collector.keys import PREFIX, shard_tag
+
+
+def grid(site: str, shard: int, day: str, band: str, kind: str, layer: str, template: str) -> str:
+    """Hash: cell (row * GRID_COLUMNS + column) -> clicks. layer: doc, or fixed (viewport)."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:grid:{day}:{band}:{kind}:{layer}:{template}"
+
+
+def page_counts(site: str, shard: int, day: str) -> str:
+    """Hash: 'band|counter|template' -> count (page views, clicks, rage, dead)."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:pages:{day}"
+
+
+def element_counts(site: str, shard: int, day: str, band: str, template: str) -> str:
+    """Hash: 'kind|selector' -> count, kind one of c (clicks), r (rage), d (dead)."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:elements:{day}:{band}:{template}"
+
+
+def scroll_depths(site: str, shard: int, day: str, band: str, template: str) -> str:
+    """Hash: depth bucket -> page views whose deepest point is in it; 'views' -> page views;
+    'fold' -> sum of their viewport heights."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:scroll:{day}:{band}:{template}"
+
+
+def scroll_peaks(site: str, shard: int, day: str) -> str:
+    """Hash: scroll_peak_member -> deepest bucket counted for it in scroll_depths, so a page
+    view reported again (the snippet reports on every leave) moves its count, not adds one.
+    Kept SCROLL_PEAK_TTL_S."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:scrollpeak:{day}"
+
+
+def scroll_peak_member(page_view: str, band: str, template: str) -> str:
+    """'page view id|band|template': one member per histogram a page view is counted in (the
+    site and day are in the hash's key). Page view ids are tokens: no '|'."""
+    return f"{page_view}|{band}|{template}"
+
+
+SCROLL_PEAK_TTL_S = 2 * 86_400
+
+
+def live_counts(site: str, shard: int, minute: int) -> str:
+    """Hash of one minute (server receipt time, ms // 60000): 't|TYPE' -> events, 'p|TEMPLATE'
+    -> page views, 's|' -> batches. Kept LIVE_TTL_S; the dashboard's live view and install
+    check read it."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:live:{minute}"
+
+
+LIVE_TTL_S = 2 * 3600
+
+
+def screenshot(site: str, band: str, template: str) -> str:
+    """String: a PNG of the page at the band's width, drawn under its heatmaps."""
+    return f"{PREFIX}:{{{site}}}:shot:{band}:{template}"

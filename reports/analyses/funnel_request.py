@@ -1,0 +1,136 @@
+"""A funnel over a site's stored sessions: the one entry point for the CLI, the API and reports.
+
+One name per stage: a `FunnelDefinition` (reports.scheduled.config) is a configured funnel; a
+`FunnelRequest` is what to compute, in days of a time zone; `run_funnel` resolves it into a
+`FunnelQuery` (ms, reports.analyses.funnel_table), parses its steps once with the site's page
+templates, and answers with a `FunnelRun`: the typed `FunnelResult` and what it was counted from.
+
+Dates are whole days in a time zone; the range selects step-1 events from the first day's
+midnight to the midnight after the last day."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import redis
+
+from collector.pages import PageTemplates
+from collector.sites import Site
+from reports.analyses.funnel import Outcome, Units
+from reports.analyses.funnel_result import FunnelResult
+from reports.analyses.funnel_table import FunnelQuery, compute_funnel
+from reports.analyses.steps import Step, parse_steps
+from reports.sessions.layout import SESSION_GAP_MS, SESSION_MAX_MS, SessionTable
+from reports.sessions.reader import load_sessions
+
+DEFAULT_WINDOW_MS = 3_600_000
+MAX_WINDOW_MS = 7 * 86_400_000
+MAX_DAYS = 366
+_DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|min|h|d)?")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def parse_duration_ms(text: str) -> int:
+    """'30m', '1h', '90s', '2d' or a number of seconds -> ms, between 1 s and 7 days."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not match:
+        raise ValueError(f"expected a duration like 30m, 1h or 2d, got {text!r}")
+    ms = int(float(match["n"]) * _UNIT_MS[match["unit"] or "s"])
+    if not 1000 <= ms <= MAX_WINDOW_MS:
+        raise ValueError(f"a window runs from 1s to 7d, got {text!r}")
+    return ms
+
+
+def parse_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like Europe/Paris)"
+        ) from None
+
+
+def day_range_ms(first: date, last: date, zone: ZoneInfo) -> tuple[int, int]:
+    """[midnight of first, midnight after last) in `zone`, as ms."""
+    if last < first:
+        raise ValueError(f"the range ends ({last}) before it starts ({first})")
+    if (last - first).days >= MAX_DAYS:
+        raise ValueError(f"a range holds at most {MAX_DAYS} days")
+    return midnight_ms(first, zone), midnight_ms(last + timedelta(days=1), zone)
+
+
+def midnight_ms(day: date, zone: ZoneInfo) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class FunnelRequest:
+    """A funnel as a person asks for it: steps, days, and how to count."""
+
+    steps: list[str]
+    first: date
+    last: date
+    window_ms: int = DEFAULT_WINDOW_MS
+    strict: bool = False
+    unit: str = "session"
+    breakdown: str | None = None
+    zone: str = "UTC"
+    templates: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class FunnelRun:
+    """A request's answer, with the sessions, units and outcome it came from (the report reads
+    where the abandoning units clicked) and its steps, parsed once with the page templates."""
+
+    result: FunnelResult  # JSON-ready
+    table: SessionTable
+    units: Units
+    outcome: Outcome
+    steps: list[Step]
+
+
+def run_funnel(
+    client: redis.Redis,
+    site: Site,
+    request: FunnelRequest,
+    now_ms: int | None = None,
+    gap_ms: int = SESSION_GAP_MS,
+    max_ms: int = SESSION_MAX_MS,
+) -> FunnelRun:
+    zone = parse_zone(request.zone)
+    start_ms, end_ms = day_range_ms(request.first, request.last, zone)
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    query = FunnelQuery(
+        patterns=request.steps,
+        window_ms=request.window_ms,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        now_ms=now_ms,
+        strict=request.strict,
+        unit=request.unit,
+        breakdown=request.breakdown,
+    )
+    templates = PageTemplates(request.templates)
+    steps = parse_steps(request.steps, templates)
+    table = load_sessions(client, site, start_ms, end_ms, request.window_ms, gap_ms, max_ms)
+    numbers, units, outcome = compute_funnel(table, query, templates, steps)
+    result: FunnelResult = {
+        "site": site.name,
+        "window_s": request.window_ms / 1000,
+        "strict": request.strict,
+        "unit": request.unit,
+        "from": request.first.isoformat(),
+        "to": request.last.isoformat(),
+        "time_zone": request.zone,
+        "as_of": datetime.fromtimestamp(now_ms / 1000, zone).isoformat(timespec="seconds"),
+        "overall": numbers["overall"],
+        "steps": numbers["steps"],
+    }
+    if "breakdown" in numbers:
+        result["breakdown"] = numbers["breakdown"]
+    return FunnelRun(result, table, units, outcome, steps)

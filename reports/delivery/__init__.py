@@ -1,0 +1,1 @@
+"""Delivering a finished report: its targets, and a folder, a webhook or e-mail."""

@@ -1,0 +1,1 @@
+"""The scheduled report: its configuration, numbers, charts, files and schedule."""

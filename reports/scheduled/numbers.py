@@ -1,0 +1,60 @@
+"""The abandonment report's numbers as its JSON carries them (report.json, the webhook, the
+HTML page): typed, in the order their keys are written."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from reports.analyses.funnel_result import FunnelResult
+
+
+class FunnelName(TypedDict):
+    name: str
+    steps: list[str]
+
+
+# Functional form: "from" is a Python keyword.
+Period = TypedDict("Period", {"from": str, "to": str, "time_zone": str})
+PreviousPeriod = TypedDict("PreviousPeriod", {"from": str, "to": str})
+
+
+class ConversionChange(TypedDict):
+    """Step 1 to the last step, now against the previous period (reports.analyses.stats)."""
+
+    metric: str
+    current: float | None
+    previous: float | None
+    difference: float | None
+    ci95_low: float | None
+    ci95_high: float | None
+    significant: bool
+
+
+class DayConversion(TypedDict):
+    day: str  # ISO date
+    entered: int
+    converted: int
+    conversion_rate: float | None
+
+
+class HeatSummary(TypedDict):
+    step: int
+    pattern: str
+    band: str
+    abandoning_sessions: int
+    clicks: int
+    rage_clicks: int
+
+
+class ReportNumbers(TypedDict):
+    site: str
+    funnel: FunnelName
+    period: Period
+    previous_period: PreviousPeriod
+    current: FunnelResult
+    previous: FunnelResult
+    change: ConversionChange
+    daily: list[DayConversion]
+    previous_daily: list[DayConversion]
+    abandonment_heatmaps: list[HeatSummary]
+    headline: str

@@ -1,0 +1,1 @@
+"""Sessions: their stored layout, the builder that writes them, the reader that loads them."""
