@@ -35,19 +35,18 @@ from typing import Any
 import numpy as np
 from funnel_peers import PEER_ENGINES, STEPS, WINDOW_MS, repeat
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from reports.analyses.funnel import match_steps, session_units  # noqa: E402
-from reports.analyses.funnel_table import FunnelQuery, compute_funnel  # noqa: E402
-from reports.analyses.steps import page_mask, parse_steps, step_matrix  # noqa: E402
-from reports.sessions.layout import (  # noqa: E402
+from reports.analyses.funnel import match_steps, session_units
+from reports.analyses.funnel_table import FunnelQuery, compute_funnel
+from reports.analyses.steps import page_mask, parse_steps, step_matrix
+from reports.sessions.layout import (
     KIND_PAGE,
     OPEN_ROW,
     SessionTable,
     offsets_of,
     sessionize,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 OUT = ROOT / "bench-out" / "funnel"
 PEERS_DIR = ROOT.parent / "shared" / "peers"  # gen_clickstream.py, seed 7; beside the repo

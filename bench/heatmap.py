@@ -33,21 +33,20 @@ import numpy.typing as npt
 import PIL
 from PIL import Image, ImageDraw
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from collector.consumer import Entry  # noqa: E402
-from collector.pages import PageTemplates  # noqa: E402
-from collector.schema import (  # noqa: E402
+from collector.consumer import Entry
+from collector.pages import PageTemplates
+from collector.schema import (
     Click,
     Event,
     StoredHeader,
     encode_events,
     encode_header,
 )
-from heatmap.aggregate import Aggregator  # noqa: E402
-from heatmap.grid import cells_of, grid_from_cells  # noqa: E402
-from heatmap.render import LEGEND_PX, Legend, render_heatmap, save_png  # noqa: E402
+from heatmap.aggregate import Aggregator
+from heatmap.grid import cells_of, grid_from_cells
+from heatmap.render import LEGEND_PX, Legend, render_heatmap, save_png
+
+ROOT = Path(__file__).resolve().parent.parent
 
 OUT = ROOT / "bench-out" / "heatmap"
 PEERS_VENV = ROOT / "bench-out" / "peers-venv"

@@ -28,11 +28,10 @@ from pathlib import Path
 import httpx2 as httpx
 import redis
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from collector.embedded import EmbeddedRedis
+from collector.sites import add_site, new_site
 
-from collector.embedded import EmbeddedRedis  # noqa: E402
-from collector.sites import add_site, new_site  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 OUT = ROOT / "bench-out" / "ingest"
 LUA = Path(__file__).parent / "post_batch.lua"

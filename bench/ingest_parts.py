@@ -17,7 +17,6 @@ import asyncio
 import json
 import shutil
 import statistics
-import sys
 import time
 import timeit
 from collections.abc import Callable
@@ -25,20 +24,19 @@ from pathlib import Path
 
 import redis
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from collector.batch_writer import (  # noqa: E402
+from collector.batch_writer import (
     STORE_BATCHES_LUA,
     STORE_BATCHES_SHA,
     PreparedBatch,
     prepare_batch,
     script_call,
 )
-from collector.connections import async_client  # noqa: E402
-from collector.embedded import EmbeddedRedis  # noqa: E402
-from collector.schema import SCHEMA_VERSION, Batch, StoredHeader, decode_batch  # noqa: E402
-from collector.sites import new_site  # noqa: E402
+from collector.connections import async_client
+from collector.embedded import EmbeddedRedis
+from collector.schema import SCHEMA_VERSION, Batch, StoredHeader, decode_batch
+from collector.sites import new_site
+
+ROOT = Path(__file__).resolve().parent.parent
 
 OUT = ROOT / "bench-out" / "ingest-parts"
 MAX_EVENTS = 100

@@ -21,7 +21,7 @@ import psutil
 import redis
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # tests.support is not part of the installed package
 
 from collector import keys  # noqa: E402
 from collector.connections import sync_client  # noqa: E402

@@ -21,7 +21,7 @@ import tarfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # tests.* (the test servers) is not part of the installed package
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 

@@ -10,25 +10,23 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from clicktrail.demo.background import BackgroundServer, free_port
+from clicktrail.demo.chromium_visits import drive_chromium
+from clicktrail.demo.shop import shop_app
+from clicktrail.demo.synthetic import post_visits
+from clicktrail.demo.visitors import plan_visits
+from collector.app import create_app
+from collector.connections import resolve, sync_client
+from collector.settings import Settings
+from collector.sites import add_site, new_site
+from collector.snippet import script_tag
+from heatmap.capture import capture_page, capture_pages
 
-from clicktrail.demo.background import BackgroundServer, free_port  # noqa: E402
-from clicktrail.demo.chromium_visits import drive_chromium  # noqa: E402
-from clicktrail.demo.shop import shop_app  # noqa: E402
-from clicktrail.demo.synthetic import post_visits  # noqa: E402
-from clicktrail.demo.visitors import plan_visits  # noqa: E402
-from collector.app import create_app  # noqa: E402
-from collector.connections import resolve, sync_client  # noqa: E402
-from collector.settings import Settings  # noqa: E402
-from collector.sites import add_site, new_site  # noqa: E402
-from collector.snippet import script_tag  # noqa: E402
-from heatmap.capture import capture_page, capture_pages  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def timed(action: object, reps: int) -> float:
