@@ -38,10 +38,10 @@ def resolve(settings: Settings, hold: bool = False) -> RedisTarget:
     """
     if settings.redis_url:
         return RedisTarget(settings.redis_url)
-    embedded = EmbeddedRedis(settings.data_dir, fsync=settings.redis_fsync).ensure()
+    embedded = EmbeddedRedis(settings.data_dir, fsync=settings.redis_fsync)
     if hold:
-        embedded.hold()
-    return RedisTarget(embedded.url, embedded)
+        embedded.hold()  # first: a second `serve` on the folder stops here, having started nothing
+    return RedisTarget(embedded.ensure().url, embedded)
 
 
 def cluster_seed(url: str) -> str | None:

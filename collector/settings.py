@@ -15,6 +15,7 @@ from collector.pages import PageTemplates  # validates page-template rules
 
 ENV_PREFIX = "CLICKTRAIL_"
 CONFIG_FILE = "clicktrail.toml"
+DATA_FOLDER = "clicktrail-data"  # looked for in the working folder and its parents
 
 
 class SettingsError(ValueError):
@@ -148,7 +149,8 @@ SPECS: tuple[Spec, ...] = (
         "data_dir",
         "CLICKTRAIL_DATA",
         Path,
-        "Folder of the embedded Redis (AOF files, socket). Default ./clicktrail-data.",
+        "Folder of the embedded Redis (AOF files, socket). Default: a clicktrail-data/ in the "
+        "working folder or a parent, else ~/.local/share/clicktrail.",
     ),
     Spec("host", "CLICKTRAIL_HOST", str, "Address the HTTP server binds. Default 127.0.0.1."),
     Spec("port", "CLICKTRAIL_PORT", _port, "Port the HTTP server binds. Default 8000."),
@@ -389,24 +391,57 @@ def _from_file(path: Path) -> dict[str, Any]:
         if key not in SPEC_BY_NAME:
             raise SettingsError(f"{path}: unknown setting [clicktrail].{key}")
         values[key] = parse_value(key, raw, f"{path}: [clicktrail].{key}")
+    if "data_dir" in values:  # the file's folder, not wherever the command happens to run
+        values["data_dir"] = path.parent / values["data_dir"]
     return values
 
 
 def config_file(config_path: Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
     """The settings file: the one named, else $CLICKTRAIL_CONFIG, else ./clicktrail.toml."""
     env = os.environ if environ is None else environ
-    return config_path or Path(env.get(f"{ENV_PREFIX}CONFIG", CONFIG_FILE))
+    return config_path or Path(env.get(f"{ENV_PREFIX}CONFIG") or CONFIG_FILE)
+
+
+def user_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The per-user data folder: $XDG_DATA_HOME/clicktrail, else ~/.local/share/clicktrail."""
+    env = os.environ if environ is None else environ
+    xdg = env.get("XDG_DATA_HOME", "")
+    if os.path.isabs(xdg):  # the XDG spec says to ignore a relative one
+        return Path(xdg) / "clicktrail"
+    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    return home / ".local" / "share" / "clicktrail"
+
+
+def find_data_dir(cwd: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """A clicktrail-data/ in `cwd` or a parent, else the per-user folder (which may not exist)."""
+    cwd = cwd.absolute()
+    for folder in (cwd, *cwd.parents):
+        if (folder / DATA_FOLDER).is_dir():
+            return folder / DATA_FOLDER
+    return user_data_dir(environ)
 
 
 def load_settings(
-    environ: Mapping[str, str] | None = None, config_path: Path | None = None
+    environ: Mapping[str, str] | None = None,
+    config_path: Path | None = None,
+    cwd: Path | None = None,
 ) -> Settings:
-    """Defaults, then `clicktrail.toml` (if present), then the environment."""
+    """Defaults, then `clicktrail.toml` (if present), then the environment. A settings file that
+    is named (`config_path`, or CLICKTRAIL_CONFIG) must exist; the data folder, unless a setting
+    names it, is found from `cwd` (see `find_data_dir`)."""
     env = os.environ if environ is None else environ
+    cwd = cwd or Path.cwd()
     path = config_file(config_path, env)
+    named = config_path is not None or bool(env.get(f"{ENV_PREFIX}CONFIG"))
+    if not path.is_absolute():
+        path = cwd / path
+    if named and not path.is_file():
+        source = "--config" if config_path is not None else f"{ENV_PREFIX}CONFIG"
+        raise SettingsError(f"{source}: no settings file at {path}")
     values: dict[str, Any] = _from_file(path) if path.is_file() else {}
     for spec in SPECS:
         raw = env.get(spec.env)
         if raw is not None and raw != "":
             values[spec.name] = parse_value(spec.name, raw, spec.env)
+    values.setdefault("data_dir", find_data_dir(cwd, env))
     return Settings(**values)

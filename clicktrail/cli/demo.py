@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from clicktrail.cli.options import http_options, int_between
-from clicktrail.demo.background import free_port
-from clicktrail.demo.run import DemoOptions, run_demo
+from clicktrail.cli.parser import command
 from clicktrail.wiring import make_scheduler, make_worker
 from clicktrail.worker import Worker
 from collector.settings import Settings
@@ -16,7 +15,8 @@ from reports.scheduled.scheduler import ReportScheduler
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
-    demo = commands.add_parser(
+    demo = command(
+        commands,
         "demo",
         parents=[common],
         help="see it work: a demo shop, its visitors, heatmaps, the cart funnel and a report",
@@ -28,11 +28,12 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         default=40,
         metavar="N",
         help="visitors driven through the shop now, in headless Chromium when it is there "
-        "(40; about 1.3 s each on 2 cores); a synthetic history of 1,260 past visits comes too",
+        "(default: 40; about 1.3 s each on 2 cores); a synthetic history of 1,260 past visits "
+        "comes too",
     )
     demo.add_argument(
         "--out", type=Path, default=Path("clicktrail-demo"), metavar="DIR",
-        help="where the heatmap PNGs and the report go (./clicktrail-demo)",
+        help="where the heatmap PNGs and the report go",
     )  # fmt: skip
     demo.add_argument(
         "--shop-port", type=int_between(1, 65535), metavar="PORT",
@@ -49,10 +50,14 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     demo.add_argument(
         "--exit", action="store_true", help="stop once the outputs are written (CI, scripts)"
     )
-    demo.set_defaults(run=cmd_demo)
+    demo.set_defaults(run=cmd_demo, creates_data=True, long_running=True)
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    # Here, not at the top: the demo's shop and visitors would double every command's start-up.
+    from clicktrail.demo.background import free_port
+    from clicktrail.demo.run import DemoOptions, run_demo
+
     options = DemoOptions(
         visitors=args.visitors,
         out=args.out,

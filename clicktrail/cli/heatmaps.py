@@ -12,7 +12,8 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from clicktrail.cli.errors import CommandError
-from clicktrail.cli.options import iso_date, period, site_option
+from clicktrail.cli.options import int_between, iso_date, period, site_option
+from clicktrail.cli.parser import command
 from collector.pages import BANDS, PageTemplates
 from collector.settings import Settings
 from collector.sites import Site, get_site
@@ -22,12 +23,22 @@ from heatmap.totals import StoredDataError, days_between, load_elements, load_pa
 from heatmap.view import MAP_KINDS, SCALES, HeatmapRequest, heatmap_view
 
 DEFAULT_DAYS = 30
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}  # by -o's extension
 
 
 def width_px(raw: str) -> int:
     if not raw.isdigit() or not 100 <= int(raw) <= 10_000:
         raise argparse.ArgumentTypeError(f"expected a width from 100 to 10000 px, got {raw!r}")
     return int(raw)
+
+
+def image_file(raw: str) -> Path:
+    path = Path(raw)
+    if path.suffix.lower() not in IMAGE_FORMATS:
+        raise argparse.ArgumentTypeError(f"expected a .png, .jpg or .jpeg file, got {raw!r}")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"no folder {path.parent} to write {path.name} in")
+    return path
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -38,24 +49,25 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         dest="first",
         type=iso_date,
         metavar="YYYY-MM-DD",
-        help=f"first day (UTC); default {DEFAULT_DAYS} days before --to",
+        help=f"first day, UTC (default: {DEFAULT_DAYS} days up to --to)",
     )
     dates.add_argument(
         "--to",
         dest="last",
         type=iso_date,
         metavar="YYYY-MM-DD",
-        help="last day (UTC); default today",
+        help="last day, UTC (default: today)",
     )
 
-    heat = commands.add_parser(
+    heat = command(
+        commands,
         "heatmap",
         parents=[common, dates],
         help="render a page's click, rage, dead-click or scroll map",
     )
     heat.add_argument("--page", required=True, help="a path or page template, e.g. /cart")
-    heat.add_argument("--band", choices=BANDS, default="desktop")
-    heat.add_argument("--kind", choices=MAP_KINDS, default="click")
+    heat.add_argument("--band", choices=BANDS, default="desktop", help="layout band")
+    heat.add_argument("--kind", choices=MAP_KINDS, default="click", help="what to draw")
     heat.add_argument(
         "--background",
         type=Path,
@@ -63,28 +75,42 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         help="a screenshot of the page at the band's width "
         "(default: the one `clicktrail screenshot` stored, if any)",
     )
-    heat.add_argument("--width", type=width_px, metavar="PX", help="width of the PNG")
+    heat.add_argument(
+        "--width",
+        type=width_px,
+        metavar="PX",
+        help="width of the image (default: the band's width)",
+    )
     heat.add_argument(
         "--scale",
         choices=SCALES,
         default="sqrt",
-        help="how heat maps to colour (sqrt)",
+        help="how heat maps to colour",
     )
-    heat.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.png")
+    heat.add_argument(
+        "-o",
+        "--output",
+        type=image_file,
+        required=True,
+        metavar="FILE",
+        help="the image to write: .png, or .jpg/.jpeg for JPEG",
+    )
     heat.set_defaults(run=cmd_heatmap, with_redis=True)
 
-    pages = commands.add_parser(
-        "pages", parents=[common, dates], help="pages with page views and clicks per band"
+    pages = command(
+        commands, "pages", parents=[common, dates], help="pages with page views and clicks per band"
     )
     pages.add_argument("--json", action="store_true", help="print JSON")
     pages.set_defaults(run=cmd_pages, with_redis=True)
 
-    elements = commands.add_parser(
-        "elements", parents=[common, dates], help="a page's most clicked elements"
+    elements = command(
+        commands, "elements", parents=[common, dates], help="a page's most clicked elements"
     )
     elements.add_argument("--page", required=True, help="a path or page template")
-    elements.add_argument("--band", choices=BANDS, default="desktop")
-    elements.add_argument("--limit", type=int, default=20, help="how many (20)")
+    elements.add_argument("--band", choices=BANDS, default="desktop", help="layout band")
+    elements.add_argument(
+        "--limit", type=int_between(1, 1000), default=20, metavar="N", help="how many"
+    )
     elements.add_argument("--json", action="store_true", help="print JSON")
     elements.set_defaults(run=cmd_elements, with_redis=True)
 
@@ -131,7 +157,7 @@ def cmd_heatmap(args: argparse.Namespace, settings: Settings, client: Any) -> in
         )
     except StoredDataError as exc:
         raise CommandError(str(exc)) from None
-    save_png(view.image, str(args.output))
+    _save(view.image, args.output)
     print(
         f"wrote {args.output}: {template}, {args.band}, {first} to {last}: {view.events:,} "
         f"{args.kind} events, {view.views:,} page views"
@@ -142,6 +168,13 @@ def cmd_heatmap(args: argparse.Namespace, settings: Settings, client: Any) -> in
             "`clicktrail pages` lists the pages"
         )
     return 0
+
+
+def _save(image: Image.Image, path: Path) -> None:
+    if IMAGE_FORMATS[path.suffix.lower()] == "JPEG":
+        image.convert("RGB").save(path, format="JPEG", quality=90)  # JPEG has no alpha
+    else:
+        save_png(image, str(path))
 
 
 def cmd_pages(args: argparse.Namespace, settings: Settings, client: Any) -> int:
@@ -164,7 +197,7 @@ def cmd_elements(args: argparse.Namespace, settings: Settings, client: Any) -> i
     site = get_site(client, args.site)
     template = PageTemplates(settings.page_templates).template(args.page)
     _, _, days = _period(args)
-    elements = load_elements(client, site, template, args.band, days)[: max(1, args.limit)]
+    elements = load_elements(client, site, template, args.band, days)[: args.limit]
     if args.json:
         print(json.dumps([asdict(e) for e in elements], indent=2))
         return 0

@@ -7,11 +7,18 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
+from urllib.parse import urlsplit
+
+import redis
 
 from clicktrail.cli import demo, heatmaps, reports, screenshots, serve, sites, tokens
 from clicktrail.cli.client import with_redis
-from clicktrail.cli.errors import CommandError
+from clicktrail.cli.data import check_data_dir
+from clicktrail.cli.errors import CommandError, Unavailable
 from clicktrail.cli.options import common_parser
+from clicktrail.cli.parser import DefaultsFormatter, Parser
+from collector.embedded import EmbeddedRedisError
 from collector.settings import Settings, SettingsError, load_settings
 from collector.sites import SiteError
 from reports.scheduled.config import ConfigError
@@ -19,8 +26,13 @@ from reports.scheduled.config import ConfigError
 
 def build_parser() -> argparse.ArgumentParser:
     common = common_parser()
-    parser = argparse.ArgumentParser(
-        prog="clicktrail", description="Self-hosted clickstream and heatmap tracker."
+    parser = Parser(
+        prog="clicktrail",
+        description="Self-hosted clickstream and heatmap tracker.",
+        formatter_class=DefaultsFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"clicktrail {version('clicktrail')}"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # In this order in `clicktrail --help`: running it, then reading it, then managing it.
@@ -50,15 +62,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from(args)
     except SettingsError as exc:
         parser.error(str(exc))
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings, getattr(args, "long_running", False))
     try:
+        check_data_dir(settings, getattr(args, "creates_data", False))
         if getattr(args, "with_redis", False):
             return with_redis(settings, lambda client: int(args.run(args, settings, client)))
         return int(args.run(args, settings))
     except (SiteError, CommandError, ConfigError) as exc:
-        print(f"clicktrail: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc), 2)
+    except (Unavailable, EmbeddedRedisError) as exc:
+        return _fail(str(exc), 1)
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        return _fail(f"cannot reach Redis at {_redis_place(settings)}: {exc}", 1)
+    except OSError as exc:  # a file to write or read: permissions, a full disk
+        return _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "), 1)
     except KeyboardInterrupt:
         return 130
+
+
+def configure_logging(settings: Settings, long_running: bool) -> None:
+    """The level of the settings for the processes that run; one-shot commands say only what
+    went wrong (or everything, at debug), not an INFO line each time they reach Redis."""
+    level = settings.log_level.upper()
+    if not long_running and level == "INFO":
+        level = "WARNING"
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _redis_place(settings: Settings) -> str:
+    if not settings.redis_url:
+        return f"the embedded Redis in {settings.data_dir}"
+    parts = urlsplit(settings.redis_url)  # shown without its password, in either place
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2], query="").geturl()
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"clicktrail: error: {message}", file=sys.stderr)
+    return code

@@ -65,29 +65,33 @@ def common_parser() -> argparse.ArgumentParser:
         "--redis-url",
         type=setting("redis_url"),
         metavar="URL",
-        help="Redis to use; env REDIS_URL. Unset: embedded Redis in --data-dir",
+        help="Redis to use; env REDIS_URL (default: an embedded Redis in the data folder)",
     )
     group.add_argument(
         "--data-dir",
         type=setting("data_dir"),
         metavar="DIR",
-        help="embedded Redis folder; env CLICKTRAIL_DATA (./clicktrail-data)",
+        help="the data folder (embedded Redis); env CLICKTRAIL_DATA (default: a clicktrail-data/ "
+        "here or in a parent folder, else ~/.local/share/clicktrail)",
     )
     group.add_argument(
         "--config",
         type=Path,
         metavar="FILE",
-        help="settings file; env CLICKTRAIL_CONFIG (./clicktrail.toml)",
+        help="settings file, which must exist; env CLICKTRAIL_CONFIG "
+        "(default: ./clicktrail.toml, if there)",
     )
     return common
 
 
 def http_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--host", type=setting("host"), help="address to bind; env CLICKTRAIL_HOST (127.0.0.1)"
+        "--host",
+        type=setting("host"),
+        help="address to bind; env CLICKTRAIL_HOST (default: 127.0.0.1)",
     )
     parser.add_argument(
-        "--port", type=setting("port"), help="port to bind; env CLICKTRAIL_PORT (8000)"
+        "--port", type=setting("port"), help="port to bind; env CLICKTRAIL_PORT (default: 8000)"
     )
 
 
@@ -97,7 +101,10 @@ def site_option(parser: argparse.ArgumentParser) -> None:
 
 def zone_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--tz", type=checked(lambda z: parse_zone(z).key), default="UTC", help="days' time zone"
+        "--tz",
+        type=checked(lambda z: parse_zone(z).key),
+        default="UTC",
+        help="time zone of the days",
     )
 
 

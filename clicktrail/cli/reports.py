@@ -12,6 +12,7 @@ from typing import Any
 
 from clicktrail.cli.errors import CommandError
 from clicktrail.cli.options import checked, iso_date, period, site_option, zone_option
+from clicktrail.cli.parser import command
 from clicktrail.wiring import report_config, session_ms
 from collector.settings import Settings
 from collector.sites import get_site
@@ -39,7 +40,8 @@ def _step(raw: str) -> str:
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
-    funnel = commands.add_parser(
+    funnel = command(
+        commands,
         "funnel",
         parents=[common],
         help="how many sessions went through a sequence of pages, and where the rest went",
@@ -64,14 +66,19 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     funnel.add_argument(
         "--strict", action="store_true", help="any other page view between steps breaks the chain"
     )
-    funnel.add_argument("--unit", choices=("session", "visitor"), default="session")
-    funnel.add_argument("--from", dest="first", type=iso_date, metavar="YYYY-MM-DD")
+    funnel.add_argument(
+        "--unit", choices=("session", "visitor"), default="session", help="what is counted"
+    )
+    funnel.add_argument(
+        "--from", dest="first", type=iso_date, metavar="YYYY-MM-DD", help="first day"
+    )
     funnel.add_argument(
         "--to",
         dest="last",
         type=iso_date,
         metavar="YYYY-MM-DD",
-        help=f"days of the step-1 events; default the last {DEFAULT_DAYS} days up to today",
+        help=f"last day; --from to --to are the days of the step-1 events "
+        f"(default: the last {DEFAULT_DAYS} days up to today)",
     )
     zone_option(funnel)
     funnel.add_argument("--by", choices=("band", "source"), help="break the counts down")
@@ -174,22 +181,26 @@ def _duration(seconds: float | None) -> str:
 
 
 def add_report_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
-    report = commands.add_parser("report", help="write or send a report")
+    report = command(commands, "report", help="write or send a report")
     kinds = report.add_subparsers(dest="report_kind", required=True, metavar="KIND")
-    abandonment = kinds.add_parser(
+    abandonment = command(
+        kinds,
         "abandonment",
         parents=[common],
         help="cart abandonment: funnel, change on the previous period, where people went",
     )
     site_option(abandonment)
     abandonment.add_argument(
-        "--funnel", help="a [funnels.NAME] of clicktrail.toml; default: cart, or the shop funnel"
+        "--funnel",
+        help="a [funnels.NAME] of clicktrail.toml (default: cart, or the shop funnel)",
     )
     abandonment.add_argument(
         "--period", choices=tuple(PERIOD_DAYS), default="yesterday", help="days ending yesterday"
     )
     zone_option(abandonment)
-    abandonment.add_argument("--out", type=Path, required=True, metavar="DIR")
+    abandonment.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="folder to write the report in"
+    )
     abandonment.add_argument(
         "--send",
         action="store_true",

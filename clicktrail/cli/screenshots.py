@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from clicktrail.cli.errors import CommandError
+from clicktrail.cli.parser import command
 from collector.pages import BANDS, PageTemplates
 from collector.settings import Settings
 from collector.sites import Site, get_site, normalize_origin
@@ -18,7 +19,8 @@ from heatmap.screenshots import ScreenshotError, save_screenshot
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
-    shot = commands.add_parser(
+    shot = command(
+        commands,
         "screenshot",
         parents=[common],
         help="capture (or give) the page picture under a page's heatmaps",

@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,9 @@ from typing import Any
 
 import uvicorn
 
+from clicktrail.cli.errors import Unavailable
 from clicktrail.cli.options import http_options, int_between, setting
+from clicktrail.cli.parser import command
 from clicktrail.web.app import web_app
 from clicktrail.web.http_protocol import deadline_protocol
 from clicktrail.wiring import make_scheduler, make_worker
@@ -28,28 +31,33 @@ log = logging.getLogger("clicktrail")
 
 
 def add_server_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
-    serve = commands.add_parser("serve", parents=[common], help="run everything on one machine")
+    serve = command(commands, "serve", parents=[common], help="run everything on one machine")
     http_options(serve)
-    serve.set_defaults(run=cmd_serve, with_worker=True, with_dashboard=True)
+    serve.set_defaults(
+        run=cmd_serve, with_worker=True, with_dashboard=True, creates_data=True, long_running=True
+    )
 
-    collector = commands.add_parser(
-        "collector", parents=[common], help="run only the collector (production shape)"
+    collector = command(
+        commands, "collector", parents=[common], help="run only the collector (production shape)"
     )
     http_options(collector)
-    collector.set_defaults(run=cmd_serve, with_worker=False, with_dashboard=False)
+    collector.set_defaults(
+        run=cmd_serve, with_worker=False, with_dashboard=False, long_running=True
+    )
 
-    dashboard = commands.add_parser(
+    dashboard = command(
+        commands,
         "dashboard",
         parents=[common],
         help="run the collector with the dashboard and read API (production shape)",
     )
     http_options(dashboard)
-    dashboard.set_defaults(run=cmd_serve, with_worker=False, with_dashboard=True)
+    dashboard.set_defaults(run=cmd_serve, with_worker=False, with_dashboard=True, long_running=True)
 
 
 def add_worker_parser(commands: Any, common: argparse.ArgumentParser) -> None:
-    worker = commands.add_parser(
-        "worker", parents=[common], help="aggregate the event streams into heatmaps"
+    worker = command(
+        commands, "worker", parents=[common], help="aggregate the event streams into heatmaps"
     )
     worker.add_argument(
         "--burst", action="store_true", help="process what is waiting, then exit (tests, cron)"
@@ -59,34 +67,40 @@ def add_worker_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         type=setting("claim_idle_ms"),
         metavar="MS",
         help="take over entries left unacknowledged this long; "
-        "env CLICKTRAIL_CLAIM_IDLE_MS (30000)",
+        "env CLICKTRAIL_CLAIM_IDLE_MS (default: 30000)",
     )
     worker.add_argument(
         "--batch",
         type=int_between(1, 10_000),
         default=256,
         metavar="N",
-        help="stream entries read and committed at a time (256)",
+        help="stream entries read and committed at a time",
     )
-    worker.set_defaults(run=cmd_worker)
+    worker.set_defaults(run=cmd_worker, long_running=True)
 
 
 def add_scheduler_parser(commands: Any, common: argparse.ArgumentParser) -> None:
-    scheduler = commands.add_parser(
+    scheduler = command(
+        commands,
         "scheduler",
         parents=[common],
         help="send the reports of clicktrail.toml when their schedules fire",
     )
     scheduler.add_argument("--once", action="store_true", help="one pass, then exit (cron, tests)")
     scheduler.add_argument(
-        "--out", type=Path, metavar="DIR", help="where report files are written (DATA_DIR/reports)"
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="where report files are written (default: DATA_DIR/reports)",
     )
-    scheduler.set_defaults(run=cmd_scheduler)
+    scheduler.set_defaults(run=cmd_scheduler, long_running=True)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     target = resolve(settings, hold=True)
     try:
+        no_site = not _has_sites(target)  # reaches Redis before anything says it serves
+        listener = bind(settings.host, settings.port)
         app = web_app(settings, target.url, args.config, args.with_dashboard)
         config = uvicorn.Config(
             app,
@@ -107,7 +121,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             settings.port,
             f"embedded, in {settings.data_dir}" if target.embedded else "REDIS_URL",
         )
-        _hint_when_no_site(target)
+        if no_site:
+            log.info("no site yet; in another terminal: clicktrail site add NAME --origin URL")
         background: list[Worker | ReportScheduler] = []
         if args.with_worker:
             background.append(make_worker(settings, target.url))
@@ -116,7 +131,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         for thread in threads:
             thread.start()
         try:
-            _Server(config).run()
+            _Server(config).run(sockets=[listener])
         finally:
             for job in background:
                 job.stopping.set()
@@ -125,6 +140,22 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         target.close()
     return 0
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything says it serves: a port in use is then one
+    clear error instead of a line that promises a server and a traceback after it."""
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise Unavailable(
+            f"cannot listen on {host}:{port}: {exc.strerror}; is another clicktrail there? "
+            "choose another with --port"
+        ) from None
+    return listener
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -152,14 +183,10 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _hint_when_no_site(target: RedisTarget) -> None:
+def _has_sites(target: RedisTarget) -> bool:
     client = sync_client(target.url)
     try:
-        if not site_store.list_sites(client):
-            log.info(
-                "no site yet; in another terminal: "
-                "clicktrail site add NAME --origin https://your.site"
-            )
+        return bool(site_store.list_sites(client))
     finally:
         client.close()
 

@@ -8,15 +8,16 @@ from typing import Any
 
 from clicktrail.cli.client import with_redis
 from clicktrail.cli.options import setting
+from clicktrail.cli.parser import command
 from collector import sites as site_store
 from collector.settings import Settings
 from collector.snippet import script_tag
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
-    site = commands.add_parser("site", help="register the sites to track")
+    site = command(commands, "site", help="register the sites to track")
     site_commands = site.add_subparsers(dest="site_command", required=True, metavar="ACTION")
-    add = site_commands.add_parser("add", parents=[common], help="register a site")
+    add = command(site_commands, "add", parents=[common], help="register a site")
     add.add_argument("name", help="short name: lowercase letters, digits and '-'")
     add.add_argument(
         "--origin",
@@ -28,7 +29,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     add.add_argument(
         "--shards",
         type=setting("shards"),
-        help="stream shards for this site; env CLICKTRAIL_SHARDS (1)",
+        help="stream shards for this site; env CLICKTRAIL_SHARDS (default: 1)",
     )
     add.add_argument(
         "--public-url",
@@ -36,12 +37,12 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="collector URL for the script tag; env CLICKTRAIL_PUBLIC_URL",
     )
-    add.set_defaults(run=cmd_site_add)
-    listing = site_commands.add_parser("list", parents=[common], help="list sites")
+    add.set_defaults(run=cmd_site_add, creates_data=True)
+    listing = command(site_commands, "list", parents=[common], help="list sites")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(run=cmd_site_list)
-    remove = site_commands.add_parser("remove", parents=[common], help="forget a site")
-    remove.add_argument("name")
+    remove = command(site_commands, "remove", parents=[common], help="forget a site")
+    remove.add_argument("name", help="the site's name")
     remove.set_defaults(run=cmd_site_remove)
 
 

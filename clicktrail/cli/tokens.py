@@ -8,28 +8,29 @@ from datetime import UTC, datetime
 from typing import Any
 
 from clicktrail.cli.errors import CommandError
+from clicktrail.cli.parser import command
 from clicktrail.web.tokens import TokenError, create_token, list_tokens, revoke_token
 from collector.settings import Settings
 from collector.sites import check_name, get_site
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
-    token = commands.add_parser("token", help="tokens for the dashboard and the read API")
+    token = command(commands, "token", help="tokens for the dashboard and the read API")
     actions = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    create = actions.add_parser("create", parents=[common], help="make a token (shown once)")
-    create.add_argument("--name", default="dashboard", help="what it is for (dashboard)")
+    create = command(actions, "create", parents=[common], help="make a token (shown once)")
+    create.add_argument("--name", default="dashboard", help="what it is for")
     create.add_argument(
         "--site",
         action="append",
         default=[],
         metavar="NAME",
-        help="the only site it may read (repeatable); default: every site",
+        help="the only site it may read (repeatable; default: every site)",
     )
     create.set_defaults(run=cmd_create, with_redis=True)
-    listing = actions.add_parser("list", parents=[common], help="list tokens (never the secret)")
+    listing = command(actions, "list", parents=[common], help="list tokens (never the secret)")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(run=cmd_list, with_redis=True)
-    revoke = actions.add_parser("revoke", parents=[common], help="make a token stop working")
+    revoke = command(actions, "revoke", parents=[common], help="make a token stop working")
     revoke.add_argument("id", help="the id `token list` shows")
     revoke.set_defaults(run=cmd_revoke, with_redis=True)
 
@@ -60,6 +61,8 @@ def cmd_list(args: argparse.Namespace, settings: Settings, client: Any) -> int:
         return 0
     if not tokens:
         print("No tokens yet: clicktrail token create")
+        return 0
+    print("id\tname\tsites\tcreated")
     for t in tokens:
         print(f"{t.id}\t{t.name}\t{','.join(t.sites) or '*'}\t{_when(t.created_ms)}")
     return 0

@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 
 from collector.settings import SPECS, Settings, SettingsError, Spec, load_settings
 
+HERE = Path(__file__).parent  # no clicktrail.toml here
+
 
 def test_defaults_need_no_configuration(tmp_path: Path) -> None:
-    settings = load_settings({}, tmp_path / "absent.toml")
-    assert settings == Settings()
+    settings = load_settings({"HOME": str(tmp_path)}, cwd=tmp_path)
+    assert settings == Settings(data_dir=tmp_path / ".local/share/clicktrail")
     assert settings.collector_url == "http://127.0.0.1:8000"
 
 
@@ -29,7 +31,7 @@ def test_environment_values_are_cast(tmp_path: Path) -> None:
             "CLICKTRAIL_TRUSTED_PROXIES": "10.0.0.0/8, ::1",
             "CLICKTRAIL_RATE_IP_PER_S": "2.5",
         },
-        tmp_path / "absent.toml",
+        cwd=tmp_path,
     )
     assert settings.redis_url == "redis://127.0.0.1:6379/3"
     assert settings.data_dir == Path("/var/lib/ct")
@@ -62,7 +64,7 @@ def test_a_bad_environment_value_names_its_key(
     tmp_path: Path, env: str, value: str, message: str
 ) -> None:
     with pytest.raises(SettingsError, match=env) as raised:
-        load_settings({env: value}, tmp_path / "absent.toml")
+        load_settings({env: value}, cwd=tmp_path)
     assert message in str(raised.value)
 
 
@@ -107,13 +109,13 @@ def test_edge_limits_are_validated_with_ranges(
     tmp_path: Path, env: str, value: str, message: str
 ) -> None:
     with pytest.raises(SettingsError, match=env) as raised:
-        load_settings({env: value}, tmp_path / "absent.toml")
+        load_settings({env: value}, cwd=tmp_path)
     assert message in str(raised.value)
 
 
 def test_the_metrics_token_is_never_shown(tmp_path: Path) -> None:
     token = "metrics-token-0123456789"
-    settings = load_settings({"CLICKTRAIL_METRICS_TOKEN": token}, tmp_path / "absent.toml")
+    settings = load_settings({"CLICKTRAIL_METRICS_TOKEN": token}, cwd=tmp_path)
     assert settings.metrics_token == token
     assert token not in repr(settings)
 
@@ -138,13 +140,13 @@ def test_page_templates_in_the_config_file_are_a_list_and_regexes_keep_their_com
 def test_page_templates_in_the_environment_are_separated_by_spaces_or_a_json_array(
     tmp_path: Path, value: str
 ) -> None:
-    settings = load_settings({"CLICKTRAIL_PAGE_TEMPLATES": value}, tmp_path / "absent.toml")
+    settings = load_settings({"CLICKTRAIL_PAGE_TEMPLATES": value}, cwd=tmp_path)
     assert settings.page_templates == (r"re:^/u/\d{1,5}$", "/blog/*")
 
 
 def test_old_comma_separated_page_templates_are_refused_not_misread(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="separate templates with spaces"):
-        load_settings({"CLICKTRAIL_PAGE_TEMPLATES": "/blog/*,/u/*"}, tmp_path / "absent.toml")
+        load_settings({"CLICKTRAIL_PAGE_TEMPLATES": "/blog/*,/u/*"}, cwd=tmp_path)
 
 
 def test_a_list_is_refused_where_one_value_is_meant(tmp_path: Path) -> None:
@@ -162,14 +164,47 @@ NUMERIC = [s for s in SPECS if Settings.__dataclass_fields__[s.name].type in ("i
 def test_every_numeric_setting_has_a_range(spec: Spec, value: str) -> None:
     # 1e-300 batches a second was accepted, and answered a Retry-After of 300 digits.
     with pytest.raises(SettingsError, match=spec.env):
-        load_settings({spec.env: value}, Path("absent.toml"))
+        load_settings({spec.env: value}, cwd=HERE)
 
 
 @given(st.floats(allow_nan=True, allow_infinity=True))
 def test_a_rate_is_accepted_only_within_its_range(rate: float) -> None:
     try:
-        settings = load_settings({"CLICKTRAIL_RATE_IP_PER_S": repr(rate)}, Path("absent.toml"))
+        settings = load_settings({"CLICKTRAIL_RATE_IP_PER_S": repr(rate)}, cwd=HERE)
     except SettingsError:
         assert not 0.001 <= rate <= 1_000_000
     else:
         assert 0.001 <= settings.rate_ip_per_s <= 1_000_000
+
+
+def test_a_named_settings_file_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"^--config: no settings file at .*missing\.toml$"):
+        load_settings({}, tmp_path / "missing.toml", cwd=tmp_path)
+    with pytest.raises(SettingsError, match=r"^CLICKTRAIL_CONFIG: no settings file"):
+        load_settings({"CLICKTRAIL_CONFIG": "missing.toml"}, cwd=tmp_path)
+
+
+def test_the_data_folder_is_named_by_the_environment_before_the_settings_file(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "etc" / "clicktrail.toml"
+    config.parent.mkdir()
+    config.write_text("[clicktrail]\ndata_dir = 'data'\n")
+    # A relative data_dir in the file is the file's neighbour, wherever the command runs.
+    assert load_settings({}, config, cwd=tmp_path).data_dir == tmp_path / "etc" / "data"
+    named = load_settings({"CLICKTRAIL_DATA": "/srv/ct"}, config, cwd=tmp_path)
+    assert named.data_dir == Path("/srv/ct")
+
+
+def test_an_unnamed_data_folder_is_found_in_a_parent_else_the_per_user_one(
+    tmp_path: Path,
+) -> None:
+    deep = tmp_path / "project" / "src" / "deep"
+    deep.mkdir(parents=True)
+    home = {"HOME": str(tmp_path / "home")}
+    assert load_settings(home, cwd=deep).data_dir == tmp_path / "home/.local/share/clicktrail"
+    xdg = {**home, "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    assert load_settings(xdg, cwd=deep).data_dir == tmp_path / "xdg" / "clicktrail"
+    (tmp_path / "project" / "clicktrail-data").mkdir()
+    assert load_settings(xdg, cwd=deep).data_dir == tmp_path / "project" / "clicktrail-data"
+    assert not (tmp_path / "home").exists() and not (tmp_path / "xdg").exists()  # nothing made

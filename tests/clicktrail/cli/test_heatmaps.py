@@ -166,3 +166,19 @@ def test_bad_options_are_refused_by_the_parser(
         main(["heatmap", "--site", "shop", "--page", "/", "-o", "x.png", *argv])
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "format"), [("m.png", "PNG"), ("m.jpg", "JPEG"), ("m.JPEG", "JPEG")]
+)
+def test_heatmap_writes_the_format_its_file_name_says(
+    aggregated: Site, redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    name: str, format: str,
+) -> None:  # fmt: skip
+    out = tmp_path / name
+    code, _, _ = run(
+        capsys, redis_url, "heatmap", "--site", "shop", "--page", "/product/1", "-o", str(out)
+    )
+    assert code == 0
+    with Image.open(out) as image:
+        assert image.format == format

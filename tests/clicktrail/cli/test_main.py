@@ -1,14 +1,18 @@
-"""The `clicktrail` command: sites, and clear errors for bad arguments."""
+"""The `clicktrail` command: sites, clear errors for bad arguments, its version, help pages
+that describe and show defaults, and a quiet stderr."""
 
 from __future__ import annotations
 
+import argparse
 import json
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 import redis
 
-from clicktrail.cli.main import main
+from clicktrail.cli.main import build_parser, main
+from tests.clicktrail.cli.process import clicktrail, user_env
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -106,3 +110,44 @@ def test_without_redis_url_the_embedded_redis_of_the_data_dir_is_used(
     assert (data / "appendonly.aof").exists() or (data / "appendonlydir").exists()
     _, out, _ = run(capsys, "site", "list", "--data-dir", str(data))
     assert out.startswith("shop\tct_")
+
+
+def test_version_names_the_installed_package(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"clicktrail {version('clicktrail')}\n"
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    found: dict[str, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found |= {f"{parser.prog} {name}": sub, **_subcommands(sub)}
+    return found
+
+
+@pytest.mark.parametrize(("name", "parser"), sorted(_subcommands(build_parser()).items()))
+def test_every_help_page_has_a_description_and_shows_the_defaults(
+    name: str, parser: argparse.ArgumentParser
+) -> None:
+    page = " ".join(parser.format_help().split())  # unwrapped
+    assert parser.description, f"{name} --help has no description"
+    assert parser.description in page
+    for action in parser._actions:
+        if not action.option_strings or action.default == argparse.SUPPRESS:
+            continue
+        assert action.help, f"{name} {action.option_strings[0]} has no help"
+        if action.default not in (None, False, []):
+            shown = f"(default: {action.default})" in page or "(default" in action.help
+            assert shown, f"{name} --help hides the default of {action.option_strings[0]}"
+
+
+def test_a_one_shot_command_writes_nothing_on_stderr_when_all_is_well(tmp_path: Path) -> None:
+    env, data = user_env(tmp_path / "home"), str(tmp_path / "data")
+    added = clicktrail("site", "add", "shop", "--origin", "https://a.example", "--data-dir", data,
+                       cwd=tmp_path, env=env)  # fmt: skip
+    listed = clicktrail("site", "list", "--data-dir", data, cwd=tmp_path, env=env)
+    assert (added.returncode, added.stderr) == (0, "")  # it started the embedded Redis
+    assert (listed.returncode, listed.stderr) == (0, "")  # it used the running one
