@@ -165,3 +165,14 @@ API_TOKENS = f"{PREFIX}:{{tokens}}"
 def screenshot(site: str, band: str, template: str) -> str:
     """String: a PNG of the page at the band's width, drawn under its heatmaps."""
     return f"{PREFIX}:{{{site}}}:shot:{band}:{template}"
+
+
+def site_data_globs(site: str) -> tuple[str, str]:
+    """SCAN patterns matching every key of one site's data: its shards' keys and its site-wide
+    keys. Site names have no glob characters (collector.sites.NAME_PATTERN)."""
+    return f"{PREFIX}:{{{site}:*", f"{PREFIX}:{{{site}}}:*"
+
+
+# Hash of `clicktrail demo`'s own state: 'history' -> epoch ms its synthetic history was posted
+# at, 'token' -> the secret of its dashboard token; a second run reuses both.
+DEMO_STATE = f"{PREFIX}:{{demo}}:state"
