@@ -114,3 +114,14 @@ def session_log(site: str, shard: int, day: str, part: str) -> str:
 
 # Read API tokens: SHA-256 hex of a token -> its record (JSON). Only the hash is stored.
 API_TOKENS = f"{PREFIX}:{{tokens}}"
+
+
+def site_data_globs(site: str) -> tuple[str, str]:
+    """SCAN patterns matching every key of one site's data: its shards' keys and its site-wide
+    keys. Site names have no glob characters (collector.sites.NAME_PATTERN)."""
+    return f"{PREFIX}:{{{site}:*", f"{PREFIX}:{{{site}}}:*"
+
+
+# Hash of `clicktrail demo`'s own state: 'history' -> epoch ms its synthetic history was posted
+# at, 'token' -> the secret of its dashboard token; a second run reuses both.
+DEMO_STATE = f"{PREFIX}:{{demo}}:state"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from clicktrail.cli.main import build_parser
+from clicktrail.demo.state import HISTORY_DAYS
 from collector.settings import SPECS
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
@@ -41,3 +42,19 @@ def test_the_readme_opens_with_the_run_and_test_commands() -> None:
     first_block = README.split("```bash", 1)[1].split("```", 1)[0]
     assert "scripts/run" in first_block and "scripts/test" in first_block
     assert "scripts/test" in (Path(__file__).parent.parent / ".ci" / "run").read_text()
+
+
+def test_demo_help_and_readme_agree_on_the_history_length() -> None:
+    demo = _commands(build_parser())["clicktrail demo"]
+    help_text = " ".join(demo.format_help().split())  # type: ignore[attr-defined]
+    assert f"{HISTORY_DAYS} days of synthetic" in help_text and "week" not in help_text
+    readme = " ".join(README.split())
+    assert f"posts {HISTORY_DAYS} days of synthetic visits" in readme
+    assert f"visits of the last {HISTORY_DAYS} days" in readme
+
+
+def test_the_demo_output_folder_is_ignored_by_git() -> None:
+    demo = _commands(build_parser())["clicktrail demo"]
+    out = demo.parse_args([]).out  # type: ignore[attr-defined]
+    ignored = (Path(__file__).parent.parent / ".gitignore").read_text().splitlines()
+    assert f"{out}/" in ignored

@@ -8,6 +8,7 @@ from typing import Any
 
 from clicktrail.cli.options import http_options, int_between
 from clicktrail.cli.parser import command
+from clicktrail.demo.state import HISTORY_DAYS, HISTORY_VISITS_PER_DAY
 from clicktrail.wiring import make_scheduler, make_worker
 from clicktrail.worker import Worker
 from collector.settings import Settings
@@ -28,8 +29,9 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         default=40,
         metavar="N",
         help="visitors driven through the shop now, in headless Chromium when it is there "
-        "(default: 40; about 1.3 s each on 2 cores); a synthetic history of 1,260 past visits "
-        "comes too",
+        "(default: 40; about 1.3 s each on 2 cores); the first run also posts "
+        f"{HISTORY_DAYS} days of synthetic history "
+        f"({HISTORY_DAYS * HISTORY_VISITS_PER_DAY:,} past visits)",
     )
     demo.add_argument(
         "--out", type=Path, default=Path("clicktrail-demo"), metavar="DIR",
@@ -40,7 +42,15 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         help="port of the demo shop (default: a free one)",
     )  # fmt: skip
     demo.add_argument(
-        "--no-history", action="store_true", help="skip the synthetic week of past visits"
+        "--no-history",
+        action="store_true",
+        help=f"skip the {HISTORY_DAYS} days of synthetic past visits",
+    )
+    demo.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start over: delete the data, history and token of earlier demo runs "
+        "(else a run adds its visitors to them and prints the same login link)",
     )
     demo.add_argument(
         "--no-browser",
@@ -65,6 +75,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         history=not args.no_history,
         browser=not args.no_browser,
         keep_serving=not args.exit,
+        fresh=args.fresh,
     )
 
     def jobs(url: str) -> list[Worker | ReportScheduler]:

@@ -1,14 +1,16 @@
-"""`clicktrail demo`: everything on the embedded Redis, a demo shop with the snippet, a week of
+"""`clicktrail demo`: everything on the embedded Redis, a demo shop with the snippet, 14 days of
 synthetic history and live visitors in headless Chromium; then a heatmap, an abandonment report
 and a dashboard login link.
 
 The history goes through the real `POST /e` like any batch: the demo's collector accepts events
-up to HISTORY_DAYS + 1 days old (48 h for a real one), so a week of visits is a week of sessions,
-closed and counted, with a daily conversion chart worth looking at."""
+up to HISTORY_DAYS + 1 days old (48 h for a real one), so two weeks of visits are two weeks of
+sessions, closed and counted, with a daily conversion chart worth looking at. It is posted once:
+a second run adds its live visitors to the same data and prints the same login link."""
 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -22,11 +24,18 @@ import redis
 from clicktrail.demo.background import BackgroundServer
 from clicktrail.demo.chromium_visits import chromium_available, drive_chromium
 from clicktrail.demo.shop import shop_app
+from clicktrail.demo.state import (
+    HISTORY_DAYS,
+    HISTORY_VISITS_PER_DAY,
+    demo_token,
+    history_posted_at,
+    mark_history_posted,
+    wipe_demo,
+)
 from clicktrail.demo.synthetic import post_visits
 from clicktrail.demo.visitors import plan_visits
 from clicktrail.web.app import web_app
 from clicktrail.web.http_protocol import deadline_protocol
-from clicktrail.web.tokens import create_token
 from collector import keys
 from collector.connections import resolve, sync_client
 from collector.settings import Settings
@@ -43,8 +52,6 @@ from reports.scheduled.files import write_report
 log = logging.getLogger(__name__)
 
 SITE = "demo-shop"
-HISTORY_DAYS = 14  # two weeks: the report compares the last 7 days with the 7 before
-HISTORY_VISITS_PER_DAY = 90
 REPORT_DAYS = 7  # the report: the last 7 whole days, against the 7 before
 DRAIN_TIMEOUT_S = 180.0
 # The pages under the demo's heatmaps; the cart as visitors see it, with an item in it.
@@ -70,6 +77,7 @@ class DemoOptions:
     history: bool = True
     browser: bool = True  # real Chromium visitors when Chromium is there
     keep_serving: bool = True
+    fresh: bool = False  # wipe what earlier runs left, history and token included
     seed: int = 7
 
 
@@ -81,6 +89,9 @@ def run_demo(
 ) -> int:
     """Set up, drive, write the outputs; then serve until interrupted (or stop at once)."""
     settings = settings.with_overrides(**DEMO_SETTINGS)
+    # SIGTERM stops the demo as Ctrl-C does, through the `finally` that stops the embedded
+    # Redis; its default would end the process there and leave redis-server running.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     target = resolve(settings, hold=True)
     client = sync_client(target.url)
     shop_url = f"http://127.0.0.1:{options.shop_port}"
@@ -88,6 +99,8 @@ def run_demo(
     jobs = background_jobs(target.url)
     threads = [threading.Thread(target=job.run, daemon=True) for job in jobs]
     try:
+        if options.fresh:
+            print(f"--fresh: deleted {wipe_demo(client, SITE):,} keys of earlier demo runs")
         site = _fresh_site(client, shop_url)
         tag = script_tag(settings.collector_url, site.key)
         app = web_app(settings, target.url, config, True)
@@ -101,11 +114,11 @@ def run_demo(
         if use_browser:
             _capture_pages(client, shop_url)
         if options.history:
-            _post_history(settings.collector_url, site.key, shop_url, options.seed)
+            _post_history_once(client, settings.collector_url, site.key, shop_url, options.seed)
         _live_visitors(settings.collector_url, site.key, shop_url, options, use_browser)
         _wait_until_drained(client)
         _write_outputs(client, settings, options.out)
-        secret, _ = create_token(client, "demo")
+        secret = demo_token(client)
         print(f"\nOpen the dashboard: {settings.collector_url}/login#token={secret}")
         if options.keep_serving:
             print("Ctrl-C stops the demo.")
@@ -120,6 +133,7 @@ def run_demo(
             server.stop()
         client.close()
         target.close()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _fresh_site(client: redis.Redis, shop_url: str) -> Any:
@@ -145,12 +159,20 @@ def _capture_pages(client: redis.Redis, shop_url: str) -> None:
     print(f"captured {len(SHOTS)} page pictures in {time.monotonic() - started:.1f} s")
 
 
-def _post_history(collector_url: str, key: str, shop_url: str, seed: int) -> None:
+def _post_history_once(
+    client: redis.Redis, collector_url: str, key: str, shop_url: str, seed: int
+) -> None:
+    posted = history_posted_at(client)
+    if posted is not None:
+        print(f"reusing the {HISTORY_DAYS} days of history posted on {posted:%Y-%m-%d %H:%M} UTC "
+              "(--fresh starts over)")  # fmt: skip
+        return
     started = time.monotonic()
     visits = plan_visits(HISTORY_DAYS * HISTORY_VISITS_PER_DAY, seed)
     accepted = post_visits(
         collector_url, key, shop_url, visits, seed, spread_s=HISTORY_DAYS * 86_400.0
     )
+    mark_history_posted(client, datetime.now(UTC))
     print(
         f"posted {len(visits):,} visits of the last {HISTORY_DAYS} days ({accepted:,} events) "
         f"in {time.monotonic() - started:.1f} s"

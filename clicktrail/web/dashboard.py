@@ -31,7 +31,7 @@ from clicktrail.web.auth import (
 from clicktrail.web.tokens import find_token
 from collector.pages import BANDS
 from collector.sites import Site, list_sites
-from heatmap.totals import days_between, load_elements, load_pages
+from heatmap.totals import PageStats, days_between, load_elements, load_pages
 from heatmap.view import MAP_KINDS
 from reports.scheduled.config import CART_STEPS, ConfigError, ReportConfig
 
@@ -48,6 +48,38 @@ class DashboardState:
 
 
 SiteView = Callable[[Request, Site], Response]
+
+
+@dataclass(frozen=True)
+class PageRow:
+    """One page of the pages table: its counts over every band, and its page views per band
+    (each links to the band's heatmap)."""
+
+    template: str
+    views: int
+    clicks: int
+    rage: int
+    dead: int
+    bands: tuple[tuple[str, int], ...]  # (band, page views), in BANDS order
+
+
+def page_rows(stats: list[PageStats]) -> list[PageRow]:
+    """One row per page, most viewed first (load_pages gives one per page and band)."""
+    by_page: dict[str, list[PageStats]] = {}
+    for row in stats:
+        by_page.setdefault(row.template, []).append(row)
+    rows = [
+        PageRow(
+            template,
+            sum(r.views for r in group),
+            sum(r.clicks for r in group),
+            sum(r.rage for r in group),
+            sum(r.dead for r in group),
+            tuple((r.band, r.views) for r in sorted(group, key=lambda r: BANDS.index(r.band))),
+        )
+        for template, group in by_page.items()
+    ]
+    return sorted(rows, key=lambda r: (-r.views, -r.clicks, r.template))
 
 
 class Dashboard:
@@ -131,7 +163,7 @@ class Dashboard:
     def site_view(self, request: Request, site: Site) -> Response:
         values, error = _read(request.query_params, (p.FROM, p.TO))
         first, last = _period(values)
-        pages = load_pages(self.api.client, site, days_between(first, last))
+        pages = page_rows(load_pages(self.api.client, site, days_between(first, last)))
         return self.page(request, "site.html.j2", 400 if error else 200,
                          site=site_json(self.api, site), pages=pages, first=first, last=last,
                          error=error)  # fmt: skip

@@ -11,10 +11,10 @@ from pathlib import Path
 from tracker_js import SNIPPET_PATH
 
 ROOT = SNIPPET_PATH.parent
-BUDGET_GZIP_BYTES = 3 * 1024
+BUDGET_GZIP_BYTES = 3584  # 3.5 KB
 
 
-def test_the_snippet_stays_within_3_kb_gzipped() -> None:
+def test_the_snippet_stays_within_3_5_kb_gzipped() -> None:
     size = len(gzip.compress(SNIPPET_PATH.read_bytes(), compresslevel=9))
     assert size <= BUDGET_GZIP_BYTES, f"t.js is {size} bytes gzipped, over {BUDGET_GZIP_BYTES}"
 

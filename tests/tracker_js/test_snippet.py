@@ -226,6 +226,47 @@ def test_opted_out_visitors_send_nothing(
     assert site.events() == []
 
 
+def test_the_owners_browser_sends_nothing_once_excluded(
+    context: BrowserContext, site: Site
+) -> None:
+    sent: list[str] = []
+    context.on("request", lambda r: sent.append(r.url) if r.url.endswith("/e") else None)
+
+    def visit(url: str) -> Page:
+        """A fresh page at `url`, clicked once."""
+        site.pages[url.split("#")[0]] = SHOP.format(
+            snippet=snippet_tag(site.collector.url, site.key)
+        )
+        page = context.new_page()
+        page.goto(site.origin + url)
+        page.mouse.click(130, 215)
+        return page
+
+    def quiet(*urls: str) -> None:
+        sent.clear()
+        for url in urls:
+            visit(url).close()
+        context.new_page().wait_for_timeout(1000)
+        assert sent == [], f"{urls} sent events"
+
+    visit("/shop").close()
+    assert len(clicks(site.wait_for(lambda ev: len(clicks(ev)) == 1))) == 1, "counted at first"
+
+    page = visit("/shop#clicktrail-ignore")  # the dashboard's "Exclude this browser" link
+    assert page.url == site.origin + "/shop"  # the fragment is gone from the address bar
+    assert page.evaluate("localStorage.clicktrail_ignore") == "true"
+    page.close()
+    quiet("/shop", "/other")
+
+    visit("/other#clicktrail-track").close()  # counted again from there on
+    assert len(clicks(site.wait_for(lambda ev: len(clicks(ev)) == 2))) == 2
+    page = visit("/shop")
+    page.evaluate("localStorage.clicktrail_ignore = 'true'")  # the README's console line
+    page.close()  # its own click was made before the line: it counts
+    assert len(clicks(site.wait_for(lambda ev: len(clicks(ev)) == 3))) == 3
+    quiet("/shop", "/other")
+
+
 def test_nothing_is_sent_before_consent_and_everything_after(
     context: BrowserContext, site: Site
 ) -> None:

@@ -1,9 +1,11 @@
-/* clicktrail snippet. Source of t.js (built by tracker_js/build.sh; keep t.js under 3 KB gzipped).
+/* clicktrail snippet. Source of t.js (built by tracker_js/build.sh; keep t.js under 3.5 KB gzipped).
    <script defer src="https://COLLECTOR/t.js" data-site="KEY"></script>
    Optional: data-endpoint (first-party proxy URL), data-exclude ("/admin/*,/account"),
    data-hash="true" (count #fragments as pages), data-dnt="false" (ignore Do Not Track),
    data-consent="required" (send nothing until clicktrail("consent", true)),
-   data-labels="true" (short element text), data-rage="3,30,1000" (clicks, px, ms). */
+   data-labels="true" (short element text), data-rage="3,30,1000" (clicks, px, ms).
+   The site's owner keeps a browser out with localStorage.clicktrail_ignore = "true", or by opening
+   the site once with #clicktrail-ignore (#clicktrail-track undoes it): the dashboard links there. */
 (() => {
   const script = document.currentScript;
   const attr = (name) => script && script.getAttribute("data-" + name);
@@ -12,7 +14,14 @@
   const optedOut = navigator.globalPrivacyControl ||
     (attr("dnt") !== "false" && (navigator.doNotTrack === "1" || window.doNotTrack === "1"));
   window.clicktrail = noop;
-  if (!site || optedOut) return;
+  // The dashboard is on another origin, so it cannot set this origin's flag: it links here.
+  const owner = location.hash.match(/^#clicktrail-(ignore|track)$/);
+  if (owner) {
+    if (owner[1] === "ignore") save(localStorage, "clicktrail_ignore", true);
+    else localStorage.removeItem("clicktrail_ignore");
+    history.replaceState(history.state, "", location.pathname + location.search);
+  }
+  if (!site || optedOut || load(localStorage, "clicktrail_ignore") === true) return;
 
   const endpoint = attr("endpoint") || new URL("/e", script.src).href;
   const excluded = (attr("exclude") || "").split(",").filter(Boolean).map((glob) =>

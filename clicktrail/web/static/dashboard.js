@@ -51,7 +51,17 @@
     poll();
   }
 
-  // Live panel: events of the last 30 minutes, refreshed every 10 s.
+  // Live panel: events of the last 30 minutes, refreshed every 10 s. The API counts by event
+  // type name; people read "3 rage clicks".
+  const TYPE_NAMES = {
+    pageview: ["page view", "page views"], click: ["click", "clicks"],
+    rageclick: ["rage click", "rage clicks"], scroll: ["scroll", "scrolls"],
+    custom: ["custom event", "custom events"],
+  };
+  const countOf = (type, n) => {
+    const [one, many] = TYPE_NAMES[type] || [type, type];
+    return `${n.toLocaleString()} ${n === 1 ? one : many}`;
+  };
   const live = document.querySelector("[data-live]");
   if (live) {
     const show = async () => {
@@ -60,7 +70,7 @@
       const data = await reply.json();
       live.querySelector("[data-live-events]").textContent = data.events.toLocaleString();
       live.querySelector("[data-live-types]").textContent = Object.entries(data.by_type)
-        .map(([type, n]) => `${n.toLocaleString()} ${type}`).join(" · ");
+        .map(([type, n]) => countOf(type, n)).join(" · ");
       const top = Math.max(1, ...data.per_minute.map((m) => m.events));
       const spark = live.querySelector("[data-live-spark]");
       spark.replaceChildren(...data.per_minute.map((m) => {

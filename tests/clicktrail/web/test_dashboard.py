@@ -7,19 +7,24 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import redis
 from playwright.sync_api import Browser, Page, expect
+from starlette.testclient import TestClient
 
 from clicktrail.demo.background import BackgroundServer, free_port
 from clicktrail.web.app import web_app
 from clicktrail.web.tokens import create_token
+from clicktrail.worker import Worker
+from collector.pages import PageTemplates
 from collector.settings import Settings
 from collector.sites import Site
+from heatmap.aggregate import Aggregator
+from tests.factories import ORIGIN, batch, now_ms, pageview
 
 pytestmark = pytest.mark.slow
 
@@ -70,8 +75,33 @@ def page(browser: Browser, console_errors: list[str]) -> Iterator[Page]:
     assert console_errors == [], "console errors"
 
 
+# The page, and the pages table inside its own scrolling box (which would hide its overflow from
+# the page's width).
+FITS_THE_WIDTH = """() => document.documentElement.scrollWidth <= innerWidth &&
+    [...document.querySelectorAll("table.pages")].every(
+        (table) => table.parentElement.scrollWidth <= table.parentElement.clientWidth)"""
+
+
 def fits_the_width(page: Page) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= innerWidth"))
+    """Nothing scrolls sideways."""
+    return bool(page.evaluate(FITS_THE_WIDTH))
+
+
+LONG_PATHS = (
+    "/collections/summer-2026/linen-shirts-and-trousers-for-the-hot-days-of-july-and-august",
+    "/" + "x" * 150,  # one word, nowhere to break
+)
+
+
+@pytest.fixture
+def long_paths(
+    shop: Site, make_client: Callable[..., TestClient], redis_client: redis.Redis
+) -> tuple[str, ...]:
+    """Page views of pages with long paths, next to the shop's."""
+    views = [pageview(p=path, ts=now_ms() - 60_000) for path in LONG_PATHS]
+    assert make_client().post("/e", json=batch(shop.key, views)).status_code == 202
+    Worker(redis_client, [Aggregator(PageTemplates(), 90)]).run(burst=True)
+    return LONG_PATHS
 
 
 SHOTS = os.environ.get("CLICKTRAIL_SHOTS")  # a folder to keep the screenshots in, to look at
@@ -98,11 +128,17 @@ def test_log_in_see_heatmaps_change_band_and_follow_the_funnel(
     page.screenshot(path=tmp_path / "sites.png", full_page=True)
 
     page.get_by_role("link", name="shop", exact=True).click()
-    expect(page.get_by_role("cell", name="/cart").first).to_be_visible()
-    expect(page.locator("[data-live-events]")).to_have_text("130")  # 105 page views, 25 clicks
+    expect(page.get_by_role("cell", name="/cart", exact=True)).to_have_count(1)  # all bands
+    cart = page.get_by_role("row").filter(has=page.get_by_role("cell", name="/cart", exact=True))
+    expect(cart.locator("[data-label='Page views']")).to_have_text("25")  # of both bands
+    expect(cart.get_by_role("link")).to_have_text(["mobile", "desktop"])
+    expect(page.locator("[data-live-events]")).to_have_text("130")
+    expect(page.locator("[data-live-types]")).to_have_text("105 page views · 25 clicks")
+    exclude = page.get_by_role("link", name=f"Exclude this browser on {ORIGIN}")
+    expect(exclude).to_have_attribute("href", f"{ORIGIN}/#clicktrail-ignore")
     page.screenshot(path=tmp_path / "pages.png", full_page=True)
 
-    page.get_by_role("row", name="/cart desktop").get_by_role("link", name="Heatmap").click()
+    cart.get_by_role("link", name="desktop").click()
     image = page.locator("#heatmap-img")
     expect(image).to_be_visible()
     page.wait_for_function("() => document.querySelector('#heatmap-img').naturalWidth === 1280")
@@ -138,9 +174,12 @@ def test_log_in_see_heatmaps_change_band_and_follow_the_funnel(
         shutil.copy(shot, Path(SHOTS) / f"dashboard-{shot.name}")
 
 
+@pytest.mark.parametrize("width", [375, 390])
 @pytest.mark.parametrize("path", ["/", "/sites/shop", "/sites/shop/heatmap", "/sites/shop/funnel"])
-def test_every_view_fits_a_phone(dashboard: Dashboard, browser: Browser, path: str) -> None:
-    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
+def test_every_view_fits_a_phone(
+    dashboard: Dashboard, long_paths: tuple[str, ...], browser: Browser, path: str, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 740}, is_mobile=True)
     try:
         page = context.new_page()
         page.goto(f"{dashboard.url}/login#token={dashboard.token}")
@@ -150,6 +189,8 @@ def test_every_view_fits_a_phone(dashboard: Dashboard, browser: Browser, path: s
             if "funnel" in path
             else dashboard.url + path
         )
+        if path == "/sites/shop":
+            expect(page.get_by_role("cell", name=long_paths[1])).to_be_visible()
         assert fits_the_width(page), f"{path} scrolls sideways on a phone"
     finally:
         context.close()
