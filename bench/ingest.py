@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 import httpx2 as httpx
 import redis
 
+from clicktrail.demo.background import free_port
 from collector.embedded import EmbeddedRedis
 from collector.sites import add_site, new_site
 
@@ -50,12 +50,6 @@ def ensure_tools() -> None:
     ]
     if missing:
         subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_server(kind: str, redis_url: str, port: int) -> subprocess.Popen[bytes]:

@@ -8,7 +8,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,12 +19,13 @@ import httpx2 as httpx
 import psutil
 import redis
 
+from clicktrail.demo.background import free_port
+from collector import keys
+from collector.connections import sync_client
+from collector.sites import add_site, new_site
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.support is not part of the installed package
-
-from collector import keys  # noqa: E402
-from collector.connections import sync_client  # noqa: E402
-from collector.sites import add_site, new_site  # noqa: E402
 from tests.support.local_cluster import LocalCluster, server_binary  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -45,12 +45,6 @@ LOAD_ENV = {
     "CLICKTRAIL_BUFFER_MAX": "1000000000",
     "CLICKTRAIL_LOG_LEVEL": "warning",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -33,7 +33,7 @@ def make_worker(settings: Settings, url: str, batch: int = 256) -> Worker:
 def session_builder(
     client: redis.Redis, settings: Settings, folder: Folder | None = None
 ) -> SessionBuilder:
-    gap_ms, max_ms = session_ms(settings)
+    gap_ms, max_ms = settings.session_ms
     return SessionBuilder(
         client,
         settings.retention_days,
@@ -55,11 +55,6 @@ def limits(settings: Settings) -> Limits:
     )
 
 
-def session_ms(settings: Settings) -> tuple[int, int]:
-    """The session gap and the longest session, in ms."""
-    return settings.session_gap_min * 60_000, settings.session_max_h * 3_600_000
-
-
 def report_config(config: Path | None) -> ReportConfig:
     """The funnels and reports of the settings file (clicktrail.toml); raises ConfigError."""
     return load_report_config(config_file(config))
@@ -71,7 +66,7 @@ def make_scheduler(
     scheduler_settings = SchedulerSettings(
         out_dir=out or settings.data_dir / "reports",
         templates=settings.page_templates,
-        session_ms=session_ms(settings),
+        session_ms=settings.session_ms,
         base_url=settings.collector_url,
     )
     return ReportScheduler(sync_client(url), report_config(config), scheduler_settings)

@@ -22,12 +22,12 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from collector import keys
+from collector.days import DAY_MS
 from collector.schema import Batch, StoredHeader, encode_events, encode_header
 from collector.sites import Site
 
 log = logging.getLogger(__name__)
 
-DAY_MS = 86_400_000
 DEDUP_SLACK_S = 3600
 CONCURRENT_CALLS = 16  # store-script calls in flight at once (half the pool: other commands)
 BUFFER_FULL = -1  # script result for a batch: the shard is over its backlog bound

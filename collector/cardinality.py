@@ -13,18 +13,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import redis
 
 from collector import keys
 from collector.consumer import Commit
+from collector.days import DAY_MS, day_name
 from collector.pages import PageTemplates, normalize_path
 from collector.schema import Click, Custom, Event, RageClick
 
 OVER_LIMIT = "(over limit)"  # not "(other)": the funnel table groups its long tail under that
-DAY_MS = 86_400_000
 # A day's sets outlive the day by this much: events arrive up to 48 h late (max_event_age_s),
 # and a worker retrying a run within it folds the same way.
 FOLD_KEEP_S = 4 * 86_400
@@ -96,7 +95,7 @@ class Folder:
         for (day, kind), values in groups:
             expires_s = (day + 1) * DAY_MS // 1000 + FOLD_KEEP_S
             args += [self.limits.of(kind), expires_s, len(values), *values]
-        names = [keys.distinct_values(site, _day_name(day), kind) for (day, kind), _ in groups]
+        names = [keys.distinct_values(site, day_name(day), kind) for (day, kind), _ in groups]
         answers = iter(self._admit(keys=names, args=args))
         for (day, kind), values in groups:
             known = self._known.setdefault((site, day, kind), set())
@@ -141,10 +140,6 @@ def fold_events(
         elif isinstance(event, Custom) and (day, "events", event.name) not in ok:
             event.name, folded["events"] = OVER_LIMIT, folded["events"] + 1
     return folded
-
-
-def _day_name(day: int) -> str:
-    return datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y%m%d")
 
 
 def count_folded(commit: Commit, site: str, shard: int, group: str, folded: Counter[str]) -> None:

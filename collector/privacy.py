@@ -17,9 +17,9 @@ from collections.abc import Iterable, Mapping
 import redis.asyncio as aioredis
 
 from collector import keys
+from collector.days import DAY_S
 from collector.settings import Network
 
-DAY_S = 86_400
 MAX_KNOWN_VISITORS = 50_000  # memo of visitor ids, forgotten at midnight UTC or when full
 MAX_KNOWN_BYTES = 16 * 1024 * 1024  # ... or when the strings it holds reach this many bytes
 KNOWN_ENTRY_BYTES = 400  # a memo entry's tuple, strings and dict slot, besides the user agent

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from collector.days import HOUR_MS, MINUTE_MS
+from collector.inputs import int_between
 from collector.pages import PageTemplates  # validates page-template rules
 
 ENV_PREFIX = "CLICKTRAIL_"
@@ -95,16 +97,6 @@ def _parse_fsync(raw: str) -> str:
     return raw
 
 
-def _bounded_int(low: int, high: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        value = int(str(raw).strip())
-        if not low <= value <= high:
-            raise ValueError(f"expected an integer from {low} to {high}, got {value}")
-        return value
-
-    return parse
-
-
 def _bounded_float(low: float, high: float) -> Callable[[str], float]:
     def parse(raw: str) -> float:
         value = float(str(raw).strip())
@@ -122,7 +114,7 @@ def _parse_secret(raw: str) -> str:
 
 
 def _port(raw: str) -> int:
-    return _bounded_int(1, 65535)(raw)
+    return int_between(1, 65535)(raw)
 
 
 @dataclass(frozen=True)
@@ -164,13 +156,13 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "max_body_bytes",
         "CLICKTRAIL_MAX_BODY_BYTES",
-        _bounded_int(1024, 16 * 1024 * 1024),
+        int_between(1024, 16 * 1024 * 1024),
         "Largest accepted POST /e body, in bytes (413 above). Default 65536.",
     ),
     Spec(
         "max_header_bytes",
         "CLICKTRAIL_MAX_HEADER_BYTES",
-        _bounded_int(4096, 1024 * 1024),
+        int_between(4096, 1024 * 1024),
         "Largest request line plus headers, in bytes, on every route (431 above). Default 32768.",
     ),
     Spec(
@@ -190,13 +182,13 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "max_events",
         "CLICKTRAIL_MAX_EVENTS",
-        _bounded_int(1, 1000),
+        int_between(1, 1000),
         "Most events in one batch (400 above). Default 200.",
     ),
     Spec(
         "max_event_age_s",
         "CLICKTRAIL_MAX_EVENT_AGE_S",
-        _bounded_int(60, 30 * 86400),
+        int_between(60, 30 * 86400),
         "Oldest event accepted, in seconds before the batch's sent_at. Default 172800 (48 h).",
     ),
     Spec(
@@ -242,13 +234,13 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "buffer_max_events",
         "CLICKTRAIL_BUFFER_MAX",
-        _bounded_int(1_000, 10**9),
+        int_between(1_000, 10**9),
         "Unprocessed batches a stream shard may hold before POST /e answers 503. Default 1000000.",
     ),
     Spec(
         "shards",
         "CLICKTRAIL_SHARDS",
-        _bounded_int(1, 1024),
+        int_between(1, 1024),
         "Stream shards for a new site (fixed per site at `site add`). Default 1.",
     ),
     Spec(
@@ -261,7 +253,7 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "retention_days",
         "CLICKTRAIL_RETENTION_DAYS",
-        _bounded_int(1, 3650),
+        int_between(1, 3650),
         "Days of aggregates kept (heatmaps, page and element counts). Default 90.",
     ),
     Spec(
@@ -275,32 +267,32 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "claim_idle_ms",
         "CLICKTRAIL_CLAIM_IDLE_MS",
-        _bounded_int(100, 86_400_000),
+        int_between(100, 86_400_000),
         "A worker takes over entries another worker left unacknowledged this long. Default 30000.",
     ),
     Spec(
         "session_gap_min",
         "CLICKTRAIL_SESSION_GAP_MIN",
-        _bounded_int(1, 24 * 60),
+        int_between(1, 24 * 60),
         "Minutes of inactivity after which a visit's next event starts a new session. Default 30.",
     ),
     Spec(
         "session_max_h",
         "CLICKTRAIL_SESSION_MAX_H",
-        _bounded_int(1, 7 * 24),
+        int_between(1, 7 * 24),
         "Hours after which a session ends even if the visitor stays active. Default 24.",
     ),
     Spec(
         "session_max_rows",
         "CLICKTRAIL_SESSION_MAX_ROWS",
-        _bounded_int(100, 1_000_000),
+        int_between(100, 1_000_000),
         "Events after which a session ends even if the visitor stays active. Default 10000.",
     ),
     *(
         Spec(
             f"max_{kind}_per_day",
             f"CLICKTRAIL_MAX_{kind.upper()}_PER_DAY",
-            _bounded_int(10, 10_000_000),
+            int_between(10, 10_000_000),
             f"Distinct {what} one site may store per day; beyond, new ones count as "
             f"'(over limit)'. Default {default}.",
         )
@@ -355,6 +347,11 @@ class Settings:
     @property
     def collector_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def session_ms(self) -> tuple[int, int]:
+        """The session gap and the longest session, in ms: the pair every session reader takes."""
+        return self.session_gap_min * MINUTE_MS, self.session_max_h * HOUR_MS
 
     def with_overrides(self, **values: Any) -> Settings:
         """Apply already-parsed values (CLI options), ignoring those left as None."""

@@ -6,20 +6,18 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import lru_cache
 
 import numpy as np
 
 from collector.cardinality import OVER_LIMIT, Folder, count_folded, fold_events
 from collector.consumer import Commit, DeepestBucket, Entry, decoded
+from collector.days import DAY_MS, day_name
 from collector.keys import WORKER_GROUP
 from collector.pages import BANDS, PageTemplates, bands_of
 from collector.schema import Click, Event, PageView, RageClick, Scroll
 from heatmap import keys
 from heatmap.grid import cells_of, x_extent
 
-DAY_MS = 86_400_000
 SCROLL_BUCKET_PX = 50
 CLICK_KINDS = ("click", "dead", "rage")
 LAYERS = ("doc", "fixed")
@@ -128,9 +126,9 @@ class Aggregator:
             g, lay = divmod(g, 2)
             g, b = divmod(g, 3)
             d, t = divmod(g, len(names))
-            day_name = _day_name(int(days[d]))
+            named = day_name(int(days[d]))
             grid_key = keys.grid(
-                site, shard, day_name, BANDS[b], CLICK_KINDS[k], LAYERS[lay], names[t]
+                site, shard, named, BANDS[b], CLICK_KINDS[k], LAYERS[lay], names[t]
             )
             self._add(commit, grid_key, str(cell), count, int(days[d]))
         self._add_elements(commit, site, shard, days[day_index], band, templates, points)
@@ -149,19 +147,19 @@ class Aggregator:
             zip(day.tolist(), band.tolist(), templates, points.kind, points.sel, strict=True)
         )
         for (d, b, template, kind, sel), count in counted.items():
-            element_key = keys.element_counts(site, shard, _day_name(d), BANDS[b], template)
+            element_key = keys.element_counts(site, shard, day_name(d), BANDS[b], template)
             self._add(commit, element_key, f"{'cdr'[kind]}|{sel}", count, d)
-            page_key = keys.page_counts(site, shard, _day_name(d))
+            page_key = keys.page_counts(site, shard, day_name(d))
             self._add(commit, page_key, f"{BANDS[b]}|{CLICK_KINDS[kind]}|{template}", count, d)
 
     def _add_views(self, commit: Commit, site: str, shard: int, run: _Run) -> None:
         for (day, band, path), count in run.views.items():
-            page_key = keys.page_counts(site, shard, _day_name(day))
+            page_key = keys.page_counts(site, shard, day_name(day))
             self._add(commit, page_key, f"{BANDS[band]}|views|{self._template(path)}", count, day)
         for (day, band, path, view), (depth, fold) in run.scrolls.items():
-            day_name, template = _day_name(day), self._template(path)
-            scroll_key = keys.scroll_depths(site, shard, day_name, BANDS[band], template)
-            peak_key = keys.scroll_peaks(site, shard, day_name)
+            named, template = day_name(day), self._template(path)
+            scroll_key = keys.scroll_depths(site, shard, named, BANDS[band], template)
+            peak_key = keys.scroll_peaks(site, shard, named)
             bucket = int(depth // SCROLL_BUCKET_PX)
             # The peak belongs to the histogram it was counted in: one page view id reported on
             # two pages (a stranger can send that) moves nothing from one page to the other.
@@ -208,8 +206,3 @@ def _collect(run: _Run, events: list[Event], skew_ms: int) -> None:
 
 def _band(width: int) -> int:
     return int(bands_of(width))
-
-
-@lru_cache(maxsize=1024)
-def _day_name(day: int) -> str:
-    return datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y%m%d")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from collector.pages import BAND_EDGES_PX
 from heatmap.lockdown import MAX_REDIRECTS, Lockdown, origin_of
 from heatmap.screenshots import MAX_HEIGHT_PX, MAX_PIXELS, MAX_WIDTH_PX, MIN_WIDTH_PX
 
@@ -29,7 +30,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT_HEIGHT_PX = 900
-MOBILE_BELOW_PX = 768  # narrower viewports are emulated as touch phones (collector.pages bands)
+MOBILE_BELOW_PX = BAND_EDGES_PX[0]  # narrower viewports are emulated as touch phones
 SETTLE_QUIET_MS = 300  # the network counts as idle after this long with no request in flight
 SETTLE_MAX_MS = 3000  # ... or after this long, whatever is still loading
 # Jump straight to each transition's end; Playwright's animations="disabled" does the same for

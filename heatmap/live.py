@@ -8,10 +8,9 @@ from dataclasses import dataclass
 
 import redis
 
+from collector.days import MINUTE_MS
 from collector.sites import Site
 from heatmap import keys
-
-MINUTE_MS = 60_000
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -24,14 +23,6 @@ MAX_SCROLL_BUCKETS = MAX_DOC_HEIGHT_PX // SCROLL_BUCKET_PX  # ingest clamps dept
 class StoredDataError(ValueError):
     """Stored aggregates contradict themselves (written before a fix, or by hand): they are
     refused with this message, never drawn."""
-
-
-def days_between(first: date, last: date) -> list[str]:
-    if last < first:
-        raise ValueError(f"the range ends ({last}) before it starts ({first})")
-    if (last - first).days > 3660:
-        raise ValueError("a range holds at most ten years")
-    return [(first + timedelta(d)).strftime("%Y%m%d") for d in range((last - first).days + 1)]
 
 
 def _hashes(client: redis.Redis, names: list[str]) -> list[dict[bytes, bytes]]:

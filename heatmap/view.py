@@ -10,10 +10,11 @@ import numpy as np
 import redis
 from PIL import Image
 
+from collector.days import day_names
 from collector.sites import Site
 from heatmap.render import FloatGrid, Legend, render_heatmap
 from heatmap.scrollmap import render_scrollmap
-from heatmap.totals import days_between, load_grid, load_pages, load_scroll
+from heatmap.totals import load_grid, load_pages, load_scroll
 
 MAP_KINDS = ("click", "rage", "dead", "scroll")
 SCALES = ("sqrt", "log", "linear")
@@ -45,7 +46,7 @@ def heatmap_view(client: redis.Redis, request: HeatmapRequest) -> HeatmapView:
     site, template, band, kind = request.site, request.template, request.band, request.kind
     background, width = request.background, request.width
     first, last = request.period
-    days = days_between(first, last)
+    days = day_names(first, last)
     views = sum(
         p.views for p in load_pages(client, site, days) if p.template == template and p.band == band
     )

@@ -14,15 +14,15 @@ from PIL import Image, UnidentifiedImageError
 from clicktrail.cli.errors import CommandError
 from clicktrail.cli.options import int_between, iso_date, period, site_option
 from clicktrail.cli.parser import command
+from collector.days import PAGES_PERIOD_DAYS, day_names
 from collector.pages import BANDS, PageTemplates
 from collector.settings import Settings
 from collector.sites import Site, get_site
 from heatmap.render import save_png
 from heatmap.screenshots import load_screenshot
-from heatmap.totals import StoredDataError, days_between, load_elements, load_pages
+from heatmap.totals import StoredDataError, load_elements, load_pages
 from heatmap.view import MAP_KINDS, SCALES, HeatmapRequest, heatmap_view
 
-DEFAULT_DAYS = 30
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}  # by -o's extension
 
 
@@ -49,7 +49,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         dest="first",
         type=iso_date,
         metavar="YYYY-MM-DD",
-        help=f"first day, UTC (default: {DEFAULT_DAYS} days up to --to)",
+        help=f"first day, UTC (default: {PAGES_PERIOD_DAYS} days up to --to)",
     )
     dates.add_argument(
         "--to",
@@ -116,11 +116,8 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _period(args: argparse.Namespace) -> tuple[date, date, list[str]]:
-    first, last = period(args.first, args.last, DEFAULT_DAYS)
-    try:
-        return first, last, days_between(first, last)
-    except ValueError as exc:
-        raise CommandError(f"--from/--to: {exc}") from None
+    first, last = period(args.first, args.last, PAGES_PERIOD_DAYS)
+    return first, last, day_names(first, last)
 
 
 def _background(path: Path | None) -> Image.Image | None:

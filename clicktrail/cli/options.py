@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from clicktrail.cli.errors import CommandError
+from collector import days as day_rules
+from collector import inputs
 from collector.settings import SettingsError, parse_value
 from reports.analyses.funnel_request import parse_zone
 
@@ -26,23 +29,12 @@ def setting(name: str) -> Callable[[str], Any]:
 
 
 def int_between(low: int, high: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {raw!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected {low} to {high}, got {value}")
-        return value
-
-    return parse
+    return checked(inputs.int_between(low, high))
 
 
 def iso_date(raw: str) -> date:
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {raw!r}") from None
+    parse: Callable[[str], date] = checked(inputs.iso_date)
+    return parse(raw)
 
 
 def checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -109,6 +101,9 @@ def zone_option(parser: argparse.ArgumentParser) -> None:
 
 
 def period(first: date | None, last: date | None, days: int) -> tuple[date, date]:
-    """`--from` and `--to`, by default the `days` days up to today (UTC)."""
-    last = last or datetime.now(UTC).date()
-    return first or last - timedelta(days=days - 1), last
+    """`--from` and `--to`, by default the `days` days up to today (UTC); a range a read can
+    take, else a CommandError naming both."""
+    try:
+        return day_rules.period(first, last, days)
+    except ValueError as exc:
+        raise CommandError(f"--from/--to: {exc}") from None

@@ -13,13 +13,14 @@ from typing import Any
 from clicktrail.cli.errors import CommandError
 from clicktrail.cli.options import checked, iso_date, period, site_option, zone_option
 from clicktrail.cli.parser import command
-from clicktrail.wiring import report_config, session_ms
+from clicktrail.wiring import report_config
+from collector.days import FUNNEL_PERIOD_DAYS
 from collector.settings import Settings
 from collector.sites import get_site
+from reports.analyses.durations import format_duration, parse_duration_ms
 from reports.analyses.funnel_request import (
     DEFAULT_WINDOW_MS,
     FunnelRequest,
-    parse_duration_ms,
     parse_zone,
     run_funnel,
 )
@@ -30,8 +31,6 @@ from reports.delivery.targets import DeliveryError, describe
 from reports.scheduled.build import build_report, report_period
 from reports.scheduled.config import PERIOD_DAYS, ConfigError
 from reports.scheduled.files import write_report
-
-DEFAULT_DAYS = 7
 
 
 def _step(raw: str) -> str:
@@ -78,7 +77,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         type=iso_date,
         metavar="YYYY-MM-DD",
         help=f"last day; --from to --to are the days of the step-1 events "
-        f"(default: the last {DEFAULT_DAYS} days up to today)",
+        f"(default: the last {FUNNEL_PERIOD_DAYS} days up to today)",
     )
     zone_option(funnel)
     funnel.add_argument("--by", choices=("band", "source"), help="break the counts down")
@@ -90,7 +89,7 @@ def cmd_funnel(args: argparse.Namespace, settings: Settings, client: Any) -> int
     if not MIN_STEPS <= len(args.steps) <= MAX_STEPS:
         raise CommandError(f"--step: give {MIN_STEPS} to {MAX_STEPS} steps, not {len(args.steps)}")
     site = get_site(client, args.site)
-    first, last = period(args.first, args.last, DEFAULT_DAYS)
+    first, last = period(args.first, args.last, FUNNEL_PERIOD_DAYS)
     request = FunnelRequest(
         steps=args.steps,
         first=first,
@@ -103,7 +102,7 @@ def cmd_funnel(args: argparse.Namespace, settings: Settings, client: Any) -> int
         templates=settings.page_templates,
     )
     try:
-        gap_ms, max_ms = session_ms(settings)
+        gap_ms, max_ms = settings.session_ms
         run = run_funnel(client, site, request, gap_ms=gap_ms, max_ms=max_ms)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
@@ -119,7 +118,7 @@ def format_funnel(result: FunnelResult) -> str:
     mode = "strict, " if result["strict"] else ""
     lines = [
         " -> ".join(row["pattern"] for row in result["steps"]),
-        f"{result['unit']}s, window {_duration(result['window_s'])}, {mode}"
+        f"{result['unit']}s, window {format_duration(result['window_s'])}, {mode}"
         f"{result['from']} to {result['to']} ({result['time_zone']})",
         "",
         f"{'#':>2} {'step':<28} {'entered':>9} {'next':>9} {'rate':>7} {'dropped':>9} "
@@ -131,8 +130,8 @@ def format_funnel(result: FunnelResult) -> str:
         lines.append(
             f"{row['step']:>2} {row['pattern'][:28]:<28} {row['entered']:>9,} "
             f"{_n(row.get('converted')):>9} {shown:>7} {_n(row.get('dropped')):>9} "
-            f"{_n(row.get('in_progress')):>8} {_duration(row.get('median_s')):>8} "
-            f"{_duration(row.get('p90_s')):>8}"
+            f"{_n(row.get('in_progress')):>8} {format_duration(row.get('median_s')):>8} "
+            f"{format_duration(row.get('p90_s')):>8}"
         )
     overall = result["overall"]
     share = (
@@ -168,16 +167,6 @@ def _n(value: int | None) -> str:
 
 def _pages(pages: list[PageCount], limit: int = 5) -> str:
     return ", ".join(f"{p['page']} ({p['count']:,})" for p in pages[:limit])
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f}m" if seconds % 60 == 0 else f"{seconds / 60:.1f}m"
-    return f"{seconds / 3600:.1f}h".replace(".0h", "h")
 
 
 def add_report_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -230,7 +219,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings, client: Any) -> int
     first, last = report_period(args.period, datetime.now(parse_zone(args.tz)).date())
     data = build_report(
         client, site, funnel, first, last, args.tz, settings.page_templates,
-        session_ms=session_ms(settings),
+        session_ms=settings.session_ms,
     )  # fmt: skip
     files = write_report(data, args.out, settings.collector_url)
     print(f"wrote {files.html}, {files.json}, {files.csv} and {len(files.images)} images")

@@ -20,18 +20,18 @@ from clicktrail.web import params as p
 from clicktrail.web.api_schemas import ELEMENT_ROW, FUNNEL, LIVE, PAGE_ROW, PNG, SITE
 from clicktrail.web.auth import authenticate, visible_site
 from clicktrail.web.tokens import Token
+from collector.days import FUNNEL_PERIOD_DAYS, day_names
 from collector.pages import PageTemplates
 from collector.settings import Settings
 from collector.sites import Site, list_sites
 from collector.snippet import script_tag
 from heatmap.live import load_live
 from heatmap.screenshots import load_screenshot
-from heatmap.totals import StoredDataError, days_between, load_elements, load_pages
+from heatmap.totals import StoredDataError, load_elements, load_pages
 from heatmap.view import MAP_KINDS, SCALES, HeatmapRequest, heatmap_view
 from reports.analyses.funnel_request import FunnelRequest, run_funnel
 from reports.analyses.funnel_result import FunnelResult
 
-FUNNEL_DAYS = 7  # as `clicktrail funnel`
 PNG_CACHE = "private, max-age=60"
 
 
@@ -80,7 +80,7 @@ def installed(api: ApiState, site: Site) -> bool:
     """Has any event of the site arrived: in the last hour, or on the last 30 days' pages."""
     if load_live(api.client, site, 60, int(time.time() * 1000)).events:
         return True
-    return bool(load_pages(api.client, site, days_between(*p.period({}, 30))))
+    return bool(load_pages(api.client, site, day_names(*p.period({}, 30))))
 
 
 def site_json(api: ApiState, site: Site) -> dict[str, Any]:
@@ -101,14 +101,14 @@ def get_sites(call: Call) -> Response:
 
 
 def get_pages(call: Call) -> Response:
-    pages = load_pages(call.api.client, call.site, days_between(*p.period(call.values)))
+    pages = load_pages(call.api.client, call.site, day_names(*p.period(call.values)))
     return JSONResponse([asdict(page) for page in pages])
 
 
 def get_elements(call: Call) -> Response:
     api, site, values = call.api, call.site, call.values
     template = api.templates.template(values["page"])
-    days = days_between(*p.period(values))
+    days = day_names(*p.period(values))
     elements = load_elements(api.client, site, template, values["band"], days)
     return JSONResponse([asdict(e) for e in elements[: values["limit"]]])
 
@@ -157,7 +157,7 @@ def get_funnel(call: Call) -> Response:
 
 def get_funnel_result(api: ApiState, site: Site, values: dict[str, Any]) -> FunnelResult:
     """The funnel's JSON, as `clicktrail funnel --json` prints it."""
-    first, last = p.period(values, FUNNEL_DAYS)
+    first, last = p.period(values, FUNNEL_PERIOD_DAYS)
     request = FunnelRequest(
         steps=values["step"],
         first=first,
@@ -169,8 +169,7 @@ def get_funnel_result(api: ApiState, site: Site, values: dict[str, Any]) -> Funn
         zone=values.get("tz") or "UTC",
         templates=api.settings.page_templates,
     )
-    gap_ms = api.settings.session_gap_min * 60_000
-    max_ms = api.settings.session_max_h * 3_600_000
+    gap_ms, max_ms = api.settings.session_ms
     return run_funnel(api.client, site, request, gap_ms=gap_ms, max_ms=max_ms).result
 
 
@@ -263,7 +262,7 @@ _BY = p.Param(
     {"type": "string", "enum": ["band", "source"]}, p.one_of("band", "source"),
 )  # fmt: skip
 _FUNNEL_FROM = p.Param(
-    "from", f"First day. Default: {FUNNEL_DAYS} days before `to`.", p.DATE, p.iso_day
+    "from", f"First day. Default: {FUNNEL_PERIOD_DAYS} days before `to`.", p.DATE, p.iso_day
 )
 
 ENDPOINTS = (

@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from clicktrail.web import params as p
-from clicktrail.web.api import FUNNEL_DAYS, ApiState, get_funnel_result, site_json
+from clicktrail.web.api import ApiState, get_funnel_result, site_json
 from clicktrail.web.auth import (
     arrived_from_elsewhere,
     authenticate,
@@ -29,9 +29,10 @@ from clicktrail.web.auth import (
     visible_site,
 )
 from clicktrail.web.tokens import find_token
+from collector.days import FUNNEL_PERIOD_DAYS, PAGES_PERIOD_DAYS, day_names
 from collector.pages import BANDS
 from collector.sites import Site, list_sites
-from heatmap.totals import PageStats, days_between, load_elements, load_pages
+from heatmap.totals import PageStats, load_elements, load_pages
 from heatmap.view import MAP_KINDS
 from reports.scheduled.config import CART_STEPS, ConfigError, ReportConfig
 
@@ -163,7 +164,7 @@ class Dashboard:
     def site_view(self, request: Request, site: Site) -> Response:
         values, error = _read(request.query_params, (p.FROM, p.TO))
         first, last = _period(values)
-        pages = page_rows(load_pages(self.api.client, site, days_between(first, last)))
+        pages = page_rows(load_pages(self.api.client, site, day_names(first, last)))
         return self.page(request, "site.html.j2", 400 if error else 200,
                          site=site_json(self.api, site), pages=pages, first=first, last=last,
                          error=error)  # fmt: skip
@@ -171,7 +172,7 @@ class Dashboard:
     def heatmap_view(self, request: Request, site: Site) -> Response:
         values, error = _read(request.query_params, (p.PAGE_OPTIONAL, p.BAND, _KIND, p.FROM, p.TO))
         first, last = _period(values)
-        days = days_between(first, last)
+        days = day_names(first, last)
         views: Counter[str] = Counter()
         for row in load_pages(self.api.client, site, days):
             views[row.template] += row.views
@@ -196,11 +197,11 @@ class Dashboard:
         specs = (p.STEP, p.WINDOW, p.FROM, p.TO, _STRICT_BOX, _SENT)
         values, error = _read(query, specs if asked else specs[1:])
         asked = asked and not error
-        first, last = _period(values, FUNNEL_DAYS)
+        first, last = _period(values, FUNNEL_PERIOD_DAYS)
         result = None
         if asked:
             result = get_funnel_result(self.api, site, values | {"from": first, "to": last})
-        days = days_between(first, last)
+        days = day_names(first, last)
         seen = sorted({row.template for row in load_pages(self.api.client, site, days)})
         reports, config_error = _reports(self.state, site)
         return self.page(request, "funnel.html.j2", 400 if error else 200,
@@ -252,7 +253,7 @@ def _read(query: QueryParams, specs: tuple[p.Param, ...]) -> tuple[dict[str, Any
         return {}, f"{exc.name}: {exc.problem}"
 
 
-def _period(values: dict[str, Any], days: int = p.DEFAULT_DAYS) -> tuple[Any, Any]:
+def _period(values: dict[str, Any], days: int = PAGES_PERIOD_DAYS) -> tuple[Any, Any]:
     try:
         return p.period(values, days)
     except p.ParamError:

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 from starlette.datastructures import QueryParams
 
+from collector import days, inputs
 from collector.pages import BANDS
-from reports.analyses.funnel_request import MAX_DAYS, parse_duration_ms, parse_zone
+from reports.analyses.durations import parse_duration_ms
+from reports.analyses.funnel_request import parse_zone
 from reports.analyses.steps import MAX_STEPS, MIN_STEPS, parse_step
 
-DEFAULT_DAYS = 30
 MAX_PATH_CHARS = 512
 
 
@@ -83,25 +84,17 @@ def read_params(query: QueryParams, params: Sequence[Param]) -> dict[str, Any]:
     return values
 
 
-def period(values: dict[str, Any], default_days: int = DEFAULT_DAYS) -> tuple[date, date]:
+def period(values: dict[str, Any], default_days: int = days.PAGES_PERIOD_DAYS) -> tuple[date, date]:
     """The `from` and `to` days asked for: by default the last `default_days` up to today."""
-    last = values.get("to") or datetime.now(UTC).date()
-    first = values.get("from") or last - timedelta(days=default_days - 1)
-    if last < first:
-        raise ParamError("to", f"the range ends ({last}) before it starts ({first})")
-    if (last - first).days >= MAX_DAYS:
-        raise ParamError("from", f"a range holds at most {MAX_DAYS} days")
-    return first, last
-
-
-def iso_day(raw: str) -> date:
+    first, last = values.get("from"), values.get("to")
     try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        raise ValueError(f"expected a date as YYYY-MM-DD, got {raw[:40]!r}") from None
-    if not 2000 <= day.year <= 2100:
-        raise ValueError(f"expected a year from 2000 to 2100, got {day.year}")
-    return day
+        return days.period(first, last, default_days)
+    except ValueError as exc:
+        # The range is wrong as a whole; `to` when it ends too early, else the span from `from`.
+        raise ParamError("to" if first and last and last < first else "from", str(exc)) from None
+
+
+iso_day = inputs.iso_date
 
 
 def page_path(raw: str) -> str:
@@ -119,13 +112,7 @@ def one_of(*choices: str) -> Callable[[str], str]:
     return parse
 
 
-def int_between(low: int, high: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
-            raise ValueError(f"expected a whole number from {low} to {high}, got {raw[:40]!r}")
-        return int(raw)
-
-    return parse
+int_between = inputs.int_between
 
 
 def flag(raw: str) -> bool:
@@ -152,7 +139,9 @@ def _enum(choices: Sequence[str]) -> dict[str, Any]:
 
 
 DATE = {"type": "string", "format": "date"}
-FROM = Param("from", f"First day (UTC). Default: {DEFAULT_DAYS} days before `to`.", DATE, iso_day)
+FROM = Param(
+    "from", f"First day (UTC). Default: {days.PAGES_PERIOD_DAYS} days before `to`.", DATE, iso_day
+)
 TO = Param("to", "Last day (UTC), included. Default: today.", DATE, iso_day)
 PAGE = Param(
     "page",

@@ -10,7 +10,6 @@ midnight to the midnight after the last day."""
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -18,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import redis
 
+from collector.days import check_range
 from collector.pages import PageTemplates
 from collector.sites import Site
 from reports.analyses.funnel import Outcome, Units
@@ -28,21 +28,6 @@ from reports.sessions.layout import SESSION_GAP_MS, SESSION_MAX_MS, SessionTable
 from reports.sessions.reader import load_sessions
 
 DEFAULT_WINDOW_MS = 3_600_000
-MAX_WINDOW_MS = 7 * 86_400_000
-MAX_DAYS = 366
-_DURATION = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|min|h|d)?")
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
-
-
-def parse_duration_ms(text: str) -> int:
-    """'30m', '1h', '90s', '2d' or a number of seconds -> ms, between 1 s and 7 days."""
-    match = _DURATION.fullmatch(text.strip().lower())
-    if not match:
-        raise ValueError(f"expected a duration like 30m, 1h or 2d, got {text!r}")
-    ms = int(float(match["n"]) * _UNIT_MS[match["unit"] or "s"])
-    if not 1000 <= ms <= MAX_WINDOW_MS:
-        raise ValueError(f"a window runs from 1s to 7d, got {text!r}")
-    return ms
 
 
 def parse_zone(name: str) -> ZoneInfo:
@@ -56,10 +41,7 @@ def parse_zone(name: str) -> ZoneInfo:
 
 def day_range_ms(first: date, last: date, zone: ZoneInfo) -> tuple[int, int]:
     """[midnight of first, midnight after last) in `zone`, as ms."""
-    if last < first:
-        raise ValueError(f"the range ends ({last}) before it starts ({first})")
-    if (last - first).days >= MAX_DAYS:
-        raise ValueError(f"a range holds at most {MAX_DAYS} days")
+    check_range(first, last)
     return midnight_ms(first, zone), midnight_ms(last + timedelta(days=1), zone)
 
 

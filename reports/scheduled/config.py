@@ -27,10 +27,10 @@ from typing import Any
 
 from cronsim import CronSim, CronSimError
 
+from reports.analyses.durations import parse_duration_ms
 from reports.analyses.funnel_request import (
     DEFAULT_WINDOW_MS,
     FunnelRequest,
-    parse_duration_ms,
     parse_zone,
 )
 from reports.analyses.steps import parse_steps

@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader
 from PIL import Image
 
 from heatmap.render import Legend, render_heatmap
+from reports.analyses.durations import format_duration
 from reports.delivery.targets import ReportFiles
 from reports.scheduled.build import ReportData
 from reports.scheduled.charts import daily_chart, funnel_chart, png_bytes
@@ -96,9 +97,9 @@ def write_report(report: ReportData, out: Path, base_url: str | None = None) -> 
         data=report.data,
         images=inline,
         links=links,
-        window=_duration(report.data["current"]["window_s"]),
+        window=format_duration(report.data["current"]["window_s"]),
         pct=_pct,
-        duration=_duration,
+        duration=format_duration,
     )
     (out / "report.html").write_text(html, encoding="utf-8")
     (out / "report.json").write_text(json.dumps(report.data, indent=2) + "\n", encoding="utf-8")
@@ -131,13 +132,3 @@ def funnel_csv(data: ReportNumbers) -> str:
 
 def _pct(rate: float | None) -> str:
     return "" if rate is None else f"{100 * rate:.1f}%"
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400 and seconds % 3600:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h".replace(".0 h", " h")

@@ -21,6 +21,7 @@ import redis
 from collector import keys
 from collector.cardinality import OVER_LIMIT, Folder, count_folded, fold_events
 from collector.consumer import Commit, Entry, decoded
+from collector.days import DAY_MS, day_name
 from collector.failures import REDIS_DOWN, count_failure
 from collector.pages import PageTemplates, bands_of, normalize_path
 from collector.schema import Click, Custom, Event, PageView, RageClick, StoredHeader
@@ -39,7 +40,6 @@ from reports.sessions.layout import (
 
 log = logging.getLogger(__name__)
 
-DAY_MS = 86_400_000
 OPEN_TTL_S = 3 * 86_400  # an open state outlives any session; the sweep normally ends it first
 SWEEP_LIMIT = 2_000  # session ids closed per script call
 SESSION_MAX_ROWS = 10_000  # rows an open state holds before it is closed, whatever its age
@@ -350,11 +350,7 @@ def split_by_day(closed: Closed) -> dict[str, Closed]:
     click_day = np.repeat(day, closed.sessions["clicks"])
     out = {}
     for d in np.unique(day).tolist():
-        out[_day_name(d)] = Closed(
+        out[day_name(d)] = Closed(
             closed.sessions[day == d], closed.nav[nav_day == d], closed.clicks[click_day == d]
         )
     return out
-
-
-def _day_name(day: int) -> str:
-    return datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y%m%d")

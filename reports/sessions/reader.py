@@ -3,7 +3,6 @@ still open, as one SessionTable with a site-wide vocabulary."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -11,8 +10,9 @@ import numpy.typing as npt
 import redis
 
 from collector import keys
+from collector.days import DAY_MS, MAX_RANGE_DAYS, day_name
 from collector.sites import Site
-from reports.sessions.builder import DAY_MS, DIRECT
+from reports.sessions.builder import DIRECT
 from reports.sessions.layout import (
     CLICK_ROW,
     NAV_ROW,
@@ -26,8 +26,6 @@ from reports.sessions.layout import (
     sessionize,
 )
 
-MAX_RANGE_DAYS = 400
-
 
 def load_sessions(
     client: redis.Redis,
@@ -40,11 +38,11 @@ def load_sessions(
 ) -> SessionTable:
     """Every session that can hold a funnel attempt starting in [start_ms, end_ms): those that
     started up to max_ms before the range, through one window after it, and the open ones."""
+    if end_ms - start_ms > (MAX_RANGE_DAYS + 1) * DAY_MS:  # +1: a day boundary in a time zone
+        raise ValueError(f"a range holds at most {MAX_RANGE_DAYS} days")
     first_day = (start_ms - max_ms) // DAY_MS
     last_day = (end_ms + window_ms) // DAY_MS
-    if last_day - first_day > MAX_RANGE_DAYS:
-        raise ValueError(f"a range holds at most {MAX_RANGE_DAYS - 2} days")
-    days = [_day_name(d) for d in range(first_day, last_day + 1)]
+    days = [day_name(d) for d in range(first_day, last_day + 1)]
     vocab: dict[str, int] = {f"s:{DIRECT}": 0}  # id 0: no source recorded
     parts: list[Closed] = []
     for shard in range(site.shards):
@@ -111,7 +109,3 @@ def _table(parts: list[Closed], vocab: list[str]) -> SessionTable:
         click_offsets=offsets_of(sessions["clicks"]),
         clicks=clicks,
     )
-
-
-def _day_name(day: int) -> str:
-    return datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y%m%d")

@@ -4,7 +4,6 @@ pixels where the page put them, and never a request to the page's own tracker.""
 from __future__ import annotations
 
 import io
-import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from PIL import Image
 
+from clicktrail.demo.background import free_port
 from heatmap import capture
 from heatmap.capture import CaptureError, capture_page
 
@@ -87,13 +87,6 @@ def pages() -> Iterator[Pages]:
     yield server
     server.shutdown()
     server.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @pytest.mark.slow

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
@@ -16,15 +15,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from clicktrail.demo.background import free_port
 from reports.delivery.targets import EmailTarget
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
 
 WebhookServer = Callable[[list[int]], tuple[str, list[tuple[dict[str, str], bytes]]]]
 

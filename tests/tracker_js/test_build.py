@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shlex
 import subprocess
 from pathlib import Path
 
+from collector.pages import BAND_EDGES_PX
 from tracker_js import SNIPPET_PATH
 
 ROOT = SNIPPET_PATH.parent
@@ -34,3 +36,11 @@ def test_the_committed_t_js_is_the_build_of_the_source(tmp_path: Path) -> None:
     subprocess.run(argv, cwd=ROOT, check=True, timeout=60)
     assert (tmp_path / "t.js").read_bytes() == SNIPPET_PATH.read_bytes(), (
         "t.js is stale: run tracker_js/build.sh and commit t.js")
+
+
+def test_the_snippets_device_bands_are_the_collectors() -> None:
+    # The snippet keeps its own copy of the band edges (it cannot import Python): they must agree.
+    source = (ROOT / "src" / "clicktrail.js").read_text()
+    found = re.search(r'width < (\d+) \? "mobile" : width < (\d+) \? "tablet" : "desktop"', source)
+    assert found, "the snippet's device class is no longer written as expected"
+    assert tuple(int(edge) for edge in found.groups()) == BAND_EDGES_PX

@@ -74,7 +74,7 @@ def test_site_errors_are_one_clear_line(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["serve", "--port", "99999"], "--port: expected an integer from 1 to 65535"),
+        (["serve", "--port", "99999"], "--port: expected a whole number from 1 to 65535"),
         (["serve", "--redis-url", "localhost"], "--redis-url: expected a redis://"),
         (["site", "add", "shop"], "--origin"),
         (["site", "add", "shop", "--origin", "https://a.example", "--shards", "0"], "--shards"),

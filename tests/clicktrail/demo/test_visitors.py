@@ -43,10 +43,11 @@ from clicktrail.demo.visitors import (
 from clicktrail.wiring import make_worker
 from collector import sites
 from collector.app import create_app
+from collector.days import day_names
 from collector.schema import Batch, Click, Event, PageView, RageClick, Scroll, decode_batch
 from collector.settings import Settings
 from heatmap.capture import CHROMIUM, CHROMIUM_ARGS
-from heatmap.totals import days_between, load_pages
+from heatmap.totals import load_pages
 from reports.sessions.reader import load_sessions
 from tests.factories import decode_entry, now_ms, stored_entries
 from tests.tracker_js.pages import snippet_tag
@@ -281,7 +282,7 @@ def test_visits_in_chromium_and_posted_ones_arrive_alike_and_are_aggregated(
     assert not any(text.encode() in stored for text in FAKE_ENTRIES), "nothing typed is sent"
     assert make_worker(Settings(data_dir=Path("unused")), redis_url).run(burst=True) > 0
     today = datetime.now(UTC).date()
-    pages = load_pages(redis_client, live.site, days_between(today - timedelta(1), today))
+    pages = load_pages(redis_client, live.site, day_names(today - timedelta(1), today))
     everything = arrived(redis_client)
     assert sum(p.views for p in pages) == sum(isinstance(e, PageView) for e in everything)
     assert sum(p.clicks for p in pages) == sum(isinstance(e, Click) for e in everything)
