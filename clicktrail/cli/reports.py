@@ -10,13 +10,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from clicktrail.cli.errors import CommandError
+from clicktrail.cli.errors import CommandError, Unavailable
 from clicktrail.cli.options import checked, iso_date, period, site_option, zone_option
 from clicktrail.cli.parser import command
 from clicktrail.wiring import report_config
-from collector.days import FUNNEL_PERIOD_DAYS
+from collector.days import FUNNEL_PERIOD_DAYS, PAGES_PERIOD_DAYS, day_names
 from collector.settings import Settings
-from collector.sites import get_site
+from collector.sites import Site, get_site
+from heatmap.totals import load_pages
 from reports.analyses.durations import format_duration, parse_duration_ms
 from reports.analyses.funnel_request import (
     DEFAULT_WINDOW_MS,
@@ -29,8 +30,9 @@ from reports.analyses.steps import MAX_STEPS, MIN_STEPS, parse_step
 from reports.delivery.dispatch import deliver
 from reports.delivery.targets import DeliveryError, describe
 from reports.scheduled.build import build_report, report_period
-from reports.scheduled.config import PERIOD_DAYS, ConfigError
+from reports.scheduled.config import PERIOD_DAYS, ConfigError, NoFunnelError
 from reports.scheduled.files import write_report
+from reports.scheduled.suggestion import funnel_toml, suggest_funnel
 
 
 def _step(raw: str) -> str:
@@ -181,7 +183,7 @@ def add_report_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     site_option(abandonment)
     abandonment.add_argument(
         "--funnel",
-        help="a [funnels.NAME] of clicktrail.toml (default: cart, or the shop funnel)",
+        help="a [funnels.NAME] of clicktrail.toml (default: the only one configured)",
     )
     abandonment.add_argument(
         "--period", choices=tuple(PERIOD_DAYS), default="yesterday", help="days ending yesterday"
@@ -203,6 +205,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings, client: Any) -> int
     site = get_site(client, args.site)
     try:
         funnel = config.funnel(args.funnel)
+    except NoFunnelError:
+        raise Unavailable(_suggest(client, site)) from None
     except ConfigError as exc:
         raise CommandError(f"--funnel: {exc}") from None
     targets = [
@@ -233,3 +237,14 @@ def cmd_report(args: argparse.Namespace, settings: Settings, client: Any) -> int
             failed += 1
             print(f"clicktrail: could not deliver: {exc}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _suggest(client: Any, site: Site) -> str:
+    """Print a funnel block from the site's most viewed pages; the one-line error to show."""
+    pages = load_pages(client, site, day_names(*period(None, None, PAGES_PERIOD_DAYS)))
+    suggested = suggest_funnel((page.template, page.views) for page in pages)
+    wanted = "no funnel is configured: add a [funnels.NAME] table to clicktrail.toml"
+    if suggested is None:
+        return f"{wanted}; site {site.name!r} has too few page views to suggest its steps"
+    print(funnel_toml(suggested), end="")
+    return f"{wanted}, like the one printed, from the most viewed pages of site {site.name!r}"

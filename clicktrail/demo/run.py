@@ -46,8 +46,9 @@ from heatmap.render import BAND_WIDTHS_PX, save_png
 from heatmap.screenshots import load_screenshot, save_screenshot
 from heatmap.view import HeatmapRequest, heatmap_view
 from reports.scheduled.build import build_report
-from reports.scheduled.config import DEFAULT_FUNNEL, FunnelDefinition, ReportConfig
+from reports.scheduled.config import FunnelDefinition
 from reports.scheduled.files import write_report
+from reports.scheduled.suggestion import funnel_toml
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ SHOTS = (
     ("/cart?add=1&size=M", "/cart", "desktop"),
     ("/cart?add=1&size=M", "/cart", "mobile"),
 )
+# The shop's cart drop-off: the demo's funnel, and only the demo's (a real site configures its own).
+CART_FUNNEL = FunnelDefinition("cart", ("/product/*", "/cart", "/checkout", "/thanks"))
 DEMO_SETTINGS = {
     "max_event_age_s": (HISTORY_DAYS + 1) * 86_400,
     "rate_ip_per_s": 10_000.0,  # every demo visitor posts from 127.0.0.1
@@ -103,7 +106,7 @@ def run_demo(
             print(f"--fresh: deleted {wipe_demo(client, SITE):,} keys of earlier demo runs")
         site = _fresh_site(client, shop_url)
         tag = script_tag(settings.collector_url, site.key)
-        app = web_app(settings, target.url, config, True)
+        app = web_app(settings, target.url, config or _demo_config(options.out), True)
         http = deadline_protocol(settings.header_timeout_s, settings.body_timeout_s)
         servers.append(BackgroundServer(app, settings.port, settings.host, http).start())
         servers.append(BackgroundServer(shop_app(tag), options.shop_port).start())
@@ -223,13 +226,20 @@ def _write_outputs(client: redis.Redis, settings: Settings, out: Path) -> None:
         name = f"heatmap-{page.strip('/').replace('/:id', '') or 'home'}-{band}.png"
         save_png(view.image, str(out / name))
         print(f"wrote {out / name}: {view.events:,} clicks over {view.views:,} page views")
-    funnel = ReportConfig({}, {}).funnel(DEFAULT_FUNNEL)
     data = build_report(
-        client, site, FunnelDefinition(funnel.name, funnel.steps), period[0],
+        client, site, CART_FUNNEL, period[0],
         today - timedelta(days=1), "UTC", settings.page_templates,
     )  # fmt: skip
     files = write_report(data, out / "report", settings.collector_url)
     print(f"wrote {files.html}: {files.headline}")
+
+
+def _demo_config(out: Path) -> Path:
+    """A clicktrail.toml with the cart funnel, for the dashboard's funnel page of the demo."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "clicktrail.toml"
+    path.write_text(funnel_toml(CART_FUNNEL), encoding="utf-8")
+    return path
 
 
 def _serve_until_interrupted() -> None:

@@ -31,10 +31,11 @@ from clicktrail.web.auth import (
 from clicktrail.web.tokens import find_token
 from collector.days import FUNNEL_PERIOD_DAYS, PAGES_PERIOD_DAYS, day_names
 from collector.pages import BANDS
+from collector.settings import Settings
 from collector.sites import Site, list_sites
 from heatmap.totals import PageStats, load_elements, load_pages
 from heatmap.view import MAP_KINDS
-from reports.scheduled.config import CART_STEPS, ConfigError, ReportConfig
+from reports.scheduled.config import ConfigError, ReportConfig
 
 HERE = Path(__file__).parent
 WINDOWS = ("15m", "30m", "1h", "6h", "1d", "7d")
@@ -202,11 +203,13 @@ class Dashboard:
         if asked:
             result = get_funnel_result(self.api, site, values | {"from": first, "to": last})
         days = day_names(first, last)
-        seen = sorted({row.template for row in load_pages(self.api.client, site, days)})
+        seen = _suggestions(load_pages(self.api.client, site, days), self.api.settings)
         reports, config_error = _reports(self.state, site)
+        configured = _configured_steps(self.state)
         return self.page(request, "funnel.html.j2", 400 if error else 200,
                          site=site_json(self.api, site),
-                         steps=values.get("step") or list(_default_steps(self.state)),
+                         steps=values.get("step") or list(configured or ("", "")),
+                         unconfigured=not configured,
                          window=query.get("window", "1h"), windows=WINDOWS,
                          strict=bool(values.get("strict")), first=first, last=last,
                          result=result, templates_seen=seen, reports=reports,
@@ -270,11 +273,21 @@ def _local(target: str | None) -> str:
     return target
 
 
-def _default_steps(state: DashboardState) -> tuple[str, ...]:
+def _configured_steps(state: DashboardState) -> tuple[str, ...]:
+    """The steps of the funnel clicktrail.toml configures; none when it names none (or several)."""
     try:
         return state.reports().funnel(None).steps
     except ConfigError:
-        return CART_STEPS
+        return ()
+
+
+def _suggestions(pages: list[PageStats], settings: Settings) -> list[str]:
+    """The site's pages, most viewed first, then the configured templates it has not seen."""
+    views: Counter[str] = Counter()
+    for row in pages:
+        views[row.template] += row.views
+    seen = sorted(views, key=lambda t: (-views[t], t))
+    return seen + [t for t in settings.page_templates if t not in views]
 
 
 def _reports(state: DashboardState, site: Site) -> tuple[list[Any], str | None]:

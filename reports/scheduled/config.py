@@ -40,13 +40,14 @@ from reports.delivery.targets import Target
 PERIOD_DAYS = {"yesterday": 1, "7d": 7, "30d": 30}
 # A report's name is a folder under --out: one path segment, never '.', '..' or hidden.
 REPORT_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
-DEFAULT_FUNNEL = "cart"
-# Used when no funnel is configured: the cart drop-off every shop asks about first.
-CART_STEPS = ("/product/*", "/cart", "/checkout", "/thanks")
 
 
 class ConfigError(ValueError):
     """clicktrail.toml has a bad funnel or report; the message names the key."""
+
+
+class NoFunnelError(ConfigError):
+    """No funnel is configured: nothing is assumed in its place (a real site is not the demo)."""
 
 
 @dataclass(frozen=True)
@@ -100,10 +101,15 @@ class ReportConfig:
     reports: dict[str, ReportDef]
 
     def funnel(self, name: str | None) -> FunnelDefinition:
-        if name is None or (name == DEFAULT_FUNNEL and name not in self.funnels):
-            return self.funnels.get(DEFAULT_FUNNEL, FunnelDefinition(DEFAULT_FUNNEL, CART_STEPS))
+        """The funnel `name`; unnamed, the only one configured."""
+        known = ", ".join(sorted(self.funnels)) or "none"
+        if name is None and not self.funnels:
+            raise NoFunnelError("no funnel is configured: add a [funnels.NAME] to clicktrail.toml")
+        if name is None:
+            if len(self.funnels) > 1:
+                raise ConfigError(f"several funnels are configured: name one of {known}")
+            return next(iter(self.funnels.values()))
         if name not in self.funnels:
-            known = ", ".join(sorted(self.funnels)) or "none"
             raise ConfigError(f"no funnel named {name!r} in clicktrail.toml (known: {known})")
         return self.funnels[name]
 
@@ -166,9 +172,6 @@ def _report(name: str, raw: dict[str, Any], where: str, config: ReportConfig) ->
     site = raw.get("site")
     if not isinstance(site, str) or not site:
         raise ConfigError(f"{where}.site: the site's name is required")
-    funnel = str(raw.get("funnel", DEFAULT_FUNNEL))
-    if funnel not in config.funnels and funnel != DEFAULT_FUNNEL:
-        raise ConfigError(f"{where}.funnel: no [funnels.{funnel}] table")
     period = raw.get("period", "yesterday")
     if period not in PERIOD_DAYS:
         raise ConfigError(f"{where}.period: expected one of {', '.join(PERIOD_DAYS)}")
@@ -191,7 +194,21 @@ def _report(name: str, raw: dict[str, Any], where: str, config: ReportConfig) ->
         deliver = tuple(parse_target(t, f"{where}.deliver[{i}]") for i, t in enumerate(targets))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    funnel = _report_funnel(raw, where, config)  # last: the other keys' mistakes come first
     return ReportDef(name, site, funnel, period, schedule, zone, deliver)
+
+
+def _report_funnel(raw: Mapping[str, Any], where: str, config: ReportConfig) -> str:
+    """The report's funnel: named, or the only one configured."""
+    funnel = raw.get("funnel")
+    if funnel is None:
+        try:
+            return config.funnel(None).name
+        except ConfigError as exc:
+            raise ConfigError(f"{where}.funnel: {exc}") from None
+    if str(funnel) not in config.funnels:
+        raise ConfigError(f"{where}.funnel: no [funnels.{funnel}] table")
+    return str(funnel)
 
 
 def _only(raw: Mapping[str, Any], allowed: set[str], where: str) -> None:

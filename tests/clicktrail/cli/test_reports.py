@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +86,22 @@ def test_an_unknown_site_is_an_error(
         ["funnel", "--site", "nope", "--step", "/a", "--step", "/b", "--redis-url", redis_url]
     )
     assert code == 2 and "nope" in capsys.readouterr().err
+
+
+def test_a_report_without_a_configured_funnel_suggests_one_from_the_sites_pages(
+    shop: Site, redis_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "report"
+    argv = ["--site", "shop", "--out", str(out), "--redis-url", redis_url]
+    (tmp_path / "empty.toml").write_text("[clicktrail]\n")
+    code = main(["report", "abandonment", *argv, "--config", str(tmp_path / "empty.toml")])
+    printed, err = capsys.readouterr()
+    assert code == 1 and not out.exists()  # no empty report over the demo shop's funnel
+    assert err.count("\n") == 1 and "add a [funnels.NAME] table to clicktrail.toml" in err
+    # A block to paste: the most viewed page templates, most viewed first.
+    assert tomllib.loads(printed)["funnels"]["main"]["steps"] == [
+        "/product/:id", "/cart", "/checkout", "/"
+    ]  # fmt: skip
+    (tmp_path / "clicktrail.toml").write_text(printed)
+    code = main(["report", "abandonment", *argv, "--config", str(tmp_path / "clicktrail.toml")])
+    assert code == 0 and (out / "report.html").is_file()

@@ -29,6 +29,9 @@ from tests.factories import ORIGIN, batch, now_ms, pageview
 pytestmark = pytest.mark.slow
 
 REPORTS = """
+[funnels.cart]
+steps = ["/product/*", "/cart", "/checkout", "/thanks"]
+
 [reports.daily-cart]
 site = "shop"
 funnel = "cart"

@@ -3,6 +3,7 @@ asked for."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,3 +39,37 @@ def test_the_heatmap_page_opens_on_the_most_viewed_page_not_the_first_by_name(
     assert page.status_code == 200
     assert "<title>Heatmap /cart · shop · clicktrail</title>" in page.text
     assert '<option value="/!" >/!</option>' in page.text  # still offered
+
+
+def test_the_funnel_page_of_a_site_without_a_funnel_suggests_its_own_pages(
+    shop: Site, redis_url: str, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    secret, _ = create_token(redis_client, "tests")
+    settings = Settings(data_dir=tmp_path, page_templates=("/blog/:slug",))
+    app = create_web_app(settings, redis_url, None, lambda name: [])
+    with TestClient(app) as web:
+        page = web.get("/sites/shop/funnel", headers={"Authorization": f"Bearer {secret}"})
+    assert page.status_code == 200
+    steps = re.findall(r'<input id="step-\d+" name="step" value="([^"]*)"', page.text)
+    assert steps == ["", ""]  # not the demo shop's cart funnel
+    assert "No funnel is configured for this site" in page.text
+    datalist = re.search(r'<datalist id="templates">(.*?)</datalist>', page.text)
+    assert datalist is not None
+    offered = re.findall(r'<option value="([^"]*)">', datalist[1])
+    # Most viewed first, then the configured templates not yet seen.
+    assert offered == [
+        "/product/:id", "/cart", "/checkout", "/", "/thanks", "/shipping", "/about", "/blog/:slug"
+    ]  # fmt: skip
+
+
+def test_the_funnel_page_opens_on_the_configured_funnel(
+    shop: Site, redis_url: str, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    config = tmp_path / "clicktrail.toml"
+    config.write_text('[funnels.signup]\nsteps = ["/", "/about"]\n')
+    secret, _ = create_token(redis_client, "tests")
+    app = create_web_app(Settings(data_dir=tmp_path), redis_url, config, lambda name: [])
+    with TestClient(app) as web:
+        page = web.get("/sites/shop/funnel", headers={"Authorization": f"Bearer {secret}"})
+    steps = re.findall(r'<input id="step-\d+" name="step" value="([^"]*)"', page.text)
+    assert steps == ["/", "/about"] and "No funnel is configured" not in page.text

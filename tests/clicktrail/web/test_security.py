@@ -26,6 +26,9 @@ from reports.sessions.builder import SessionBuilder
 from tests.clicktrail.hostile import HOSTILE_PATHS, PAYLOADS, RAW_MARKUP, post_hostile_visits
 
 REPORT = """
+[funnels.cart]
+steps = ["/product/*", "/cart", "/checkout", "/thanks"]
+
 [reports.daily]
 site = "shop"
 funnel = "cart"

@@ -10,8 +10,8 @@ import pytest
 
 from reports.delivery.targets import DirectoryTarget, WebhookTarget
 from reports.scheduled.config import (
-    CART_STEPS,
     ConfigError,
+    NoFunnelError,
     load_report_config,
     parse_report_config,
 )
@@ -59,9 +59,23 @@ def test_a_config_file_is_read_as_written(tmp_path: Path) -> None:
     )
 
 
-def test_without_a_file_or_funnel_the_cart_funnel_is_the_default(tmp_path: Path) -> None:
+def test_without_a_configured_funnel_there_is_none(tmp_path: Path) -> None:
     config = load_report_config(tmp_path / "missing.toml")
-    assert config.reports == {} and config.funnel(None).steps == CART_STEPS
+    assert config.reports == {}
+    with pytest.raises(NoFunnelError, match=r"add a \[funnels.NAME\]"):
+        config.funnel(None)
+    with pytest.raises(ConfigError, match="no funnel named 'cart'"):
+        config.funnel("cart")  # not the demo shop's, unless configured
+
+
+def test_the_only_funnel_is_the_default_and_of_several_one_is_named() -> None:
+    one = parse_report_config({"funnels": {"signup": {"steps": ["/", "/pricing"]}}})
+    assert one.funnel(None).name == "signup"
+    two = {"signup": {"steps": ["/", "/pricing"]}, "cart": {"steps": ["/cart", "/thanks"]}}
+    with pytest.raises(ConfigError, match="name one of cart, signup"):
+        parse_report_config({"funnels": two}).funnel(None)
+    unnamed = {"funnels": {"signup": two["signup"]}, "reports": {"r": {"site": "s"}}}
+    assert parse_report_config(unnamed).reports["r"].funnel == "signup"
 
 
 @pytest.mark.parametrize(
@@ -76,6 +90,7 @@ def test_without_a_file_or_funnel_the_cart_funnel_is_the_default(tmp_path: Path)
         ({"funnels": ["x"]}, "[funnels.NAME] entries must be tables"),
         ({"reports": {"r": {}}}, "reports.r.site: the site's name is required"),
         ({"reports": {"r": {"site": "s", "funnel": "nope"}}}, "no [funnels.nope] table"),
+        ({"reports": {"r": {"site": "s"}}}, "reports.r.funnel: no funnel is configured"),
         ({"reports": {"r": {"site": "s", "period": "fortnight"}}}, "reports.r.period"),
         ({"reports": {"r": {"site": "s", "schedule": "every day"}}}, "not a cron expression"),
         ({"reports": {"r": {"site": "s", "schedule": "61 8 * * *"}}}, "not a cron expression"),
@@ -114,5 +129,8 @@ def test_a_report_name_that_is_not_a_safe_file_name_is_refused(name: str) -> Non
 
 
 def test_a_report_name_may_hold_dots_dashes_and_underscores() -> None:
-    config = parse_report_config({"reports": {"cart-daily_v2.1": {"site": "s"}}})
+    funnels = {"cart": {"steps": ["/cart", "/thanks"]}}
+    config = parse_report_config(
+        {"funnels": funnels, "reports": {"cart-daily_v2.1": {"site": "s"}}}
+    )
     assert list(config.reports) == ["cart-daily_v2.1"]

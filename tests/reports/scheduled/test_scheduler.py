@@ -37,11 +37,16 @@ def traffic(make_client: Callable[..., TestClient], redis_client: redis.Redis, s
     Worker(redis_client, [SessionBuilder(redis_client)]).run(burst=True)
 
 
+# The report's funnel: configured, as every funnel is.
+FUNNELS = {"cart": {"steps": ["/product/*", "/cart", "/checkout", "/thanks"]}}
+
+
 def scheduler(
     redis_client: redis.Redis, tmp_path: Path, deliver: list[dict[str, Any]]
 ) -> ReportScheduler:
     config = parse_report_config(
         {
+            "funnels": FUNNELS,
             "reports": {
                 "daily": {
                     "site": "shop",
@@ -49,7 +54,7 @@ def scheduler(
                     "time_zone": "UTC",
                     "deliver": deliver,
                 }
-            }
+            },
         }
     )
     settings = SchedulerSettings(tmp_path / "work", backoff_s=0.01)
@@ -96,6 +101,7 @@ def test_each_target_gets_the_report_once(
 def test_the_period_is_that_of_the_latest_firing() -> None:
     config = parse_report_config(
         {
+            "funnels": FUNNELS,
             "reports": {
                 "weekly": {
                     "site": "shop",
@@ -103,7 +109,7 @@ def test_the_period_is_that_of_the_latest_firing() -> None:
                     "schedule": "0 8 * * 1",
                     "time_zone": "Europe/Paris",
                 }
-            }
+            },
         }
     )
     reports = ReportScheduler(redis.Redis(), config, SchedulerSettings(Path("unused")))
@@ -169,10 +175,11 @@ def test_a_failing_report_does_not_stop_the_others_and_is_retried_at_its_next_fi
     # Once, one report's exception killed the scheduler thread: no report was sent again.
     config = parse_report_config(
         {
+            "funnels": FUNNELS,
             "reports": {
                 name: {"site": "shop", "deliver": [{"type": "dir", "path": str(tmp_path / name)}]}
                 for name in ("broken", "daily")
-            }
+            },
         }
     )
     attempts: list[str] = []
