@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +22,24 @@ from reports.analyses.durations import format_duration, parse_duration_ms
 from reports.analyses.funnel_request import (
     DEFAULT_WINDOW_MS,
     FunnelRequest,
-    parse_zone,
     run_funnel,
 )
 from reports.analyses.funnel_result import FunnelResult, PageCount
 from reports.analyses.steps import MAX_STEPS, MIN_STEPS, parse_step
 from reports.delivery.dispatch import deliver
 from reports.delivery.targets import DeliveryError, describe
-from reports.scheduled.build import build_report, report_period
-from reports.scheduled.config import PERIOD_DAYS, ConfigError, NoFunnelError
+from reports.scheduled.build import build_report
+from reports.scheduled.config import ConfigError, NoFunnelError
 from reports.scheduled.files import write_report
+from reports.scheduled.periods import (
+    DEFAULT_PERIOD,
+    PERIOD_HELP,
+    PERIODS,
+    chosen_period,
+    covers,
+    report_period,
+    today_in,
+)
 from reports.scheduled.suggestion import funnel_toml, suggest_funnel
 
 
@@ -186,7 +194,20 @@ def add_report_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         help="a [funnels.NAME] of clicktrail.toml (default: the only one configured)",
     )
     abandonment.add_argument(
-        "--period", choices=tuple(PERIOD_DAYS), default="yesterday", help="days ending yesterday"
+        "--period",
+        choices=tuple(PERIODS),
+        metavar="PERIOD",
+        help=f"{PERIOD_HELP}; in --tz (default: {DEFAULT_PERIOD})",
+    )
+    abandonment.add_argument(
+        "--from", dest="first", type=iso_date, metavar="YYYY-MM-DD", help="first day, instead"
+    )
+    abandonment.add_argument(
+        "--to",
+        dest="last",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="last day, instead (--from alone: up to today; --to alone: that day)",
     )
     zone_option(abandonment)
     abandonment.add_argument(
@@ -220,7 +241,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings, client: Any) -> int
             f"--send: no [reports.NAME] in clicktrail.toml delivers site {site.name!r} "
             f"funnel {funnel.name!r}"
         )
-    first, last = report_period(args.period, datetime.now(parse_zone(args.tz)).date())
+    first, last = _report_days(args, today_in(args.tz))
+    print(f"covers {covers(first, last, args.tz)}")
     data = build_report(
         client, site, funnel, first, last, args.tz, settings.page_templates,
         session_ms=settings.session_ms,
@@ -248,3 +270,15 @@ def _suggest(client: Any, site: Site) -> str:
         return f"{wanted}; site {site.name!r} has too few page views to suggest its steps"
     print(funnel_toml(suggested), end="")
     return f"{wanted}, like the one printed, from the most viewed pages of site {site.name!r}"
+
+
+def _report_days(args: argparse.Namespace, today: date) -> tuple[date, date]:
+    """--period, or --from/--to: one or the other, counted in --tz."""
+    if args.first or args.last:
+        if args.period:
+            raise CommandError("--period: give it or --from/--to, not both")
+        try:
+            return chosen_period(args.first, args.last, today)
+        except ValueError as exc:
+            raise CommandError(f"--from/--to: {exc}") from None
+    return report_period(args.period or DEFAULT_PERIOD, today)

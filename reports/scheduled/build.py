@@ -25,7 +25,7 @@ from reports.analyses.funnel_request import (
 from reports.analyses.funnel_result import FunnelResult
 from reports.analyses.stats import compare
 from reports.analyses.steps import labels, step_matrix
-from reports.scheduled.config import PERIOD_DAYS, FunnelDefinition
+from reports.scheduled.config import FunnelDefinition
 from reports.scheduled.numbers import (
     ConversionChange,
     DayConversion,
@@ -33,6 +33,7 @@ from reports.scheduled.numbers import (
     Period,
     ReportNumbers,
 )
+from reports.scheduled.periods import covers
 from reports.sessions.layout import CLICK_RAGE
 
 FloatGrid = npt.NDArray[np.float64]
@@ -65,14 +66,6 @@ class ReportData:
     heat: list[AbandonedClicks]
 
 
-def report_period(period: str, run_day: date) -> tuple[date, date]:
-    """The days a report covers: `period` days ending the day before it runs."""
-    if period not in PERIOD_DAYS:
-        raise ValueError(f"period must be one of {', '.join(PERIOD_DAYS)}, not {period!r}")
-    last = run_day - timedelta(days=1)
-    return last - timedelta(days=PERIOD_DAYS[period] - 1), last
-
-
 def build_report(
     client: redis.Redis,
     site: Site,
@@ -98,7 +91,12 @@ def build_report(
         _with_picture(client, site, abandoned_clicks(current, k, templates))
         for k in range(len(funnel.steps) - 1)
     ]
-    period: Period = {"from": first.isoformat(), "to": last.isoformat(), "time_zone": zone}
+    period: Period = {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "time_zone": zone,
+        "covers": covers(first, last, zone),
+    }
     change = _change(current.result, previous.result)
     data: ReportNumbers = {
         "site": site.name,

@@ -7,7 +7,7 @@
     [reports.cart-daily]
     site = "shop"
     funnel = "cart"
-    period = "yesterday"     # yesterday, 7d or 30d, ending the day before the report runs
+    period = "yesterday"     # today, yesterday, 7d, 30d, 7d-today, 30d-today (periods.py)
     schedule = "0 8 * * *"   # cron: minute hour day month weekday
     time_zone = "Europe/Paris"
     deliver = [{type = "dir", path = "reports"}, {type = "webhook", url = "https://..."}]
@@ -36,8 +36,8 @@ from reports.analyses.funnel_request import (
 from reports.analyses.steps import parse_steps
 from reports.delivery.config import parse_target
 from reports.delivery.targets import Target
+from reports.scheduled.periods import DEFAULT_PERIOD, PERIODS
 
-PERIOD_DAYS = {"yesterday": 1, "7d": 7, "30d": 30}
 # A report's name is a folder under --out: one path segment, never '.', '..' or hidden.
 REPORT_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
 
@@ -172,9 +172,9 @@ def _report(name: str, raw: dict[str, Any], where: str, config: ReportConfig) ->
     site = raw.get("site")
     if not isinstance(site, str) or not site:
         raise ConfigError(f"{where}.site: the site's name is required")
-    period = raw.get("period", "yesterday")
-    if period not in PERIOD_DAYS:
-        raise ConfigError(f"{where}.period: expected one of {', '.join(PERIOD_DAYS)}")
+    period = raw.get("period", DEFAULT_PERIOD)
+    if period not in PERIODS:
+        raise ConfigError(f"{where}.period: expected one of {', '.join(PERIODS)}")
     schedule = str(raw.get("schedule", "0 8 * * *"))
     try:
         CronSim(schedule, _any_time())

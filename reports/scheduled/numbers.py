@@ -14,7 +14,7 @@ class FunnelName(TypedDict):
 
 
 # Functional form: "from" is a Python keyword.
-Period = TypedDict("Period", {"from": str, "to": str, "time_zone": str})
+Period = TypedDict("Period", {"from": str, "to": str, "time_zone": str, "covers": str})
 PreviousPeriod = TypedDict("PreviousPeriod", {"from": str, "to": str})
 
 

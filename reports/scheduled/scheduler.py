@@ -29,9 +29,10 @@ from collector.sites import SiteError, get_site
 from reports.analyses.funnel_request import parse_zone
 from reports.delivery.dispatch import deliver
 from reports.delivery.targets import DeliveryError, ReportFiles, Target, describe
-from reports.scheduled.build import build_report, report_period
+from reports.scheduled.build import build_report
 from reports.scheduled.config import ReportConfig, ReportDef
 from reports.scheduled.files import write_report
+from reports.scheduled.periods import covers, report_period, today_in
 from reports.sessions.layout import SESSION_GAP_MS, SESSION_MAX_MS
 
 log = logging.getLogger(__name__)
@@ -126,12 +127,15 @@ class ReportScheduler:
         self.client.set(keys.report_failed(report.name, fired), "1", ex=SENT_TTL_S)
 
     def send_now(self, name: str, now: datetime | None = None) -> list[str]:
-        """Write and deliver report `name` for its latest period at once (the dashboard's "send
-        now"): no sent markers are read or set, so the scheduled send still happens."""
+        """Write and deliver report `name` at once for its period as of now (the dashboard's "send
+        now"), one line per delivery and one saying what it covers. No sent markers are read or
+        set, so the scheduled send still happens."""
         report = self.config.reports.get(name)
         if report is None:
             raise ValueError(f"no report named {name!r} in clicktrail.toml")
-        first, last = self.due_period(report, now)
+        # Today in the report's zone, not the day its schedule last fired: at 05:46 in Paris
+        # on Dec 2, before an 08:00 schedule, yesterday is Dec 1 (the last firing's was Nov 30).
+        first, last = report_period(report.period, today_in(report.time_zone, now))
         files = self._write(report, first, last, f"{first.isoformat()}_{last.isoformat()}_now")
         done = []
         for target in report.deliver:
@@ -140,7 +144,8 @@ class ReportScheduler:
                 done.append(f"sent to {describe(target)}")
             except DeliveryError as exc:
                 done.append(f"not delivered to {describe(target)}: {exc}")
-        return done or [f"written to {files.html.parent}"]
+        done = done or [f"written to {files.html.parent}"]
+        return [*done, f"covers {covers(first, last, report.time_zone)}"]
 
     def _report(self, report: ReportDef, now: datetime | None) -> list[str]:
         fired = int(self._fired(report, now).timestamp())

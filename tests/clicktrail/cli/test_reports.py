@@ -105,3 +105,40 @@ def test_a_report_without_a_configured_funnel_suggests_one_from_the_sites_pages(
     (tmp_path / "clicktrail.toml").write_text(printed)
     code = main(["report", "abandonment", *argv, "--config", str(tmp_path / "clicktrail.toml")])
     assert code == 0 and (out / "report.html").is_file()
+
+
+CART_TOML = '[funnels.cart]\nsteps = ["/product/*", "/cart", "/checkout", "/thanks"]\n'
+
+
+def report(
+    capsys: pytest.CaptureFixture[str], redis_url: str, tmp_path: Path, *argv: str
+) -> tuple[int, str, str]:
+    config = tmp_path / "clicktrail.toml"
+    config.write_text(CART_TOML)
+    where = ["--config", str(config), "--redis-url", redis_url]
+    out_dir = str(tmp_path / "out")
+    code = main(["report", "abandonment", "--site", "shop", "--out", out_dir, *argv, *where])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_today_reports_on_todays_sessions_and_says_what_it_covers(
+    shop: Site, redis_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # A first day's report: its sessions are today's, which no period ending yesterday sees.
+    today = datetime.now(UTC).date().isoformat()
+    code, out, _ = report(capsys, redis_url, tmp_path, "--period", "today")
+    assert code == 0 and f"covers {today} (UTC)" in out
+    sent = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert sent["period"]["covers"] == f"{today} (UTC)"
+    assert f"covers {today} (UTC)" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_from_and_to_choose_the_reports_days(
+    shop: Site, redis_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    argv = ("--from", "2026-11-25", "--to", "2026-12-01", "--tz", "Europe/Paris")
+    code, out, _ = report(capsys, redis_url, tmp_path, *argv)
+    assert code == 0 and "covers 2026-11-25 to 2026-12-01 (Europe/Paris)" in out
+    code, _, err = report(capsys, redis_url, tmp_path, "--period", "7d", "--from", "2026-11-25")
+    assert code == 2 and err.count("\n") == 1 and "--period: give it or --from/--to" in err

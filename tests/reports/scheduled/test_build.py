@@ -22,9 +22,10 @@ from collector.sites import Site
 from heatmap.grid import MAX_ROWS, ROW_PX
 from heatmap.render import LEGEND_PX, MAX_DRAWN_HEIGHT_PX
 from reports.analyses.funnel_request import FunnelRequest, run_funnel
-from reports.scheduled.build import ReportData, build_report, report_period
+from reports.scheduled.build import ReportData, build_report
 from reports.scheduled.config import FunnelDefinition
 from reports.scheduled.files import report_images, write_report
+from reports.scheduled.periods import report_period
 from reports.sessions.builder import SessionBuilder
 from reports.sessions.layout import KIND_CLICK, OPEN_ROW
 from tests.reports.shop import Traffic, post_traffic

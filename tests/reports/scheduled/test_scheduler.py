@@ -201,3 +201,25 @@ def test_a_failing_report_does_not_stop_the_others_and_is_retried_at_its_next_fi
     assert attempts == ["broken", "daily", "broken", "daily"]
     errors = redis_client.hgetall(keys.BACKGROUND_ERRORS)
     assert errors == {b"report|shop|broken": b"2"}
+
+
+def test_send_now_sends_the_period_as_of_now_in_the_reports_time_zone(
+    site: Site, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    # 05:46 in Paris on Dec 2, before the 08:00 schedule: yesterday is Dec 1, not the Nov 30
+    # of the last firing.
+    config = parse_report_config(
+        {
+            "funnels": FUNNELS,
+            "reports": {
+                "daily": {"site": "shop", "schedule": "0 8 * * *", "time_zone": "Europe/Paris"}
+            },
+        }
+    )
+    reports = ReportScheduler(redis_client, config, SchedulerSettings(tmp_path / "work"))
+    early = datetime(2026, 12, 2, 4, 46, tzinfo=UTC)
+    written, period = reports.send_now("daily", early)
+    assert written.endswith("2026-12-01_2026-12-01_now")
+    assert period == "covers 2026-12-01 (Europe/Paris)"
+    sent = json.loads(next((tmp_path / "work").rglob("report.json")).read_text())
+    assert sent["period"]["covers"] == "2026-12-01 (Europe/Paris)"
