@@ -90,6 +90,21 @@ def load_pages(client: redis.Redis, site: Site, days: list[str]) -> list[PageSta
     return sorted(pages, key=lambda p: (-p.views, -p.clicks, p.template, BANDS.index(p.band)))
 
 
+def load_page_views(
+    client: redis.Redis, site: Site, template: str, band: str, days: list[str]
+) -> int:
+    """Page views of one page template in one band."""
+    pipe = client.pipeline(transaction=False)
+    for name in _names(site, days, keys.page_counts):
+        pipe.hget(name, f"{band}|views|{template}")
+    return sum(int(count) for count in pipe.execute() if count is not None)
+
+
+def unmatched_page(template: str, band: str) -> str:
+    """The warning of a page asked for that matched nothing: said, never silent."""
+    return f"page {template} matched no {band} page view in this range"
+
+
 @dataclass(frozen=True)
 class ElementStats:
     selector: str

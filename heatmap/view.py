@@ -14,7 +14,7 @@ from collector.days import day_names
 from collector.sites import Site
 from heatmap.render import FloatGrid, Legend, render_heatmap
 from heatmap.scrollmap import render_scrollmap
-from heatmap.totals import load_grid, load_pages, load_scroll
+from heatmap.totals import load_grid, load_pages, load_scroll, unmatched_page
 
 MAP_KINDS = ("click", "rage", "dead", "scroll")
 SCALES = ("sqrt", "log", "linear")
@@ -25,6 +25,12 @@ class HeatmapView:
     image: Image.Image
     events: int  # clicks of the kind drawn, or page views with a scroll depth
     views: int  # page views of the page and band in the period
+    template: str = ""
+    band: str = ""
+
+    @property
+    def warnings(self) -> list[str]:
+        return [] if self.views else [unmatched_page(self.template, self.band)]
 
 
 @dataclass(frozen=True)
@@ -54,16 +60,16 @@ def heatmap_view(client: redis.Redis, request: HeatmapRequest) -> HeatmapView:
     if kind == "scroll":
         stats = load_scroll(client, site, template, band, days)
         legend = Legend(template, band, label, stats.views, views, "scroll")
-        return HeatmapView(render_scrollmap(stats, legend, background, width), stats.views, views)
+        image = render_scrollmap(stats, legend, background, width)
+        return HeatmapView(image, stats.views, views, template, band)
     grid = load_grid(client, site, template, band, kind, "doc", days)
     fixed = load_grid(client, site, template, band, kind, "fixed", days)
     rows = max(grid.shape[0], fixed.shape[0])
     total = _padded(grid, rows) + _padded(fixed, rows)  # fixed: where they sit at the top
     events = int(total.sum())
     legend = Legend(template, band, label, events, views, kind)
-    return HeatmapView(
-        render_heatmap(total, legend, background, width, request.scale), events, views
-    )
+    image = render_heatmap(total, legend, background, width, request.scale)
+    return HeatmapView(image, events, views, template, band)
 
 
 def _padded(grid: FloatGrid, rows: int) -> FloatGrid:

@@ -11,7 +11,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from clicktrail.cli.errors import CommandError
+from clicktrail.cli.errors import CommandError, warn
 from clicktrail.cli.options import int_between, iso_date, period, site_option
 from clicktrail.cli.parser import command
 from collector.days import PAGES_PERIOD_DAYS, day_names
@@ -20,7 +20,13 @@ from collector.settings import Settings
 from collector.sites import Site, get_site
 from heatmap.render import save_png
 from heatmap.screenshots import load_screenshot
-from heatmap.totals import StoredDataError, load_elements, load_pages
+from heatmap.totals import (
+    StoredDataError,
+    load_elements,
+    load_page_views,
+    load_pages,
+    unmatched_page,
+)
 from heatmap.view import MAP_KINDS, SCALES, HeatmapRequest, heatmap_view
 
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}  # by -o's extension
@@ -159,7 +165,8 @@ def cmd_heatmap(args: argparse.Namespace, settings: Settings, client: Any) -> in
         f"wrote {args.output}: {template}, {args.band}, {first} to {last}: {view.events:,} "
         f"{args.kind} events, {view.views:,} page views"
     )
-    if not view.events:
+    warn(view.warnings)
+    if view.views and not view.events:
         print(
             "no events in this period: is the worker running, and the page template right? "
             "`clicktrail pages` lists the pages"
@@ -195,6 +202,8 @@ def cmd_elements(args: argparse.Namespace, settings: Settings, client: Any) -> i
     template = PageTemplates(settings.page_templates).template(args.page)
     _, _, days = _period(args)
     elements = load_elements(client, site, template, args.band, days)[: args.limit]
+    views = load_page_views(client, site, template, args.band, days)
+    warn([] if views else [unmatched_page(template, args.band)])
     if args.json:
         print(json.dumps([asdict(e) for e in elements], indent=2))
         return 0

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from clicktrail.cli.errors import CommandError, Unavailable
+from clicktrail.cli.errors import CommandError, Unavailable, warn
 from clicktrail.cli.options import checked, iso_date, period, site_option, zone_option
 from clicktrail.cli.parser import command
 from clicktrail.wiring import report_config
@@ -120,6 +120,7 @@ def cmd_funnel(args: argparse.Namespace, settings: Settings, client: Any) -> int
         print(json.dumps(run.result, indent=2))
     else:
         print(format_funnel(run.result))
+    warn(run.result["warnings"])
     return 0
 
 
@@ -250,6 +251,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings, client: Any) -> int
     files = write_report(data, args.out, settings.collector_url)
     print(f"wrote {files.html}, {files.json}, {files.csv} and {len(files.images)} images")
     print(files.headline)
+    warn(data.data["current"]["warnings"])
     failed = 0
     for target in targets if args.send else []:
         try:

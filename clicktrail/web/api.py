@@ -5,6 +5,7 @@ which also makes the OpenAPI document."""
 from __future__ import annotations
 
 import io
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -27,12 +28,19 @@ from collector.sites import Site, list_sites
 from collector.snippet import script_tag
 from heatmap.live import load_live
 from heatmap.screenshots import load_screenshot
-from heatmap.totals import StoredDataError, load_elements, load_pages
+from heatmap.totals import (
+    StoredDataError,
+    load_elements,
+    load_page_views,
+    load_pages,
+    unmatched_page,
+)
 from heatmap.view import MAP_KINDS, SCALES, HeatmapRequest, heatmap_view
 from reports.analyses.funnel_request import FunnelRequest, run_funnel
 from reports.analyses.funnel_result import FunnelResult
 
 PNG_CACHE = "private, max-age=60"
+WARNINGS_HEADER = "X-Clicktrail-Warnings"
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,11 @@ def get_elements(call: Call) -> Response:
     template = api.templates.template(values["page"])
     days = day_names(*p.period(values))
     elements = load_elements(api.client, site, template, values["band"], days)
-    return JSONResponse([asdict(e) for e in elements[: values["limit"]]])
+    views = load_page_views(api.client, site, template, values["band"], days)
+    warnings = [] if views else [unmatched_page(template, values["band"])]
+    return JSONResponse(
+        [asdict(e) for e in elements[: values["limit"]]], headers=warnings_header(warnings)
+    )
 
 
 def get_heatmap(call: Call) -> Response:
@@ -147,8 +159,15 @@ def _png(api: ApiState, site: Site, values: dict[str, Any], kind: str) -> Respon
         "Cache-Control": PNG_CACHE,
         "X-Clicktrail-Events": str(view.events),
         "X-Clicktrail-Views": str(view.views),
+        **warnings_header(view.warnings),
     }
     return Response(out.getvalue(), media_type="image/png", headers=headers)
+
+
+def warnings_header(warnings: list[str]) -> dict[str, str]:
+    """The warnings of a reply that is an array or a PNG, as a JSON list in a header (ASCII: a
+    header takes no other text, and pages are strangers' strings)."""
+    return {WARNINGS_HEADER: json.dumps(warnings)}
 
 
 def get_funnel(call: Call) -> Response:

@@ -49,7 +49,16 @@ LIVE = {
 }
 FUNNEL = {
     "type": "object",
-    "required": ["site", "window_s", "from", "to", "steps"],
-    "properties": {"steps": {"type": "array", "items": OBJECT}},
+    "required": ["site", "window_s", "from", "to", "steps", "warnings"],
+    "properties": {
+        "steps": {"type": "array", "items": OBJECT},
+        "warnings": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "A line per step that matched no page view or event in the range, "
+            'e.g. "step 3 (/chekout) matched no page view in this range"; the numbers are '
+            "returned all the same.",
+        },
+    },
 }
 PNG = {"png": True}

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from clicktrail.web.api import ENDPOINTS, Endpoint
+from clicktrail.web import params as p
+from clicktrail.web.api import ENDPOINTS, WARNINGS_HEADER, Endpoint
 from clicktrail.web.auth import COOKIE
 
 _ERROR = {
@@ -23,6 +24,15 @@ _SITE_PARAM = {
     "description": "The site's name (`clicktrail site list`).",
     "schema": {"type": "string"},
 }
+_WARNINGS = {
+    WARNINGS_HEADER: {
+        "description": "A JSON list of strings, empty unless the page matched no page view of "
+        'the band in the range: ["page /chekout matched no desktop page view in this range"]. '
+        "The reply is the same either way.",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -38,7 +48,8 @@ def _operation(spec: Endpoint) -> dict[str, Any]:
     else:
         ok = {"application/json": {"schema": spec.returns}}
     responses: dict[str, Any] = {
-        "200": {"description": "OK", "content": ok},
+        "200": {"description": "OK", "content": ok}
+        | ({"headers": _WARNINGS} if p.PAGE in spec.params else {}),
         "400": _error("A bad parameter; `parameter` names it"),
         "401": _error("No token, or not a valid one"),
     }

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import redis
 
 from collector.days import check_range
@@ -23,7 +24,7 @@ from collector.sites import Site
 from reports.analyses.funnel import Outcome, Units
 from reports.analyses.funnel_result import FunnelResult
 from reports.analyses.funnel_table import FunnelQuery, compute_funnel
-from reports.analyses.steps import Step, parse_steps
+from reports.analyses.steps import PAGE, Step, parse_steps, step_matrix
 from reports.sessions.layout import SESSION_GAP_MS, SESSION_MAX_MS, SessionTable
 from reports.sessions.reader import load_sessions
 
@@ -112,7 +113,23 @@ def run_funnel(
         "as_of": datetime.fromtimestamp(now_ms / 1000, zone).isoformat(timespec="seconds"),
         "overall": numbers["overall"],
         "steps": numbers["steps"],
+        "warnings": unmatched_steps(steps, table, start_ms, end_ms + request.window_ms),
     }
     if "breakdown" in numbers:
         result["breakdown"] = numbers["breakdown"]
     return FunnelRun(result, table, units, outcome, steps)
+
+
+def unmatched_steps(
+    steps: list[Step], table: SessionTable, start_ms: int, end_ms: int
+) -> list[str]:
+    """A warning for each step that no page view or event of [start_ms, end_ms) matches."""
+    present = np.zeros(len(table.vocab), dtype=bool)
+    present[table.item[(table.ts >= start_ms) & (table.ts < end_ms)]] = True
+    matched = [bool(row.any()) for row in step_matrix(steps, table.vocab) & present]
+    return [
+        f"step {k + 1} ({step.pattern}) matched no "
+        f"{'page view' if step.kind == PAGE else 'event'} in this range"
+        for k, step in enumerate(steps)
+        if not matched[k]
+    ]

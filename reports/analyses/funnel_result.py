@@ -74,5 +74,6 @@ FunnelResult = TypedDict(
         "overall": FunnelOverall,
         "steps": list[FunnelStep],
         "breakdown": NotRequired[Breakdown],
+        "warnings": list[str],  # steps that matched nothing in the range: said, not silent
     },
 )

@@ -182,3 +182,21 @@ def test_heatmap_writes_the_format_its_file_name_says(
     assert code == 0
     with Image.open(out) as image:
         assert image.format == format
+
+
+def test_a_page_that_matches_nothing_is_said_and_answered_all_the_same(
+    aggregated: Site, redis_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    warning = "clicktrail: warning: page /nowhere matched no desktop page view in this range\n"
+    code, out, err = run(capsys, redis_url, "elements", "--site", "shop", "--page", "/nowhere")
+    assert code == 0 and err == warning and out.startswith("element")
+    code, out, err = run(
+        capsys, redis_url, "elements", "--site", "shop", "--page", "/nowhere", "--json"
+    )
+    assert code == 0 and err == warning and json.loads(out) == []
+    png = tmp_path / "nowhere.png"
+    argv = ("heatmap", "--site", "shop", "--page", "/nowhere", "-o", str(png))
+    code, out, err = run(capsys, redis_url, *argv)
+    assert code == 0 and err == warning and png.is_file()
+    code, _, err = run(capsys, redis_url, "elements", "--site", "shop", "--page", "/product/:id")
+    assert code == 0 and err == ""

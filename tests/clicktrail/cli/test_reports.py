@@ -142,3 +142,35 @@ def test_from_and_to_choose_the_reports_days(
     assert code == 0 and "covers 2026-11-25 to 2026-12-01 (Europe/Paris)" in out
     code, _, err = report(capsys, redis_url, tmp_path, "--period", "7d", "--from", "2026-11-25")
     assert code == 2 and err.count("\n") == 1 and "--period: give it or --from/--to" in err
+
+
+def test_a_step_that_matches_nothing_is_said_and_the_funnel_still_answers(
+    shop: Site, redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steps = ["--step", "/cart", "--step", "/checkout", "--step", "/chekout", "--step", "event:x"]
+    argv = ["funnel", "--site", "shop", *steps, "--redis-url", redis_url]
+    code = main([*argv, "--json"])
+    out, err = capsys.readouterr()
+    warnings = [
+        "step 3 (/chekout) matched no page view in this range",
+        "step 4 (event:x) matched no event in this range",
+    ]
+    assert code == 0 and json.loads(out)["warnings"] == warnings
+    assert json.loads(out)["steps"][0]["entered"] == 25
+    assert err.splitlines() == [f"clicktrail: warning: {w}" for w in warnings]
+    code = main([*argv[:3], "--step", "/cart", "--step", "/checkout", *argv[-2:]])
+    assert code == 0 and capsys.readouterr().err == ""  # steps that match: no word
+
+
+def test_the_report_says_which_step_matched_nothing(
+    shop: Site, redis_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "typo.toml"
+    config.write_text('[funnels.cart]\nsteps = ["/cart", "/chekout"]\n')
+    argv = ["--site", "shop", "--period", "today", "--out", str(tmp_path / "out")]
+    code = main(["report", "abandonment", *argv, "--config", str(config), "--redis-url", redis_url])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert err == "clicktrail: warning: step 2 (/chekout) matched no page view in this range\n"
+    sent = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert sent["current"]["warnings"] == ["step 2 (/chekout) matched no page view in this range"]

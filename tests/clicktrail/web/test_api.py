@@ -250,3 +250,21 @@ def test_a_head_over_32_kb_gets_431_from_the_api_and_the_dashboard_too(
     response = web.get(route, headers={"cookie": "session=" + "x" * 33_000})
     assert response.status_code == 431
     assert response.json()["error"] == "request headers too large"
+
+
+def test_a_page_or_step_that_matches_nothing_is_answered_with_warnings(
+    web: TestClient, shop: Site, token: str
+) -> None:
+    auth = {"Authorization": f"Bearer {token}"}
+    funnel = web.get("/api/sites/shop/funnel?step=/cart&step=/chekout", headers=auth)
+    assert funnel.status_code == 200
+    assert funnel.json()["warnings"] == ["step 2 (/chekout) matched no page view in this range"]
+    assert funnel.json()["steps"][0]["entered"] == 25
+    nowhere = ["page /nowhere matched no desktop page view in this range"]
+    for route in ("elements", "heatmap.png", "scrollmap.png"):
+        response = web.get(f"/api/sites/shop/{route}?page=/nowhere", headers=auth)
+        assert response.status_code == 200
+        assert json.loads(response.headers["x-clicktrail-warnings"]) == nowhere, route
+        seen = web.get(f"/api/sites/shop/{route}?page=/cart", headers=auth)
+        assert json.loads(seen.headers["x-clicktrail-warnings"]) == [], route
+    assert web.get(f"/api/sites/shop/funnel?{FUNNEL}", headers=auth).json()["warnings"] == []
