@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAY_S = 86_400
 DAY_MS = DAY_S * 1000
@@ -13,6 +14,16 @@ MINUTE_MS = 60_000
 MAX_RANGE_DAYS = 366  # the longest range any command, route or report reads: a leap year
 PAGES_PERIOD_DAYS = 30  # pages, elements and heatmaps read the last 30 days unless asked
 FUNNEL_PERIOD_DAYS = 7  # funnels the last 7: a week of attempts, each day of the week once
+
+
+def parse_zone(name: str) -> ZoneInfo:
+    """An IANA time zone; ValueError names the bad one."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like Europe/Paris)"
+        ) from None
 
 
 @lru_cache(maxsize=1024)

@@ -1,4 +1,5 @@
-"""Sites: a name, a public key the snippet sends, the origins allowed to send, and shard count."""
+"""Sites: a name, a public key the snippet sends, the origins allowed to send, shard count, and
+the time zone its funnels and reports count days in."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import redis
 import redis.asyncio as aioredis
 
 from collector import keys
+from collector.days import parse_zone
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 KEY_PREFIX = "ct_"
@@ -29,6 +31,7 @@ class Site(msgspec.Struct, frozen=True):
     origins: tuple[str, ...]
     shards: int = 1
     created_ms: int = 0
+    time_zone: str = "UTC"  # records from before it read as UTC
 
     def allows(self, origin: str) -> bool:
         return origin in self.origins
@@ -65,7 +68,15 @@ def check_name(name: str) -> str:
     return name
 
 
-def new_site(name: str, origins: list[str], shards: int = 1) -> Site:
+def check_zone(zone: str) -> str:
+    """The IANA name, canonical; SiteError names a bad one."""
+    try:
+        return parse_zone(zone).key
+    except ValueError as exc:
+        raise SiteError(str(exc)) from None
+
+
+def new_site(name: str, origins: list[str], shards: int = 1, time_zone: str = "UTC") -> Site:
     if not origins:
         raise SiteError("a site needs at least one --origin")
     normalized = tuple(dict.fromkeys(normalize_origin(o) for o in origins))
@@ -75,6 +86,7 @@ def new_site(name: str, origins: list[str], shards: int = 1) -> Site:
         origins=normalized,
         shards=shards,
         created_ms=int(time.time() * 1000),
+        time_zone=check_zone(time_zone),
     )
 
 
@@ -106,6 +118,23 @@ def get_site(client: redis.Redis, name: str) -> Site:
     if raw is None:
         raise SiteError(f"no site named {name!r}")
     return _DECODER.decode(raw)
+
+
+# Only while the name still points at the key: a site removed meanwhile stays removed.
+_SET_SITE_LUA = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+return 1
+"""
+
+
+def set_time_zone(client: redis.Redis, name: str, zone: str) -> Site:
+    """Change a site's time zone; SiteError for an unknown site or zone."""
+    site = msgspec.structs.replace(get_site(client, name), time_zone=check_zone(zone))
+    args = (site.name, site.key, _ENCODER.encode(site))
+    if not client.eval(_SET_SITE_LUA, 2, keys.SITES_BY_NAME, keys.SITES_BY_KEY, *args):
+        raise SiteError(f"no site named {name!r}")
+    return site
 
 
 def remove_site(client: redis.Redis, name: str) -> Site:

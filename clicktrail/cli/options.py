@@ -12,8 +12,8 @@ from typing import Any
 from clicktrail.cli.errors import CommandError
 from collector import days as day_rules
 from collector import inputs
+from collector.days import parse_zone
 from collector.settings import SettingsError, parse_value
-from reports.analyses.funnel_request import parse_zone
 
 
 def setting(name: str) -> Callable[[str], Any]:
@@ -91,12 +91,12 @@ def site_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--site", required=True, help="the site's name")
 
 
-def zone_option(parser: argparse.ArgumentParser) -> None:
+def zone_option(parser: argparse.ArgumentParser, help: str = "time zone of the days") -> None:
     parser.add_argument(
         "--tz",
         type=checked(lambda z: parse_zone(z).key),
-        default="UTC",
-        help="time zone of the days",
+        metavar="ZONE",
+        help=f"{help} (default: the site's, `clicktrail site set NAME --tz ZONE`)",
     )
 
 

@@ -108,7 +108,7 @@ def cmd_funnel(args: argparse.Namespace, settings: Settings, client: Any) -> int
         strict=args.strict,
         unit=args.unit,
         breakdown=args.by,
-        zone=args.tz,
+        zone=args.tz or site.time_zone,
         templates=settings.page_templates,
     )
     try:
@@ -242,10 +242,11 @@ def cmd_report(args: argparse.Namespace, settings: Settings, client: Any) -> int
             f"--send: no [reports.NAME] in clicktrail.toml delivers site {site.name!r} "
             f"funnel {funnel.name!r}"
         )
-    first, last = _report_days(args, today_in(args.tz))
-    print(f"covers {covers(first, last, args.tz)}")
+    zone = args.tz or site.time_zone
+    first, last = _report_days(args, today_in(zone))
+    print(f"covers {covers(first, last, zone)}")
     data = build_report(
-        client, site, funnel, first, last, args.tz, settings.page_templates,
+        client, site, funnel, first, last, zone, settings.page_templates,
         session_ms=settings.session_ms,
     )  # fmt: skip
     files = write_report(data, args.out, settings.collector_url)

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from clicktrail.cli.client import with_redis
-from clicktrail.cli.options import setting
+from clicktrail.cli.options import setting, zone_option
 from clicktrail.cli.parser import command
 from collector import sites as site_store
 from collector.settings import Settings
@@ -37,7 +37,17 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="collector URL for the script tag; env CLICKTRAIL_PUBLIC_URL",
     )
+    zone_option(add, "the time zone its funnels and reports count days in (default: UTC)")
     add.set_defaults(run=cmd_site_add, creates_data=True)
+    change = command(site_commands, "set", parents=[common], help="change a site's settings")
+    change.add_argument("name", help="the site's name")
+    change.add_argument(
+        "--tz",
+        required=True,
+        metavar="ZONE",
+        help="the time zone its funnels and reports count days in, e.g. Europe/Paris",
+    )
+    change.set_defaults(run=cmd_site_set)
     listing = command(site_commands, "list", parents=[common], help="list sites")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(run=cmd_site_list)
@@ -47,11 +57,12 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_site_add(args: argparse.Namespace, settings: Settings) -> int:
-    site = site_store.new_site(args.name, args.origin, settings.shards)
+    site = site_store.new_site(args.name, args.origin, settings.shards, args.tz or "UTC")
 
     def add(client: Any) -> int:
         site_store.add_site(client, site)
         print(f"Site {site.name} added. Allowed origins: {', '.join(site.origins)}")
+        print(f"Time zone: {site.time_zone}")
         print(f"Public key: {site.key}")
         print("Paste this into every page, before </head>:")
         print(script_tag(settings.collector_url, site.key))
@@ -72,6 +83,7 @@ def cmd_site_list(args: argparse.Namespace, settings: Settings) -> int:
                             "key": s.key,
                             "origins": list(s.origins),
                             "shards": s.shards,
+                            "time_zone": s.time_zone,
                         }
                         for s in found
                     ],
@@ -81,10 +93,19 @@ def cmd_site_list(args: argparse.Namespace, settings: Settings) -> int:
         elif not found:
             print("No sites yet: clicktrail site add NAME --origin https://your.site")
         for s in found if not args.json else []:
-            print(f"{s.name}\t{s.key}\t{' '.join(s.origins)}")
+            print(f"{s.name}\t{s.key}\t{s.time_zone}\t{' '.join(s.origins)}")
         return 0
 
     return with_redis(settings, show)
+
+
+def cmd_site_set(args: argparse.Namespace, settings: Settings) -> int:
+    def change(client: Any) -> int:
+        site = site_store.set_time_zone(client, args.name, args.tz)
+        print(f"Site {site.name}: time zone {site.time_zone}")
+        return 0
+
+    return with_redis(settings, change)
 
 
 def cmd_site_remove(args: argparse.Namespace, settings: Settings) -> int:

@@ -97,6 +97,7 @@ def site_json(api: ApiState, site: Site) -> dict[str, Any]:
         "key": site.key,
         "origins": list(site.origins),
         "shards": site.shards,
+        "time_zone": site.time_zone,
         "created": _iso(site.created_ms),
         "snippet": script_tag(api.settings.collector_url, site.key),
         "installed": installed(api, site),
@@ -185,7 +186,7 @@ def get_funnel_result(api: ApiState, site: Site, values: dict[str, Any]) -> Funn
         strict=bool(values.get("strict")),
         unit=values.get("unit") or "session",
         breakdown=values.get("by"),
-        zone=values.get("tz") or "UTC",
+        zone=values.get("tz") or site.time_zone,
         templates=api.settings.page_templates,
     )
     gap_ms, max_ms = api.settings.session_ms

@@ -23,12 +23,16 @@ ELEMENT_ROW = {
 }
 SITE = {
     "type": "object",
-    "required": ["name", "key", "origins", "snippet", "installed"],
+    "required": ["name", "key", "origins", "time_zone", "snippet", "installed"],
     "properties": {
         "name": {"type": "string"},
         "key": {"type": "string"},
         "origins": {"type": "array", "items": {"type": "string"}},
         "shards": {"type": "integer"},
+        "time_zone": {
+            "type": "string",
+            "description": "IANA time zone the site's funnels count days in, unless `tz` is given",
+        },
         "created": {"type": "string"},
         "snippet": {"type": "string"},
         "installed": {"type": "boolean"},

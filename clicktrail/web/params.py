@@ -11,9 +11,9 @@ from typing import Any
 from starlette.datastructures import QueryParams
 
 from collector import days, inputs
+from collector.days import parse_zone
 from collector.pages import BANDS
 from reports.analyses.durations import parse_duration_ms
-from reports.analyses.funnel_request import parse_zone
 from reports.analyses.steps import MAX_STEPS, MIN_STEPS, parse_step
 
 MAX_PATH_CHARS = 512
@@ -186,7 +186,10 @@ WINDOW = Param(
     default=3_600_000,
 )
 ZONE = Param(
-    "tz", "IANA time zone the days are in. Default UTC.", {"type": "string"}, zone, default="UTC"
+    "tz",
+    "IANA time zone the days are in. Default: the site's (`time_zone` of /api/sites).",
+    {"type": "string"},
+    zone,
 )
 MINUTES = Param(
     "minutes",

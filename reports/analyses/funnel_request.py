@@ -13,12 +13,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import redis
 
-from collector.days import check_range
+from collector.days import check_range, parse_zone
 from collector.pages import PageTemplates
 from collector.sites import Site
 from reports.analyses.funnel import Outcome, Units
@@ -29,15 +29,6 @@ from reports.sessions.layout import SESSION_GAP_MS, SESSION_MAX_MS, SessionTable
 from reports.sessions.reader import load_sessions
 
 DEFAULT_WINDOW_MS = 3_600_000
-
-
-def parse_zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {name!r} (use an IANA name like Europe/Paris)"
-        ) from None
 
 
 def day_range_ms(first: date, last: date, zone: ZoneInfo) -> tuple[int, int]:

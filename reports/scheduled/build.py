@@ -12,6 +12,7 @@ import numpy.typing as npt
 import redis
 from PIL import Image
 
+from collector.days import parse_zone
 from collector.pages import BANDS, PageTemplates
 from collector.sites import Site
 from heatmap.grid import GRID_COLUMNS, grid_from_cells
@@ -19,7 +20,6 @@ from heatmap.screenshots import load_screenshot
 from reports.analyses.funnel_request import (
     FunnelRun,
     midnight_ms,
-    parse_zone,
     run_funnel,
 )
 from reports.analyses.funnel_result import FunnelResult

@@ -6,10 +6,10 @@
 
     [reports.cart-daily]
     site = "shop"
-    funnel = "cart"
+    funnel = "cart"          # optional when it is the only funnel
     period = "yesterday"     # today, yesterday, 7d, 30d, 7d-today, 30d-today (periods.py)
     schedule = "0 8 * * *"   # cron: minute hour day month weekday
-    time_zone = "Europe/Paris"
+    time_zone = "Europe/Paris"  # optional: the site's (`clicktrail site set NAME --tz ZONE`)
     deliver = [{type = "dir", path = "reports"}, {type = "webhook", url = "https://..."}]
 
 Every mistake is reported with the key that holds it.
@@ -27,11 +27,11 @@ from typing import Any
 
 from cronsim import CronSim, CronSimError
 
+from collector.days import parse_zone
 from reports.analyses.durations import parse_duration_ms
 from reports.analyses.funnel_request import (
     DEFAULT_WINDOW_MS,
     FunnelRequest,
-    parse_zone,
 )
 from reports.analyses.steps import parse_steps
 from reports.delivery.config import parse_target
@@ -91,7 +91,7 @@ class ReportDef:
     funnel: str
     period: str
     schedule: str
-    time_zone: str
+    time_zone: str | None  # None: the site's
     deliver: tuple[Target, ...]
 
 
@@ -182,9 +182,9 @@ def _report(name: str, raw: dict[str, Any], where: str, config: ReportConfig) ->
         raise ConfigError(
             f"{where}.schedule: {schedule!r} is not a cron expression: {exc}"
         ) from None
-    zone = str(raw.get("time_zone", "UTC"))
+    zone = raw.get("time_zone")
     try:
-        parse_zone(zone)
+        zone = None if zone is None else parse_zone(str(zone)).key
     except ValueError as exc:
         raise ConfigError(f"{where}.time_zone: {exc}") from None
     targets = raw.get("deliver", [])

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from collector.days import check_range
-from reports.analyses.funnel_request import parse_zone
+from collector.days import check_range, parse_zone
 
 # name -> (days, days between the last one and today): yesterday is the last full day.
 PERIODS = {

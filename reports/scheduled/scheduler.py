@@ -24,9 +24,9 @@ import redis
 from cronsim import CronSim
 
 from collector import keys
+from collector.days import parse_zone
 from collector.failures import REDIS_DOWN, count_failure
 from collector.sites import SiteError, get_site
-from reports.analyses.funnel_request import parse_zone
 from reports.delivery.dispatch import deliver
 from reports.delivery.targets import DeliveryError, ReportFiles, Target, describe
 from reports.scheduled.build import build_report
@@ -118,9 +118,13 @@ class ReportScheduler:
 
     def _fired(self, report: ReportDef, now: datetime | None) -> datetime:
         """The latest time the report's schedule fired, up to now."""
-        zone = parse_zone(report.time_zone)
+        zone = parse_zone(self.zone(report))
         now = (now or datetime.now(zone)).astimezone(zone)
         return next(CronSim(report.schedule, now + timedelta(seconds=1), reverse=True))
+
+    def zone(self, report: ReportDef) -> str:
+        """The report's time zone: its own, else its site's."""
+        return report.time_zone or get_site(self.client, report.site).time_zone
 
     def _fail(self, report: ReportDef, now: datetime | None) -> None:
         fired = int(self._fired(report, now).timestamp())
@@ -135,7 +139,8 @@ class ReportScheduler:
             raise ValueError(f"no report named {name!r} in clicktrail.toml")
         # Today in the report's zone, not the day its schedule last fired: at 05:46 in Paris
         # on Dec 2, before an 08:00 schedule, yesterday is Dec 1 (the last firing's was Nov 30).
-        first, last = report_period(report.period, today_in(report.time_zone, now))
+        zone = self.zone(report)
+        first, last = report_period(report.period, today_in(zone, now))
         files = self._write(report, first, last, f"{first.isoformat()}_{last.isoformat()}_now")
         done = []
         for target in report.deliver:
@@ -145,7 +150,7 @@ class ReportScheduler:
             except DeliveryError as exc:
                 done.append(f"not delivered to {describe(target)}: {exc}")
         done = done or [f"written to {files.html.parent}"]
-        return [*done, f"covers {covers(first, last, report.time_zone)}"]
+        return [*done, f"covers {covers(first, last, zone)}"]
 
     def _report(self, report: ReportDef, now: datetime | None) -> list[str]:
         fired = int(self._fired(report, now).timestamp())
@@ -175,7 +180,7 @@ class ReportScheduler:
         site = get_site(self.client, report.site)
         data = build_report(
             self.client, site, self.config.funnel(report.funnel), first, last,
-            report.time_zone, self.settings.templates, session_ms=self.settings.session_ms,
+            self.zone(report), self.settings.templates, session_ms=self.settings.session_ms,
         )  # fmt: skip
         out = self.settings.out_dir / report.name / period
         files = write_report(data, out, self.settings.base_url)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import redis
 
+from collector import keys
 from collector.sites import (
     SiteError,
     add_site,
@@ -13,6 +16,7 @@ from collector.sites import (
     new_site,
     normalize_origin,
     remove_site,
+    set_time_zone,
 )
 from tests.factories import tiny_async_client
 
@@ -97,3 +101,21 @@ def test_concurrent_lookups_of_unknown_keys_share_one_reload(
     found = asyncio.run(burst())
     assert found[0::2] == [shop] * 100
     assert found[1::2] == [None] * 100
+
+
+def test_a_sites_time_zone_is_stored_changed_and_utc_for_old_records(
+    redis_client: redis.Redis,
+) -> None:
+    add_site(redis_client, new_site("blog", ["https://blog.example"], time_zone="Europe/Paris"))
+    assert get_site(redis_client, "blog").time_zone == "Europe/Paris"
+    assert set_time_zone(redis_client, "blog", "America/New_York").time_zone == "America/New_York"
+    assert get_site(redis_client, "blog").time_zone == "America/New_York"
+    with pytest.raises(SiteError, match="unknown time zone 'Mars/Olympus'"):
+        set_time_zone(redis_client, "blog", "Mars/Olympus")
+    with pytest.raises(SiteError, match="no site named 'nope'"):
+        set_time_zone(redis_client, "nope", "UTC")
+    # A record written before sites had a time zone.
+    old = {"name": "old", "key": "ct_old", "origins": ["https://old.example"], "shards": 1}
+    redis_client.hset(keys.SITES_BY_NAME, "old", "ct_old")
+    redis_client.hset(keys.SITES_BY_KEY, "ct_old", json.dumps(old))
+    assert get_site(redis_client, "old").time_zone == "UTC"

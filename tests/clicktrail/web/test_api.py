@@ -21,7 +21,7 @@ from clicktrail.web.app import create_web_app
 from clicktrail.web.tokens import create_token
 from collector import sites
 from collector.settings import Settings
-from collector.sites import Site
+from collector.sites import Site, set_time_zone
 from heatmap import keys
 from heatmap.render import LEGEND_PX
 from tests.clicktrail.conftest import CART_BUTTON
@@ -268,3 +268,16 @@ def test_a_page_or_step_that_matches_nothing_is_answered_with_warnings(
         seen = web.get(f"/api/sites/shop/{route}?page=/cart", headers=auth)
         assert json.loads(seen.headers["x-clicktrail-warnings"]) == [], route
     assert web.get(f"/api/sites/shop/funnel?{FUNNEL}", headers=auth).json()["warnings"] == []
+
+
+def test_the_sites_time_zone_is_shown_and_is_the_funnels_default(
+    web: TestClient, shop: Site, token: str, redis_client: redis.Redis
+) -> None:
+    auth = {"Authorization": f"Bearer {token}"}
+    assert web.get("/api/sites", headers=auth).json()[0]["time_zone"] == "UTC"
+    set_time_zone(redis_client, "shop", "Europe/Paris")
+    assert web.get("/api/sites", headers=auth).json()[0]["time_zone"] == "Europe/Paris"
+    funnel = web.get(f"/api/sites/shop/funnel?{FUNNEL}", headers=auth).json()
+    assert funnel["time_zone"] == "Europe/Paris"
+    asked = web.get(f"/api/sites/shop/funnel?{FUNNEL}&tz=Asia/Tokyo", headers=auth).json()
+    assert asked["time_zone"] == "Asia/Tokyo"

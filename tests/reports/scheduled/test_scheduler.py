@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from clicktrail.worker import Worker
 from collector import keys
-from collector.sites import Site
+from collector.sites import Site, set_time_zone
 from reports.delivery.dispatch import deliver
 from reports.delivery.targets import DirectoryTarget, ReportFiles
 from reports.scheduled.config import parse_report_config
@@ -223,3 +223,15 @@ def test_send_now_sends_the_period_as_of_now_in_the_reports_time_zone(
     assert period == "covers 2026-12-01 (Europe/Paris)"
     sent = json.loads(next((tmp_path / "work").rglob("report.json")).read_text())
     assert sent["period"]["covers"] == "2026-12-01 (Europe/Paris)"
+
+
+def test_a_report_without_a_time_zone_counts_days_in_its_sites(
+    site: Site, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    set_time_zone(redis_client, "shop", "Europe/Paris")
+    daily = {"site": "shop", "period": "today"}
+    config = parse_report_config({"funnels": FUNNELS, "reports": {"daily": daily}})
+    assert config.reports["daily"].time_zone is None
+    reports = ReportScheduler(redis_client, config, SchedulerSettings(tmp_path / "work"))
+    late = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)  # Dec 2 in Paris
+    assert reports.send_now("daily", late)[-1] == "covers 2026-12-02 (Europe/Paris)"
