@@ -48,6 +48,7 @@ def test_site_add_prints_the_key_and_the_script_tag_to_paste(
         "key": key,
         "shards": 1,
         "origins": ["https://shop.example", "http://localhost:3000"],
+        "time_zone": "UTC",
     }
     code, out, _ = run(capsys, "site", "remove", "shop", "--redis-url", redis_url)
     assert code == 0 and key in out
