@@ -422,10 +422,11 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     config_path: Path | None = None,
     cwd: Path | None = None,
+    default_data_dir: Path | None = None,
 ) -> Settings:
     """Defaults, then `clicktrail.toml` (if present), then the environment. A settings file that
     is named (`config_path`, or CLICKTRAIL_CONFIG) must exist; the data folder, unless a setting
-    names it, is found from `cwd` (see `find_data_dir`)."""
+    names it, is `default_data_dir` or else found from `cwd` (see `find_data_dir`)."""
     env = os.environ if environ is None else environ
     cwd = cwd or Path.cwd()
     path = config_file(config_path, env)
@@ -440,5 +441,5 @@ def load_settings(
         raw = env.get(spec.env)
         if raw is not None and raw != "":
             values[spec.name] = parse_value(spec.name, raw, spec.env)
-    values.setdefault("data_dir", find_data_dir(cwd, env))
+    values.setdefault("data_dir", default_data_dir or find_data_dir(cwd, env))
     return Settings(**values)
