@@ -28,6 +28,7 @@ from clicktrail.web.auth import (
     set_login_cookie,
     visible_site,
 )
+from clicktrail.web.funnel_form import funnel_form
 from clicktrail.web.tokens import find_token
 from collector.days import FUNNEL_PERIOD_DAYS, PAGES_PERIOD_DAYS, day_names
 from collector.pages import BANDS
@@ -37,7 +38,6 @@ from heatmap.view import MAP_KINDS
 from reports.scheduled.config import CART_STEPS, ConfigError, ReportConfig
 
 HERE = Path(__file__).parent
-WINDOWS = ("15m", "30m", "1h", "6h", "1d", "7d")
 SendReport = Callable[[str], list[str]]
 
 
@@ -196,6 +196,11 @@ class Dashboard:
         asked = "step" in query  # else the form only, with the configured or cart steps
         specs = (p.STEP, p.WINDOW, p.FROM, p.TO, _STRICT_BOX, _SENT)
         values, error = _read(query, specs if asked else specs[1:])
+        form = funnel_form(request.query_params, _default_steps(self.state))
+        if error and asked:  # the rest of the form as asked, where it is valid
+            rest = QueryParams([(k, v) for k, v in query.multi_items() if k != "step"])
+            values = _read(rest, specs[1:])[0]
+            error = form.first_problem or error
         asked = asked and not error
         first, last = _period(values, FUNNEL_PERIOD_DAYS)
         result = None
@@ -205,9 +210,7 @@ class Dashboard:
         seen = sorted({row.template for row in load_pages(self.api.client, site, days)})
         reports, config_error = _reports(self.state, site)
         return self.page(request, "funnel.html.j2", 400 if error else 200,
-                         site=site_json(self.api, site),
-                         steps=values.get("step") or list(_default_steps(self.state)),
-                         window=query.get("window", "1h"), windows=WINDOWS,
+                         site=site_json(self.api, site), form=form,
                          strict=bool(values.get("strict")), first=first, last=last,
                          result=result, templates_seen=seen, reports=reports,
                          error=error or config_error,

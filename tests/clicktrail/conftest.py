@@ -58,6 +58,24 @@ def shop(make_client: Callable[..., TestClient], redis_client: redis.Redis, site
     return site
 
 
+JUST_NOW = ["/", "/about"]  # one visit of these pages, clicking on /about, as the test starts
+
+
+@pytest.fixture
+def shop_live(
+    shop: Site, make_client: Callable[..., TestClient], redis_client: redis.Redis
+) -> Site:
+    """The shop's history (three hours old: not live) and one visit of JUST_NOW just now."""
+    t0 = now_ms() - 10_000
+    events = [pageview(p=p, ts=t0 + i * 1000) for i, p in enumerate(JUST_NOW)]
+    events.append(click(p="/about", ts=t0 + 5000, sel="#newsletter"))
+    body = batch(shop.key, events, sid="tab-now")
+    assert make_client(rate_ip_per_s=1e6).post("/e", json=body).status_code == 202
+    processors = [Aggregator(PageTemplates(), 90), SessionBuilder(redis_client)]
+    Worker(redis_client, processors).run(burst=True)
+    return shop
+
+
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     data = tmp_path / "redis"
