@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from starlette.datastructures import QueryParams
 
 from clicktrail.web import params as p
-from reports.analyses.funnel_request import parse_duration_ms
+from reports.analyses.durations import parse_duration_ms
 from reports.analyses.steps import MAX_STEPS, MIN_STEPS
 
 # The select's choices, up to the funnel engine's longest window (MAX_WINDOW_MS); a URL may ask

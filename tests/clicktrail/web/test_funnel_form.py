@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.datastructures import QueryParams
 
 from clicktrail.web.funnel_form import WINDOWS, FunnelForm, StepBox, funnel_form
-from reports.analyses.funnel_request import MAX_WINDOW_MS, parse_duration_ms
+from reports.analyses.durations import MAX_WINDOW_MS, parse_duration_ms
 
 CART = ("/product/*", "/cart", "/checkout", "/thanks")
 
