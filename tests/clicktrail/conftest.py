@@ -11,7 +11,7 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from clicktrail.worker import Worker
+from clicktrail.worker import Processor, Worker
 from collector.pages import PageTemplates
 from collector.sites import Site
 from heatmap.aggregate import Aggregator
@@ -53,7 +53,7 @@ def post_journeys(client: TestClient, site: Site, copies: int = 1) -> None:
 def shop(make_client: Callable[..., TestClient], redis_client: redis.Redis, site: Site) -> Site:
     """JOURNEYS once: 30 sessions, aggregated by a burst worker."""
     post_journeys(make_client(rate_ip_per_s=1e6), site)
-    processors = [Aggregator(PageTemplates(), 90), SessionBuilder(redis_client)]
+    processors: list[Processor] = [Aggregator(PageTemplates(), 90), SessionBuilder(redis_client)]
     Worker(redis_client, processors).run(burst=True)
     return site
 
