@@ -19,7 +19,6 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from clicktrail.web import params as p
-from clicktrail.web.api import ApiState, get_funnel_result, site_json
 from clicktrail.web.auth import (
     arrived_from_elsewhere,
     authenticate,
@@ -29,6 +28,7 @@ from clicktrail.web.auth import (
     visible_site,
 )
 from clicktrail.web.funnel_form import funnel_form
+from clicktrail.web.reads import ApiState, get_funnel_result, site_json
 from clicktrail.web.tokens import find_token
 from collector.days import FUNNEL_PERIOD_DAYS, PAGES_PERIOD_DAYS, day_names
 from collector.pages import BANDS

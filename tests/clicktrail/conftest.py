@@ -11,7 +11,7 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from clicktrail.worker import Worker
+from clicktrail.worker import Processor, Worker
 from collector.pages import PageTemplates
 from collector.sites import Site
 from heatmap.aggregate import Aggregator
@@ -53,7 +53,7 @@ def post_journeys(client: TestClient, site: Site, copies: int = 1) -> None:
 def shop(make_client: Callable[..., TestClient], redis_client: redis.Redis, site: Site) -> Site:
     """JOURNEYS once: 30 sessions, aggregated by a burst worker."""
     post_journeys(make_client(rate_ip_per_s=1e6), site)
-    processors = [Aggregator(PageTemplates(), 90), SessionBuilder(redis_client)]
+    processors: list[Processor] = [Aggregator(PageTemplates(), 90), SessionBuilder(redis_client)]
     Worker(redis_client, processors).run(burst=True)
     return site
 
@@ -71,7 +71,7 @@ def shop_live(
     events.append(click(p="/about", ts=t0 + 5000, sel="#newsletter"))
     body = batch(shop.key, events, sid="tab-now")
     assert make_client(rate_ip_per_s=1e6).post("/e", json=body).status_code == 202
-    processors = [Aggregator(PageTemplates(), 90), SessionBuilder(redis_client)]
+    processors: list[Processor] = [Aggregator(PageTemplates(), 90), SessionBuilder(redis_client)]
     Worker(redis_client, processors).run(burst=True)
     return shop
 

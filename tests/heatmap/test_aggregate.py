@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 import redis
@@ -40,7 +41,7 @@ def entry(entry_id: str, events: list[object], skew: int = 0) -> tuple[str, dict
     return entry_id, {b"h": encode_header(header), b"e": encode_events(events)}  # type: ignore[arg-type]
 
 
-def click(i: int, x: float, y: float, vw: int = 1280, **fields: object) -> Click:
+def click(i: int, x: float, y: float, vw: int = 1280, **fields: Any) -> Click:
     return Click(
         id=f"click{i:05d}",
         ts=NOW,
@@ -52,7 +53,7 @@ def click(i: int, x: float, y: float, vw: int = 1280, **fields: object) -> Click
         vh=800,
         sel="button.buy",
         **fields,
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_clicks_become_grid_page_and_element_counts() -> None:

@@ -16,6 +16,7 @@ from collector import keys
 from collector.embedded import socket_path_for
 from collector.schema import decode_stored
 from tests.clicktrail.server import ServeProcess
+from tests.factories import stream_entries
 from tests.tracker_js.pages import serve_pages
 
 @pytest.fixture
@@ -40,7 +41,7 @@ class Site:
     def events(self) -> list[Any]:
         client = redis.Redis(unix_socket_path=str(socket_path_for(self.collector.data_dir)))
         try:
-            entries = client.xrange(keys.events_stream("shop", 0))
+            entries = stream_entries(client, keys.events_stream("shop", 0))
         finally:
             client.close()
         return [event for entry in entries for event in decode_stored(entry[1])[1]]

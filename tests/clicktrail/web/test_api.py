@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx2 as httpx
 import numpy as np
 import pytest
 import redis
@@ -53,7 +54,7 @@ def token(redis_client: redis.Redis) -> str:
     return secret
 
 
-def get(web: TestClient, url: str, token: str | None) -> object:
+def get(web: TestClient, url: str, token: str | None) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return web.get(url, headers=headers)
 
