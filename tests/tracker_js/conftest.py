@@ -19,6 +19,7 @@ from tests.clicktrail.server import ServeProcess
 from tests.factories import stream_entries
 from tests.tracker_js.pages import serve_pages
 
+
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
     context = browser.new_context(viewport={"width": 1280, "height": 720})
@@ -35,8 +36,11 @@ class Site:
         self.pages = pages
         result = collector.cli("site", "add", "shop", "--origin", origin)
         assert result.returncode == 0, result.stderr
-        self.key = next(line.split(": ")[1] for line in result.stdout.splitlines()
-                        if line.startswith("Public key"))
+        self.key = next(
+            line.split(": ")[1]
+            for line in result.stdout.splitlines()
+            if line.startswith("Public key")
+        )
 
     def events(self) -> list[Any]:
         client = redis.Redis(unix_socket_path=str(socket_path_for(self.collector.data_dir)))
@@ -71,7 +75,9 @@ def collector_settings() -> dict[str, str]:
 
 
 @pytest.fixture
-def site(tmp_path: Path, collector_command: str, collector_settings: dict[str, str]) -> Iterator[Site]:
+def site(
+    tmp_path: Path, collector_command: str, collector_settings: dict[str, str]
+) -> Iterator[Site]:
     collector = ServeProcess(
         tmp_path / "data", command=collector_command, settings=collector_settings
     )
