@@ -108,7 +108,7 @@ def build_layout(n: int) -> Result:
     start = time.perf_counter()
     closed = sessionize(rows, session_id, gap_ms=KEEP_SESSIONS_MS, max_ms=KEEP_SESSIONS_MS)
     sessions = closed.sessions
-    columns = {
+    columns: dict[str, Any] = {
         "offsets": offsets_of(sessions["rows"]),
         "ts": np.ascontiguousarray(closed.nav["ts"]),
         "item": np.ascontiguousarray(closed.nav["item"]),
@@ -136,7 +136,7 @@ def query_ours(n: int, reps: int) -> Result:
     table = load_table(n)
     steps = parse_steps(STEPS)
     first, last = int(table.ts.min()), int(table.ts.max())
-    span = {"start_ms": first, "end_ms": last + 1, "now_ms": last + 10 * WINDOW_MS}
+    span: dict[str, Any] = {"start_ms": first, "end_ms": last + 1, "now_ms": last + 10 * WINDOW_MS}
 
     def engine(threads: int | None = None) -> list[int]:
         outcome = match_steps(
@@ -205,7 +205,7 @@ def run_all(args: argparse.Namespace) -> dict[int, dict[str, Result]]:
 
 def rows_of(found: dict[str, Result]) -> list[tuple[str, str, Result, float | None]]:
     """(label, engine, {runs_s, counts}, load s) per line of the table, ours first."""
-    lines = []
+    lines: list[tuple[str, str, Result, float | None]] = []
     if "clicktrail" in found:
         ours = found["clicktrail"]
         lines.append(("clicktrail run_funnel", "clicktrail", ours["run_funnel"], None))

@@ -35,6 +35,8 @@ from typing import Any
 
 import psutil
 
+from clicktrail.demo.background import free_port
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import rig
@@ -187,7 +189,7 @@ def measure_latency(shape: Shape, peak_rps: float, args: argparse.Namespace) -> 
 def generator_ceiling(rate: float, seconds: float) -> Result:
     """The open-loop generator against bench/noop_app.py (204, no Redis) at `rate`: whether it
     can itself send that rate on time while sharing the cores with a server."""
-    port = rig.free_port()
+    port = free_port()
     argv = [
         str(rig.VENV_BIN / "uvicorn"), "noop_app:app", "--app-dir", str(NOOP_APP_DIR),
         "--loop", "uvloop", "--http", "httptools", "--no-access-log",

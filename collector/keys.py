@@ -107,8 +107,8 @@ def idle_sessions(site: str, shard: int) -> str:
 
 
 def session_log(site: str, shard: int, day: str, part: str) -> str:
-    """String of fixed-size records of the sessions that started on `day`; part is sessions,
-    nav or clicks (reports.sessions.layout.SESSION_ROW, NAV_ROW, CLICK_ROW)."""
+    """String of fixed-size records of the sessions that started on `day`; `part` names one kind
+    of record of reports.sessions.layout."""
     return f"{PREFIX}:{shard_tag(site, shard)}:sess:{day}:{part}"
 
 

@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 
 from collector import keys
 from collector.days import DAY_S
-from collector.settings import Network
+from collector.setting_values import Network
 
 MAX_KNOWN_VISITORS = 50_000  # memo of visitor ids, forgotten at midnight UTC or when full
 MAX_KNOWN_BYTES = 16 * 1024 * 1024  # ... or when the strings it holds reach this many bytes

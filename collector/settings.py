@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-import json
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -13,7 +11,19 @@ from typing import Any
 
 from collector.days import HOUR_MS, MINUTE_MS
 from collector.inputs import int_between
-from collector.pages import PageTemplates  # validates page-template rules
+from collector.setting_values import (
+    Network,
+    bounded_float,
+    parse_bool,
+    parse_fsync,
+    parse_http_url,
+    parse_log_level,
+    parse_networks,
+    parse_port,
+    parse_redis_url,
+    parse_secret,
+    parse_templates,
+)
 
 ENV_PREFIX = "CLICKTRAIL_"
 CONFIG_FILE = "clicktrail.toml"
@@ -22,99 +32,6 @@ DATA_FOLDER = "clicktrail-data"  # looked for in the working folder and its pare
 
 class SettingsError(ValueError):
     """A setting has a bad value; the message names the key."""
-
-
-def _parse_bool(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError(f"expected true or false, got {raw!r}")
-
-
-def _values(raw: str | list[Any], split: Callable[[str], list[str]]) -> list[str]:
-    """The values of a setting that holds several: a TOML list, a JSON array (from the
-    environment or the command line), or one string cut by `split`."""
-    if isinstance(raw, str) and raw.lstrip().startswith("["):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"expected a JSON array of strings: {exc}") from None
-    if isinstance(raw, str):
-        return [p for p in split(raw) if p]
-    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
-        raise ValueError(f"expected a list of strings, got {raw!r}")
-    return [v.strip() for v in raw if v.strip()]
-
-
-def _parse_networks(
-    raw: str | list[Any],
-) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    parts = _values(raw, lambda text: [p.strip() for p in text.split(",")])
-    return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
-
-
-def _parse_redis_url(raw: str) -> str:
-    scheme = raw.split("://", 1)[0].lower() if "://" in raw else ""
-    if scheme not in {"redis", "rediss", "unix", "redis+cluster", "rediss+cluster"}:
-        raise ValueError(
-            "expected a redis://, rediss://, unix://, redis+cluster:// or rediss+cluster:// URL, "
-            f"got {raw!r}"
-        )
-    return raw
-
-
-def _parse_http_url(raw: str) -> str:
-    if not raw.startswith(("http://", "https://")) or len(raw) < 10:
-        raise ValueError(f"expected an http:// or https:// URL, got {raw!r}")
-    return raw.rstrip("/")
-
-
-def _parse_templates(raw: str | list[Any]) -> tuple[str, ...]:
-    # Whitespace separates templates in a string: a regex may hold commas (\d{1,5}), while a
-    # path never holds a raw space (browsers send %20).
-    rules = tuple(_values(raw, str.split))
-    for rule in rules:
-        if not rule.startswith("re:") and (",/" in rule or ",re:" in rule):
-            raise ValueError(
-                f"page template {rule!r}: separate templates with spaces or give a list"
-            )
-    PageTemplates(rules)
-    return rules
-
-
-def _parse_log_level(raw: str) -> str:
-    level = raw.strip().lower()
-    if level not in {"debug", "info", "warning", "error"}:
-        raise ValueError(f"expected debug, info, warning or error, got {raw!r}")
-    return level
-
-
-def _parse_fsync(raw: str) -> str:
-    if raw not in {"always", "everysec"}:
-        raise ValueError(f"expected always or everysec, got {raw!r}")
-    return raw
-
-
-def _bounded_float(low: float, high: float) -> Callable[[str], float]:
-    def parse(raw: str) -> float:
-        value = float(str(raw).strip())
-        if not low <= value <= high:  # NaN fails too
-            raise ValueError(f"expected a number from {low:g} to {high:g}, got {raw!r}")
-        return value
-
-    return parse
-
-
-def _parse_secret(raw: str) -> str:
-    if len(raw) < 16 or not raw.isascii() or not raw.isprintable() or " " in raw:
-        raise ValueError("expected at least 16 printable ASCII characters without spaces")
-    return raw
-
-
-def _port(raw: str) -> int:
-    return int_between(1, 65535)(raw)
 
 
 @dataclass(frozen=True)
@@ -133,7 +50,7 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "redis_url",
         "REDIS_URL",
-        _parse_redis_url,
+        parse_redis_url,
         "Redis to use (redis://, rediss://, unix://; redis+cluster://HOST:PORT for a Redis "
         "Cluster, any node). Unset: an embedded Redis in data_dir.",
     ),
@@ -145,11 +62,11 @@ SPECS: tuple[Spec, ...] = (
         "working folder or a parent, else ~/.local/share/clicktrail.",
     ),
     Spec("host", "CLICKTRAIL_HOST", str, "Address the HTTP server binds. Default 127.0.0.1."),
-    Spec("port", "CLICKTRAIL_PORT", _port, "Port the HTTP server binds. Default 8000."),
+    Spec("port", "CLICKTRAIL_PORT", parse_port, "Port the HTTP server binds. Default 8000."),
     Spec(
         "public_url",
         "CLICKTRAIL_PUBLIC_URL",
-        _parse_http_url,
+        parse_http_url,
         "URL where browsers reach the collector, used in the <script> tag that "
         "`site add` prints. Default http://HOST:PORT.",
     ),
@@ -168,14 +85,14 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "header_timeout_s",
         "CLICKTRAIL_HEADER_TIMEOUT_S",
-        _bounded_float(0.1, 600),
+        bounded_float(0.1, 600),
         "Seconds a connection may take to send a request's line and headers before it is "
         "closed. Default 10.",
     ),
     Spec(
         "body_timeout_s",
         "CLICKTRAIL_BODY_TIMEOUT_S",
-        _bounded_float(0.1, 600),
+        bounded_float(0.1, 600),
         "Seconds a request may take to send its body once its headers are in (POST /e answers "
         "408, other routes close). Default 10.",
     ),
@@ -194,39 +111,39 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "rate_ip_per_s",
         "CLICKTRAIL_RATE_IP_PER_S",
-        _bounded_float(0.001, 1_000_000),
+        bounded_float(0.001, 1_000_000),
         "Batches per second one client IP may send (burst 5x). Default 20.",
     ),
     Spec(
         "rate_site_per_s",
         "CLICKTRAIL_RATE_SITE_PER_S",
-        _bounded_float(0.001, 1_000_000),
+        bounded_float(0.001, 1_000_000),
         "Batches per second one site may send to this collector (burst 5x). Default 5000.",
     ),
     Spec(
         "rate_invalid_per_s",
         "CLICKTRAIL_RATE_INVALID_PER_S",
-        _bounded_float(0.001, 1e6),
+        bounded_float(0.001, 1e6),
         "Refused POST /e requests (4xx) per second one client IP may send (burst 5x) before "
         "all its requests get 429. Default 5.",
     ),
     Spec(
         "metrics_token",
         "CLICKTRAIL_METRICS_TOKEN",
-        _parse_secret,
+        parse_secret,
         "Bearer token that GET /metrics requires (at least 16 characters). Unset: /metrics "
         "answers 404.",
     ),
     Spec(
         "honor_dnt",
         "CLICKTRAIL_HONOR_DNT",
-        _parse_bool,
+        parse_bool,
         "Drop requests with `DNT: 1` (Sec-GPC: 1 is always honoured). Default true.",
     ),
     Spec(
         "trusted_proxies",
         "CLICKTRAIL_TRUSTED_PROXIES",
-        _parse_networks,
+        parse_networks,
         "CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed: comma-separated, "
         "or a list. Default none.",
         many=True,
@@ -246,10 +163,10 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "redis_fsync",
         "CLICKTRAIL_REDIS_FSYNC",
-        _parse_fsync,
+        parse_fsync,
         "Embedded Redis appendfsync: everysec (default) or always.",
     ),
-    Spec("log_level", "CLICKTRAIL_LOG_LEVEL", _parse_log_level, "Logging level. Default info."),
+    Spec("log_level", "CLICKTRAIL_LOG_LEVEL", parse_log_level, "Logging level. Default info."),
     Spec(
         "retention_days",
         "CLICKTRAIL_RETENTION_DAYS",
@@ -259,7 +176,7 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "page_templates",
         "CLICKTRAIL_PAGE_TEMPLATES",
-        _parse_templates,
+        parse_templates,
         "Page templates: globs (/blog/*) or regexes (re:^/u/.+$) whose matching paths count "
         "as one page; a list, or separated by spaces. Id-like segments collapse anyway.",
         many=True,
@@ -305,8 +222,6 @@ SPECS: tuple[Spec, ...] = (
         )
     ),
 )
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -365,7 +280,7 @@ assert set(SPEC_BY_NAME) == {f.name for f in fields(Settings)}, "SPECS and Setti
 def parse_value(name: str, raw: Any, source: str) -> Any:
     """Cast one raw value (env string, TOML value or CLI string) or raise naming the key."""
     spec = SPEC_BY_NAME[name]
-    if isinstance(raw, bool) and spec.parse is _parse_bool:
+    if isinstance(raw, bool) and spec.parse is parse_bool:
         return raw
     if isinstance(raw, list | dict) and not (spec.many and isinstance(raw, list)):
         raise SettingsError(f"{source}: expected a single value, got {raw!r}")
@@ -422,10 +337,11 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     config_path: Path | None = None,
     cwd: Path | None = None,
+    default_data_dir: Path | None = None,
 ) -> Settings:
     """Defaults, then `clicktrail.toml` (if present), then the environment. A settings file that
     is named (`config_path`, or CLICKTRAIL_CONFIG) must exist; the data folder, unless a setting
-    names it, is found from `cwd` (see `find_data_dir`)."""
+    names it, is `default_data_dir` or else found from `cwd` (see `find_data_dir`)."""
     env = os.environ if environ is None else environ
     cwd = cwd or Path.cwd()
     path = config_file(config_path, env)
@@ -440,5 +356,5 @@ def load_settings(
         raw = env.get(spec.env)
         if raw is not None and raw != "":
             values[spec.name] = parse_value(spec.name, raw, spec.env)
-    values.setdefault("data_dir", find_data_dir(cwd, env))
+    values.setdefault("data_dir", default_data_dir or find_data_dir(cwd, env))
     return Settings(**values)

@@ -21,6 +21,7 @@ from heatmap.grid import cells_of, x_extent
 SCROLL_BUCKET_PX = 50
 CLICK_KINDS = ("click", "dead", "rage")
 LAYERS = ("doc", "fixed")
+LIVE_AGE_MS = 30 * 60_000  # an event older than this when received is history, not live
 
 
 @dataclass
@@ -83,7 +84,7 @@ class Aggregator:
             count_folded(commit, site, shard, self.group, folded)
         for header, events in batches:
             _collect(run, events, header.skew)
-            self._count_live(run.live, header.recv // 60_000, events)
+            self._count_live(run.live, header.recv, header.skew, events)
         self._add_points(commit, site, shard, run.points)
         self._add_views(commit, site, shard, run)
         for (minute, name), count in run.live.items():
@@ -92,10 +93,19 @@ class Aggregator:
             commit.expiries[live_key] = keys.LIVE_TTL_S
         return commit
 
-    def _count_live(self, live: Counter[tuple[int, str]], minute: int, events: list[Event]) -> None:
-        """Per-minute counts by receipt time, for the dashboard's live view."""
+    def _count_live(
+        self, live: Counter[tuple[int, str]], recv_ms: int, skew_ms: int, events: list[Event]
+    ) -> None:
+        """Per-minute counts by receipt time, for the dashboard's live view, of the events whose
+        own time (server clock: ts + skew) is near their receipt. A back-fill (an import, the
+        demo's 14 days of history) arrives now with old timestamps: counted by receipt alone it
+        would show as thousands of events "in the last 30 minutes"."""
+        minute = recv_ms // 60_000
+        fresh = [e for e in events if abs(e.ts + skew_ms - recv_ms) <= LIVE_AGE_MS]
+        if not fresh:
+            return
         live[(minute, "s|")] += 1
-        for event in events:
+        for event in fresh:
             live[(minute, f"t|{type(event).__name__.lower()}")] += 1
             if isinstance(event, PageView):
                 live[(minute, f"p|{self._template(event.p)}")] += 1

@@ -48,9 +48,9 @@ SCROLL_PEAK_TTL_S = 2 * 86_400
 
 
 def live_counts(site: str, shard: int, minute: int) -> str:
-    """Hash of one minute (server receipt time, ms // 60000): 't|TYPE' -> events, 'p|TEMPLATE'
-    -> page views, 's|' -> batches. Kept LIVE_TTL_S; the dashboard's live view and install
-    check read it."""
+    """Hash of one minute (server receipt time, ms // 60000) of the events that happened within
+    30 minutes of their receipt: 't|TYPE' -> events, 'p|TEMPLATE' -> page views, 's|' ->
+    batches. Kept LIVE_TTL_S; the dashboard's live view and install check read it."""
     return f"{PREFIX}:{shard_tag(site, shard)}:live:{minute}"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import redis
 import redis.asyncio as aioredis
@@ -66,8 +66,18 @@ def batch(
     return body
 
 
-def stored_entries(client: redis.Redis, site_name: str = "shop", shard: int = 0) -> list[Any]:
-    return client.xrange(keys.events_stream(site_name, shard))
+StreamEntry = tuple[bytes, dict[bytes, bytes]]
+
+
+def stream_entries(client: redis.Redis, stream: str) -> list[StreamEntry]:
+    """A stream's entries, as a client without decode_responses returns them."""
+    return cast(list[StreamEntry], client.xrange(stream))
+
+
+def stored_entries(
+    client: redis.Redis, site_name: str = "shop", shard: int = 0
+) -> list[StreamEntry]:
+    return stream_entries(client, keys.events_stream(site_name, shard))
 
 
 def total_keys(client: redis.Redis) -> int:

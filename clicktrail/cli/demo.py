@@ -35,7 +35,8 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     demo.add_argument(
         "--out", type=Path, default=Path("clicktrail-demo"), metavar="DIR",
-        help="where the heatmap PNGs and the report go",
+        help="where the heatmap PNGs and the report go, and the demo's data (DIR/data) unless "
+        "--data-dir or CLICKTRAIL_DATA names another",
     )  # fmt: skip
     demo.add_argument(
         "--shop-port", type=int_between(1, 65535), metavar="PORT",
@@ -60,7 +61,14 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     demo.add_argument(
         "--exit", action="store_true", help="stop once the outputs are written (CI, scripts)"
     )
-    demo.set_defaults(run=cmd_demo, creates_data=True, long_running=True)
+    # The demo's shop never shares a data folder with real sites by accident.
+    demo.set_defaults(
+        run=cmd_demo, creates_data=True, long_running=True, own_data_dir=_own_data_dir
+    )
+
+
+def _own_data_dir(args: argparse.Namespace) -> Path:
+    return Path(args.out) / "data"
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -50,7 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    settings = load_settings(config_path=args.config)
+    # A command may keep data of its own unless told otherwise (the demo: beside its outputs).
+    own_folder = getattr(args, "own_data_dir", None)
+    default = own_folder(args) if own_folder else None
+    settings = load_settings(config_path=args.config, default_data_dir=default)
     names = ("redis_url", "data_dir", "host", "port", "shards", "public_url", "claim_idle_ms")
     return settings.with_overrides(**{n: getattr(args, n, None) for n in names})
 

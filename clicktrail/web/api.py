@@ -9,10 +9,8 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-import redis
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -20,12 +18,10 @@ from starlette.routing import Route
 from clicktrail.web import params as p
 from clicktrail.web.api_schemas import ELEMENT_ROW, FUNNEL, LIVE, PAGE_ROW, PNG, SITE
 from clicktrail.web.auth import authenticate, visible_site
+from clicktrail.web.reads import ApiState, get_funnel_result, iso_time, site_json
 from clicktrail.web.tokens import Token
 from collector.days import FUNNEL_PERIOD_DAYS, day_names
-from collector.pages import PageTemplates
-from collector.settings import Settings
 from collector.sites import Site, list_sites
-from collector.snippet import script_tag
 from heatmap.live import load_live
 from heatmap.screenshots import load_screenshot
 from heatmap.totals import (
@@ -36,21 +32,9 @@ from heatmap.totals import (
     unmatched_page,
 )
 from heatmap.view import MAP_KINDS, SCALES, HeatmapRequest, heatmap_view
-from reports.analyses.funnel_request import FunnelRequest, run_funnel
-from reports.analyses.funnel_result import FunnelResult
 
 PNG_CACHE = "private, max-age=60"
 WARNINGS_HEADER = "X-Clicktrail-Warnings"
-
-
-@dataclass(frozen=True)
-class ApiState:
-    client: redis.Redis
-    settings: Settings
-
-    @property
-    def templates(self) -> PageTemplates:
-        return PageTemplates(self.settings.page_templates)
 
 
 @dataclass(frozen=True)
@@ -82,26 +66,6 @@ class Endpoint:
     @property
     def per_site(self) -> bool:
         return "{site}" in self.path
-
-
-def installed(api: ApiState, site: Site) -> bool:
-    """Has any event of the site arrived: in the last hour, or on the last 30 days' pages."""
-    if load_live(api.client, site, 60, int(time.time() * 1000)).events:
-        return True
-    return bool(load_pages(api.client, site, day_names(*p.period({}, 30))))
-
-
-def site_json(api: ApiState, site: Site) -> dict[str, Any]:
-    return {
-        "name": site.name,
-        "key": site.key,
-        "origins": list(site.origins),
-        "shards": site.shards,
-        "time_zone": site.time_zone,
-        "created": _iso(site.created_ms),
-        "snippet": script_tag(api.settings.collector_url, site.key),
-        "installed": installed(api, site),
-    }
 
 
 def get_sites(call: Call) -> Response:
@@ -175,24 +139,6 @@ def get_funnel(call: Call) -> Response:
     return JSONResponse(get_funnel_result(call.api, call.site, call.values))
 
 
-def get_funnel_result(api: ApiState, site: Site, values: dict[str, Any]) -> FunnelResult:
-    """The funnel's JSON, as `clicktrail funnel --json` prints it."""
-    first, last = p.period(values, FUNNEL_PERIOD_DAYS)
-    request = FunnelRequest(
-        steps=values["step"],
-        first=first,
-        last=last,
-        window_ms=values.get("window") or p.WINDOW.default,
-        strict=bool(values.get("strict")),
-        unit=values.get("unit") or "session",
-        breakdown=values.get("by"),
-        zone=values.get("tz") or site.time_zone,
-        templates=api.settings.page_templates,
-    )
-    gap_ms, max_ms = api.settings.session_ms
-    return run_funnel(api.client, site, request, gap_ms=gap_ms, max_ms=max_ms).result
-
-
 def get_live(call: Call) -> Response:
     now_ms = int(time.time() * 1000)
     live = load_live(call.api.client, call.site, call.values["minutes"], now_ms)
@@ -202,16 +148,14 @@ def get_live(call: Call) -> Response:
             "minutes": live.minutes,
             "events": live.events,
             "batches": live.batches,
-            "last_event_minute": _iso(last) if last is not None else None,
+            "last_event_minute": iso_time(last) if last is not None else None,
             "by_type": live.by_type,
-            "per_minute": [{"minute": _iso(start), "events": n} for start, n in live.per_minute],
+            "per_minute": [
+                {"minute": iso_time(start), "events": n} for start, n in live.per_minute
+            ],
             "pages": [{"page": page, "views": n} for page, n in live.pages],
         }
     )
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
 
 
 def endpoint(api: ApiState, spec: Endpoint) -> Callable[[Request], Response]:

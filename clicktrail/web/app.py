@@ -12,10 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from clicktrail.web.api import ApiState, api_routes
+from clicktrail.web.api import api_routes
 from clicktrail.web.dashboard import Dashboard, DashboardState
 from clicktrail.web.headers import ForwardedScheme, SecurityHeaders
 from clicktrail.web.openapi import openapi_document
+from clicktrail.web.reads import ApiState
 from clicktrail.wiring import report_config, report_sender
 from collector.app import create_app
 from collector.connections import sync_client

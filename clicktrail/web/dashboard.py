@@ -19,7 +19,6 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from clicktrail.web import params as p
-from clicktrail.web.api import ApiState, get_funnel_result, site_json
 from clicktrail.web.auth import (
     arrived_from_elsewhere,
     authenticate,
@@ -28,6 +27,8 @@ from clicktrail.web.auth import (
     set_login_cookie,
     visible_site,
 )
+from clicktrail.web.funnel_form import funnel_form
+from clicktrail.web.reads import ApiState, get_funnel_result, site_json
 from clicktrail.web.tokens import find_token
 from collector.days import FUNNEL_PERIOD_DAYS, PAGES_PERIOD_DAYS, day_names
 from collector.pages import BANDS
@@ -38,7 +39,6 @@ from heatmap.view import MAP_KINDS
 from reports.scheduled.config import ConfigError, ReportConfig
 
 HERE = Path(__file__).parent
-WINDOWS = ("15m", "30m", "1h", "6h", "1d", "7d")
 SendReport = Callable[[str], list[str]]
 
 
@@ -194,9 +194,15 @@ class Dashboard:
     def funnel_view(self, request: Request, site: Site) -> Response:
         # Unused step boxes of the form arrive empty: not steps.
         query = QueryParams([(k, v) for k, v in request.query_params.multi_items() if v.strip()])
-        asked = "step" in query  # else the form only, with the configured or cart steps
+        asked = "step" in query  # else the form only, with the configured steps or none
         specs = (p.STEP, p.WINDOW, p.FROM, p.TO, _STRICT_BOX, _SENT)
         values, error = _read(query, specs if asked else specs[1:])
+        configured = _configured_steps(self.state)
+        form = funnel_form(request.query_params, configured)
+        if error and asked:  # the rest of the form as asked, where it is valid
+            rest = QueryParams([(k, v) for k, v in query.multi_items() if k != "step"])
+            values = _read(rest, specs[1:])[0]
+            error = form.first_problem or error
         asked = asked and not error
         first, last = _period(values, FUNNEL_PERIOD_DAYS)
         result = None
@@ -205,12 +211,9 @@ class Dashboard:
         days = day_names(first, last)
         seen = _suggestions(load_pages(self.api.client, site, days), self.api.settings)
         reports, config_error = _reports(self.state, site)
-        configured = _configured_steps(self.state)
         return self.page(request, "funnel.html.j2", 400 if error else 200,
-                         site=site_json(self.api, site),
-                         steps=values.get("step") or list(configured or ("", "")),
+                         site=site_json(self.api, site), form=form,
                          unconfigured=not configured,
-                         window=query.get("window", "1h"), windows=WINDOWS,
                          strict=bool(values.get("strict")), first=first, last=last,
                          result=result, templates_seen=seen, reports=reports,
                          error=error or config_error,

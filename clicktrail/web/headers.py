@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collector.privacy import in_networks
-from collector.settings import Network
+from collector.setting_values import Network
 
 # Everything the dashboard loads is its own: scripts and styles from /static, images from the
 # API (heatmap PNGs) or inline data: (the favicon). No inline script or style can run, so a

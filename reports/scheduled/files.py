@@ -17,7 +17,8 @@ from heatmap.render import Legend, render_heatmap
 from reports.analyses.durations import format_duration
 from reports.delivery.targets import ReportFiles
 from reports.scheduled.build import ReportData
-from reports.scheduled.charts import daily_chart, funnel_chart, png_bytes
+from reports.scheduled.canvas import png_bytes
+from reports.scheduled.charts import daily_chart, funnel_chart
 from reports.scheduled.numbers import ReportNumbers
 
 HEATMAP_WIDTH_PX = 640

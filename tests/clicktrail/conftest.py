@@ -11,7 +11,7 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from clicktrail.worker import Worker
+from clicktrail.worker import Processor, Worker
 from collector.pages import PageTemplates
 from collector.sites import Site
 from heatmap.aggregate import Aggregator
@@ -53,9 +53,27 @@ def post_journeys(client: TestClient, site: Site, copies: int = 1) -> None:
 def shop(make_client: Callable[..., TestClient], redis_client: redis.Redis, site: Site) -> Site:
     """JOURNEYS once: 30 sessions, aggregated by a burst worker."""
     post_journeys(make_client(rate_ip_per_s=1e6), site)
-    processors = [Aggregator(PageTemplates(), 90), SessionBuilder(redis_client)]
+    processors: list[Processor] = [Aggregator(PageTemplates(), 90), SessionBuilder(redis_client)]
     Worker(redis_client, processors).run(burst=True)
     return site
+
+
+JUST_NOW = ["/", "/about"]  # one visit of these pages, clicking on /about, as the test starts
+
+
+@pytest.fixture
+def shop_live(
+    shop: Site, make_client: Callable[..., TestClient], redis_client: redis.Redis
+) -> Site:
+    """The shop's history (three hours old: not live) and one visit of JUST_NOW just now."""
+    t0 = now_ms() - 10_000
+    events = [pageview(p=p, ts=t0 + i * 1000) for i, p in enumerate(JUST_NOW)]
+    events.append(click(p="/about", ts=t0 + 5000, sel="#newsletter"))
+    body = batch(shop.key, events, sid="tab-now")
+    assert make_client(rate_ip_per_s=1e6).post("/e", json=body).status_code == 202
+    processors: list[Processor] = [Aggregator(PageTemplates(), 90), SessionBuilder(redis_client)]
+    Worker(redis_client, processors).run(burst=True)
+    return shop
 
 
 @pytest.fixture

@@ -135,9 +135,10 @@ def test_workers_sigkilled_again_and_again_under_load_count_each_event_once(
         while interrupted < WORKER_KILLS and attempts < 8 * WORKER_KILLS:
             attempts += 1
             more = attempts * 20
-            wait_until(lambda n=more: acknowledged(visitors) >= n, "batches acknowledged")
+            # wait_until calls each lambda before the loop moves on: late binding is harmless
+            wait_until(lambda: acknowledged(visitors) >= more, "batches acknowledged")  # noqa: B023
             worker = processes.worker(redis_server.url, "--claim-idle-ms", "300", "--batch", "4")
-            wait_until(lambda p=worker.pid: held_by(client, p) > 0, "the worker holds entries")
+            wait_until(lambda: held_by(client, worker.pid) > 0, "the worker holds entries")  # noqa: B023
             worker.kill()  # SIGKILL: wherever it is
             worker.wait(timeout=10)
             interrupted += held_by(client, worker.pid) > 0

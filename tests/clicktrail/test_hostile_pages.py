@@ -15,13 +15,13 @@ from urllib.parse import quote, urlencode
 
 import pytest
 import redis
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
 from starlette.testclient import TestClient
 
 from clicktrail.demo.background import BackgroundServer, free_port
 from clicktrail.web.app import web_app
 from clicktrail.web.tokens import create_token
-from clicktrail.worker import Worker
+from clicktrail.worker import Processor, Worker
 from collector import keys, sites
 from collector.pages import BANDS, PageTemplates
 from collector.settings import Settings
@@ -36,7 +36,7 @@ from reports.scheduled.files import write_report
 from reports.sessions.builder import SessionBuilder
 from tests.clicktrail.hostile import HOSTILE_PATHS, PAYLOADS, post_hostile_visits
 from tests.clicktrail.web.test_security import DASHBOARD_PARAMS
-from tests.factories import BROWSER_UA, ORIGIN
+from tests.factories import BROWSER_UA, ORIGIN, stream_entries
 from tests.tracker_js.pages import serve_pages, snippet_tag
 
 pytestmark = pytest.mark.slow
@@ -83,7 +83,10 @@ def dashboard(
         app = web_app(Settings(data_dir=tmp_path, port=port), redis_url, None, dashboard=True)
         with BackgroundServer(app, port):
             visit_with_the_snippet(browser, origin, pages, url, site, redis_client)
-            processors = [Aggregator(PageTemplates(), 90), SessionBuilder(redis_client)]
+            processors: list[Processor] = [
+                Aggregator(PageTemplates(), 90),
+                SessionBuilder(redis_client),
+            ]
             Worker(redis_client, processors).run(burst=True)
             secret, _ = create_token(redis_client, "browser test")
             yield Dashboard(url, secret, site)
@@ -114,7 +117,7 @@ def visit_with_the_snippet(
     stream = keys.events_stream("shop", 0)
 
     def posted() -> list[bytes]:
-        return [v for _, fields in client.xrange(stream) for v in fields.values()]
+        return [v for _, fields in stream_entries(client, stream) for v in fields.values()]
 
     deadline = datetime.now(UTC) + timedelta(seconds=10)
     while not any(b"window.__xss=10" in v for v in posted()) or not any(
@@ -140,7 +143,12 @@ def dialogs() -> list[str]:
 @pytest.fixture
 def page(context: BrowserContext, dialogs: list[str]) -> Page:
     page = context.new_page()
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
     return page
 
 

@@ -15,7 +15,7 @@ import redis
 from collector import keys
 from collector.embedded import answers, socket_path_for
 from tests.clicktrail.server import ServeProcess
-from tests.factories import BROWSER_UA, batch, click, decode_entry
+from tests.factories import BROWSER_UA, batch, click, decode_entry, stream_entries
 
 pytestmark = pytest.mark.slow
 HEADERS = {"user-agent": BROWSER_UA, "content-type": "text/plain"}
@@ -40,7 +40,7 @@ def add_site(server: ServeProcess) -> str:
 
 def stored_ids(data_dir: Path) -> list[str]:
     client = redis.Redis(unix_socket_path=str(socket_path_for(data_dir)))
-    entries = client.xrange(keys.events_stream("shop", 0))
+    entries = stream_entries(client, keys.events_stream("shop", 0))
     client.close()
     return [event_id for entry in entries for event_id in decode_entry(entry)[1]]
 

@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 import redis
@@ -23,7 +24,7 @@ from heatmap.grid import cells_of
 from heatmap.totals import load_grid, load_pages
 from reports.sessions.reader import load_sessions
 from tests.clicktrail.fleet import held_by
-from tests.factories import batch, click, pageview
+from tests.factories import StreamEntry, batch, click, pageview, stream_entries
 
 pytestmark = pytest.mark.slow
 PATHS = ["/cart", "/product/17", "/product/99/", "/"]
@@ -122,8 +123,8 @@ def test_sigkilled_workers_lose_and_double_nothing(
         for band in BANDS:
             for kind in ("click", "dead"):
                 grid = load_grid(redis_client, site, page, band, kind, "doc", days())
-                for cell in grid.ravel().nonzero()[0]:
-                    found[(page, band, kind, int(cell))] = int(grid.ravel()[cell])
+                for index in grid.ravel().nonzero()[0]:
+                    found[(page, band, kind, int(index))] = int(grid.ravel()[index])
     assert found == expected
     counted = {
         (p.template, p.band): p.views for p in load_pages(redis_client, site, days()) if p.views
@@ -141,7 +142,7 @@ def test_an_entry_that_cannot_be_decoded_is_dead_lettered_with_its_reason(
     assert client.post("/e", json=batch(site.key, [click(x=10, y=10)])).status_code == 202
     bad = redis_client.xadd(keys.events_stream("shop", 0), {"h": b"\x93garbage", "e": b"\xc1"})
     assert worker(redis_url, "--burst").wait(timeout=60) == 0
-    letters = [letter for _, letter in redis_client.xrange(keys.dead_letters("shop", 0))]
+    letters = [letter for _, letter in stream_entries(redis_client, keys.dead_letters("shop", 0))]
     # Each consumer group (heatmap aggregates, sessions) files its own letter.
     assert sorted(letter[b"group"] for letter in letters) == [b"aggregators", b"sessions"]
     assert all(letter[b"entry"] == bad for letter in letters)
@@ -157,12 +158,13 @@ def test_an_entry_delivered_too_often_is_dead_lettered_as_poison(
     assert client.post("/e", json=batch(site.key, [click(x=10, y=10)])).status_code == 202
     stream = keys.events_stream("shop", 0)
     redis_client.xgroup_create(stream, keys.WORKER_GROUP, id="0")
-    [[_, [(entry, _)]]] = redis_client.xreadgroup(keys.WORKER_GROUP, "crashed", {stream: ">"})
+    read = redis_client.xreadgroup(keys.WORKER_GROUP, "crashed", {stream: ">"})
+    [[_, [(entry, _)]]] = cast(list[tuple[bytes, list[StreamEntry]]], read)
     # As if MAX_DELIVERIES workers had taken it and died each time.
     redis_client.xclaim(stream, keys.WORKER_GROUP, "crashed", 0, [entry], retrycount=MAX_DELIVERIES)
     time.sleep(0.4)  # past claim-idle
     assert worker(redis_url, "--burst").wait(timeout=60) == 0
-    [(_, letter)] = redis_client.xrange(keys.dead_letters("shop", 0))
+    [(_, letter)] = stream_entries(redis_client, keys.dead_letters("shop", 0))
     assert letter[b"entry"] == entry and letter[b"group"] == b"aggregators"
     assert letter[b"reason"] == f"delivered {MAX_DELIVERIES} times, never committed".encode()
     grid = load_grid(redis_client, site, "/cart", "desktop", "click", "doc", days())

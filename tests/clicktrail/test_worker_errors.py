@@ -21,7 +21,15 @@ from heatmap.aggregate import Aggregator
 from heatmap.totals import load_grid
 from reports.sessions.builder import SessionBuilder
 from reports.sessions.reader import load_sessions
-from tests.factories import ORIGIN, batch, click, now_ms, pageview, tiny_async_client
+from tests.factories import (
+    ORIGIN,
+    batch,
+    click,
+    now_ms,
+    pageview,
+    stream_entries,
+    tiny_async_client,
+)
 
 TODAY = [datetime.now(UTC).strftime("%Y%m%d")]
 
@@ -45,7 +53,7 @@ def client(make_client: Callable[..., TestClient], site: Site) -> TestClient:
 
 
 def entry_ids(redis_client: redis.Redis, site: str = "shop") -> list[str]:
-    return [e[0].decode() for e in redis_client.xrange(keys.events_stream(site, 0))]
+    return [e[0].decode() for e in stream_entries(redis_client, keys.events_stream(site, 0))]
 
 
 def pending(redis_client: redis.Redis, group: str, site: str = "shop") -> int:
@@ -62,7 +70,7 @@ def test_a_poisoned_entry_is_dead_lettered_and_the_good_ones_around_it_are_count
     worker = Worker(redis_client, [Poisoned({ids[2]}), SessionBuilder(redis_client)])
     assert worker.run(burst=True) == 10  # five entries, two consumer groups
 
-    [(_, letter)] = redis_client.xrange(keys.dead_letters("shop", 0))
+    [(_, letter)] = stream_entries(redis_client, keys.dead_letters("shop", 0))
     assert letter[b"entry"] == ids[2].encode() and letter[b"group"] == b"aggregators"
     assert letter[b"reason"] == b"aggregators failed: RuntimeError: poisoned"
     grid = load_grid(redis_client, site, "/cart", "desktop", "click", "doc", TODAY)

@@ -18,20 +18,20 @@ from collector.batch_writer import (
 from collector.connections import async_client
 from collector.schema import StoredHeader, decode_batch, decode_stored
 from collector.sites import Site, add_site, new_site
-from tests.factories import batch, click, now_ms
+from tests.factories import batch, click, now_ms, stream_entries
 
 DAY_MS = 86_400_000
 MAX_AGE_S = 48 * 3600
 
 
-def prepared(site: Site, events: list[dict[str, object]], sid: str = "session-1"):  # type: ignore[no-untyped-def]
+def prepared(site: Site, events: list[dict[str, object]], sid: str = "session-1"):
     body = json.dumps(batch(site.key, events, sid=sid)).encode()
     parsed = decode_batch(body, 200, MAX_AGE_S * 1000)
     header = StoredHeader(v=1, site=site.name, sid=sid, vid="v", recv=now_ms(), skew=0)
     return prepare_batch(site, parsed, header, MAX_AGE_S)
 
 
-def write_all(redis_url: str, batches: list, buffer_max: int = 1000) -> list[object]:  # type: ignore[type-arg]
+def write_all(redis_url: str, batches: list, buffer_max: int = 1000) -> list[object]:
     async def run() -> list[object]:
         client = async_client(redis_url)
         writer = BatchWriter(client, buffer_max)
@@ -52,7 +52,7 @@ def test_concurrent_batches_sharing_ids_store_each_event_once(
     first = prepared(site, [*shared, click(id="only-in-first")])
     second = prepared(site, [*shared, click(id="only-in-second")])
     assert write_all(redis_url, [first, second]) == [4, 1]
-    entries = redis_client.xrange(keys.events_stream("shop", 0))
+    entries = stream_entries(redis_client, keys.events_stream("shop", 0))
     ids = [e.id for entry in entries for e in decode_stored(entry[1])[1]]
     assert sorted(ids) == sorted([*(e["id"] for e in shared), "only-in-first", "only-in-second"])
     assert entries[1][1][b"d"] == b"shared-000,shared-001,shared-002"

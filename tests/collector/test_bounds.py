@@ -3,11 +3,14 @@ counted, not refused: the snippet drops a refused batch for good."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import redis
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from collector.bounds import MAX_DOC_HEIGHT_PX, MAX_DOC_WIDTH_PX, clamp_batch
-from collector.schema import Batch, Click, PageView, RageClick, Scroll
+from collector.schema import Batch, Click, Event, PageView, RageClick, Scroll
 from collector.sites import Site
 from tests.factories import batch, click, decode_entry, event, now_ms, stored_entries
 
@@ -15,13 +18,13 @@ NOW = now_ms()
 
 
 def test_values_past_the_maxima_are_clamped_in_place_and_counted_per_field() -> None:
-    common = {"ts": NOW, "p": "/feed", "pv": "pv"}
+    common: dict[str, Any] = {"ts": NOW, "p": "/feed", "pv": "pv"}
     tall = Click(id="click0001", x=-2e4, y=1e6, vw=1280, vh=800, dh=3e6, dw=2e4, oy=9e9, **common)
     rage = RageClick(id="rage00001", x=5.0, y=-7e4, vw=1280, vh=800, n=3, **common)
     deep = Scroll(id="scroll001", depth=1e6, dh=1e6, vh=800, vw=1280, **common)
     fine = Click(id="click0002", x=10.0, y=49_999.0, vw=1280, vh=800, dh=50_000.0, **common)
     view = PageView(id="view00001", **common)
-    events = [tall, rage, deep, fine, view]
+    events: list[Event] = [tall, rage, deep, fine, view]
 
     clamped = clamp_batch(Batch(site="k", sent_at=NOW, sid="s", events=list(events)))
 
@@ -48,7 +51,8 @@ def test_a_click_a_million_px_down_is_stored_clamped_and_counted_in_metrics(
     assert (stored[far["id"]].y, stored[far["id"]].dh) == (MAX_DOC_HEIGHT_PX, MAX_DOC_HEIGHT_PX)
     assert stored[far["id"]].dw == MAX_DOC_WIDTH_PX
     assert stored[deep["id"]].depth == MAX_DOC_HEIGHT_PX
-    metrics = client.app.state.collector.metrics.render().decode()  # what /metrics serves
+    app = cast(Starlette, client.app)
+    metrics = app.state.collector.metrics.render().decode()  # what /metrics serves
     assert 'clicktrail_clamped_values_total{field="y"} 1.0' in metrics
     assert 'clicktrail_clamped_values_total{field="dh"} 2.0' in metrics
     assert 'clicktrail_clamped_values_total{field="dw"} 1.0' in metrics

@@ -8,6 +8,7 @@ import asyncio
 import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import cast
 
 import pytest
 import redis
@@ -110,9 +111,8 @@ def test_paths_selectors_and_event_names_past_the_limit_fold_alike_in_heatmaps_a
     assert names == sorted(["e:signup-0", "e:signup-1", *[f"e:{OVER_LIMIT}"] * 10])
     assert sorted(table.sources[s] for s in table.source).count(OVER_LIMIT) == 6
 
-    counts = {
-        k.decode(): int(v) for k, v in redis_client.hgetall(keys.folded_counts("shop", 0)).items()
-    }
+    folded = cast(dict[bytes, bytes], redis_client.hgetall(keys.folded_counts("shop", 0)))
+    counts = {k.decode(): int(v) for k, v in folded.items()}
     # Each group counts its own: 8 visits of 3 events each on a folded path, 9 selectors, ...
     assert counts == {
         "aggregators|paths": 21, "aggregators|templates": 3, "aggregators|selectors": 9,

@@ -4,8 +4,10 @@ is a 503 the snippet can retry."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import redis
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from collector import keys
@@ -116,7 +118,8 @@ def test_a_removed_site_key_stops_working(
     client = make_client()
     assert client.post("/e", json=batch(site.key)).status_code == 202
     remove_site(redis_client, "shop")
-    client.app.state.collector.sites._loaded_at = float("-inf")  # skip the 5 s cache
+    app = cast(Starlette, client.app)
+    app.state.collector.sites._loaded_at = float("-inf")  # skip the 5 s cache
     assert client.post("/e", json=batch(site.key)).status_code == 403
 
 

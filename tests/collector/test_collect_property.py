@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, cast
 
 import redis
 from hypothesis import HealthCheck, event, given, settings
@@ -123,7 +123,7 @@ def bodies(draw: st.DrawFn, site_key: str) -> bytes:
 
 def snapshot(client: redis.Redis) -> dict[bytes, Any]:
     state: dict[bytes, Any] = {}
-    for key in client.keys("ct:*"):
+    for key in cast(list[bytes], client.keys("ct:*")):
         kind = client.type(key)
         if kind == b"stream":
             state[key] = client.xlen(key)

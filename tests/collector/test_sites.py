@@ -9,6 +9,7 @@ import redis
 
 from collector import keys
 from collector.sites import (
+    Site,
     SiteError,
     add_site,
     get_site,
@@ -91,7 +92,7 @@ def test_concurrent_lookups_of_unknown_keys_share_one_reload(
 
     shop = add_site(redis_client, new_site("shop", ["https://shop.example"]))
 
-    async def burst() -> list[object]:
+    async def burst() -> list[Site | None]:
         client = tiny_async_client(redis_url, max_connections=2)
         directory = SiteDirectory(client)
         found = await asyncio.gather(*(directory.lookup(k) for k in [shop.key, "ct_nope"] * 100))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
+import msgspec
 import redis
 from starlette.testclient import TestClient
 
@@ -39,7 +41,7 @@ def entry(entry_id: str, events: list[object], skew: int = 0) -> tuple[str, dict
     return entry_id, {b"h": encode_header(header), b"e": encode_events(events)}  # type: ignore[arg-type]
 
 
-def click(i: int, x: float, y: float, vw: int = 1280, **fields: object) -> Click:
+def click(i: int, x: float, y: float, vw: int = 1280, **fields: Any) -> Click:
     return Click(
         id=f"click{i:05d}",
         ts=NOW,
@@ -51,7 +53,7 @@ def click(i: int, x: float, y: float, vw: int = 1280, **fields: object) -> Click
         vh=800,
         sel="button.buy",
         **fields,
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_clicks_become_grid_page_and_element_counts() -> None:
@@ -119,6 +121,25 @@ def test_each_minute_of_arrivals_is_counted_for_the_live_view() -> None:
     counted = {name: n for (key, name), n in commit.increments.items() if key == live}
     assert counted == {"s|": 2, "t|pageview": 2, "t|click": 1, "p|/product/:id": 2}
     assert commit.expiries[live] == keys.LIVE_TTL_S
+
+
+def test_history_received_now_is_aggregated_but_not_live() -> None:
+    hours_ago = NOW - 3 * 3_600_000
+    old = PageView(id="view00003", ts=hours_ago, p="/cart", pv="c")
+    entries = [
+        entry("1-0", [old, msgspec.structs.replace(click(1, 1, 1), ts=hours_ago)]),  # back-filled
+        entry("2-0", [PageView(id="view00004", ts=NOW, p="/cart", pv="d")]),
+        # A client clock 2 hours slow: its events are fresh on the server's clock.
+        entry("3-0", [PageView(id="view00005", ts=NOW - 7_200_000, p="/", pv="e")], 7_200_000),
+    ]
+    commit = Aggregator(PageTemplates(), 90).commit_for("shop", 0, entries)
+    live = keys.live_counts("shop", 0, NOW // 60_000)
+    counted = {name: n for (key, name), n in commit.increments.items() if key == live}
+    assert counted == {"s|": 2, "t|pageview": 2, "p|/cart": 1, "p|/": 1}
+    old_day = datetime.fromtimestamp(hours_ago / 1000, UTC).strftime("%Y%m%d")
+    pages = keys.page_counts("shop", 0, old_day)
+    assert commit.increments[(pages, "desktop|click|/product/:id")] == 1  # stored all the same
+    assert sum(n for (_, name), n in commit.increments.items() if name.endswith("views|/cart")) == 2
 
 
 def scroll(i: int, depth: float, pv: str = "pv", vw: int = 1280) -> Scroll:

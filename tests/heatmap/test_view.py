@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import redis
@@ -78,7 +79,8 @@ def test_a_scroll_depth_stored_a_million_px_down_renders_in_bounded_memory_and_t
     for page, buckets in (("/short", {"4": 1}), ("/feed", {"10": 1, "20000": 1})):
         depths = keys.scroll_depths("shop", 0, DAY, "desktop", page)
         views = sum(buckets.values())
-        redis_client.hset(depths, mapping={**buckets, "views": views, "fold": 800 * views})
+        fields: dict[Any, int] = {**buckets, "views": views, "fold": 800 * views}
+        redis_client.hset(depths, mapping=fields)
         redis_client.hincrby(keys.page_counts("shop", 0, DAY), f"desktop|views|{page}", views)
 
     rendered = _render(redis_url, "scroll")

@@ -16,7 +16,9 @@ from collector import keys
 from collector.embedded import socket_path_for
 from collector.schema import decode_stored
 from tests.clicktrail.server import ServeProcess
+from tests.factories import stream_entries
 from tests.tracker_js.pages import serve_pages
+
 
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
@@ -34,13 +36,16 @@ class Site:
         self.pages = pages
         result = collector.cli("site", "add", "shop", "--origin", origin)
         assert result.returncode == 0, result.stderr
-        self.key = next(line.split(": ")[1] for line in result.stdout.splitlines()
-                        if line.startswith("Public key"))
+        self.key = next(
+            line.split(": ")[1]
+            for line in result.stdout.splitlines()
+            if line.startswith("Public key")
+        )
 
     def events(self) -> list[Any]:
         client = redis.Redis(unix_socket_path=str(socket_path_for(self.collector.data_dir)))
         try:
-            entries = client.xrange(keys.events_stream("shop", 0))
+            entries = stream_entries(client, keys.events_stream("shop", 0))
         finally:
             client.close()
         return [event for entry in entries for event in decode_stored(entry[1])[1]]
@@ -70,7 +75,9 @@ def collector_settings() -> dict[str, str]:
 
 
 @pytest.fixture
-def site(tmp_path: Path, collector_command: str, collector_settings: dict[str, str]) -> Iterator[Site]:
+def site(
+    tmp_path: Path, collector_command: str, collector_settings: dict[str, str]
+) -> Iterator[Site]:
     collector = ServeProcess(
         tmp_path / "data", command=collector_command, settings=collector_settings
     )

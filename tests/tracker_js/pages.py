@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 SHOP = """<!doctype html>
 <html><head><meta charset="utf-8"><title>shop</title>
@@ -17,7 +18,9 @@ SHOP = """<!doctype html>
   header {{ position: fixed; top: 0; left: 0; right: 0; height: 50px; background: #eee; }}
   .card {{ position: absolute; left: 400px; top: 300px; width: 200px; height: 100px; }}
 </style>
-<script>window.__errors = []; window.onerror = (m) => {{ window.__errors.push(String(m)); }};</script>
+<script>
+  window.__errors = []; window.onerror = (m) => {{ window.__errors.push(String(m)); }};
+</script>
 {snippet}
 </head><body>
 <header><a class="nav-cart" href="#cart">Cart</a></header>
@@ -34,7 +37,7 @@ def snippet_tag(collector_url: str, key: str, **attrs: str) -> str:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    pages: dict[str, str] = {}
+    pages: ClassVar[dict[str, str]] = {}  # each server gets a subclass with its own dict
 
     def do_GET(self) -> None:
         path = self.path.split("?")[0]

@@ -35,7 +35,8 @@ def test_the_committed_t_js_is_the_build_of_the_source(tmp_path: Path) -> None:
     argv[0] = str(ROOT / "node_modules" / ".bin" / argv[0])
     subprocess.run(argv, cwd=ROOT, check=True, timeout=60)
     assert (tmp_path / "t.js").read_bytes() == SNIPPET_PATH.read_bytes(), (
-        "t.js is stale: run tracker_js/build.sh and commit t.js")
+        "t.js is stale: run tracker_js/build.sh and commit t.js"
+    )
 
 
 def test_the_snippets_device_bands_are_the_collectors() -> None:

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx2 as httpx
-
 import pytest
 import redis
 from playwright.sync_api import BrowserContext, Page
@@ -16,9 +15,8 @@ from playwright.sync_api import BrowserContext, Page
 from collector import keys
 from collector.consumer import StreamReader
 from collector.embedded import socket_path_for
-
-from tests.tracker_js.conftest import Site
 from tests.factories import BROWSER_UA, batch, pageview
+from tests.tracker_js.conftest import Site
 from tests.tracker_js.pages import SHOP, snippet_tag
 
 pytestmark = pytest.mark.slow
@@ -58,8 +56,14 @@ def test_clicks_arrive_with_document_coordinates_selector_and_offset(
     page.close()
     events = site.wait_for(lambda ev: len(clicks(ev)) >= 3)
     buy, far, header = clicks(events)
-    assert (buy.x, buy.y, buy.sel, buy.tag, buy.ox, buy.oy) == (130, 215, "button#buy", "button",
-                                                                 30, 15)
+    assert (buy.x, buy.y, buy.sel, buy.tag, buy.ox, buy.oy) == (
+        130,
+        215,
+        "button#buy",
+        "button",
+        30,
+        15,
+    )
     assert (buy.vw, buy.vh, buy.dh, buy.ptr, buy.fixed) == (1280, 720, 3000, "mouse", False)
     assert buy.dw == width  # the document's width: what x is binned as a share of
     assert (far.x, far.y, far.sel, far.ox, far.oy) == (130, 1215, "button#far", 30, 15)
@@ -90,8 +94,12 @@ def test_spa_navigation_counts_each_path_change_once_in_order(
     events = site.wait_for(lambda ev: len(of_type(ev, "PageView")) >= 6)
     views = of_type(events, "PageView")
     assert [(v.p, v.ref) for v in views] == [
-        ("/shop", ""), ("/spa/one", "/shop"), ("/spa/two", "/spa/one"),
-        ("/spa/three", "/spa/two"), ("/spa/two", "/spa/three"), ("/spa/four", ""),
+        ("/shop", ""),
+        ("/spa/one", "/shop"),
+        ("/spa/two", "/spa/one"),
+        ("/spa/three", "/spa/two"),
+        ("/spa/two", "/spa/three"),
+        ("/spa/four", ""),
     ]
     assert views[3].utm == {"source": "news", "medium": "mail"}  # other parameters never sent
     assert len({v.pv for v in views}) == 6
@@ -208,12 +216,11 @@ def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 20.0
 
 
 @pytest.mark.parametrize("signal", ["globalPrivacyControl", "doNotTrack"])
-def test_opted_out_visitors_send_nothing(
-    context: BrowserContext, site: Site, signal: str
-) -> None:
+def test_opted_out_visitors_send_nothing(context: BrowserContext, site: Site, signal: str) -> None:
     value = "true" if signal == "globalPrivacyControl" else "'1'"
     context.add_init_script(
-        f"Object.defineProperty(Navigator.prototype, '{signal}', {{get: () => {value}}})")
+        f"Object.defineProperty(Navigator.prototype, '{signal}', {{get: () => {value}}})"
+    )
     sent: list[str] = []
     context.on("request", lambda r: sent.append(r.url) if r.url.endswith("/e") else None)
     page = open_shop(context, site)

@@ -99,18 +99,46 @@
     }
   }
 
-  // Funnel form: one more step box (20 at most).
+  // Funnel form: add a step box (20 at most), remove one (2 stay). Boxes are numbered in order,
+  // so every label, id and remove button is renumbered after a change.
+  const steps = document.querySelector("[data-steps]");
   const addStep = document.querySelector("[data-add-step]");
-  if (addStep) {
+  const stepTemplate = document.querySelector("[data-step-template]");
+  if (steps && addStep && stepTemplate) {
+    const renumber = () => {
+      const items = [...steps.children];
+      items.forEach((item, i) => {
+        const n = i + 1;
+        const label = item.querySelector("label");
+        const input = item.querySelector("input");
+        const problem = item.querySelector(".problem");
+        label.htmlFor = input.id = `step-${n}`;
+        label.textContent = `Step ${n}`;
+        if (problem) {
+          problem.id = `step-${n}-problem`;
+          input.setAttribute("aria-describedby", problem.id);
+        }
+        const remove = item.querySelector("[data-remove-step]");
+        remove.querySelector(".sr").textContent = `Remove step ${n}`;
+        remove.disabled = items.length <= 2;
+      });
+      addStep.disabled = items.length >= 20;
+    };
     addStep.addEventListener("click", () => {
-      const list = document.querySelector("[data-steps]");
-      const n = list.children.length + 1;
-      if (n > 20) return;
-      const item = document.createElement("li");
-      item.innerHTML = `<label class="sr" for="step-${n}">Step ${n}</label>` +
-        `<input id="step-${n}" name="step" list="templates" spellcheck="false">`;
-      list.append(item);
-      item.querySelector("input").focus();
+      if (steps.children.length >= 20) return;
+      steps.append(stepTemplate.content.cloneNode(true));
+      renumber();
+      steps.lastElementChild.querySelector("input").focus();
     });
+    steps.addEventListener("click", (event) => {
+      const remove = event.target.closest("[data-remove-step]");
+      if (!remove || steps.children.length <= 2) return;
+      const item = remove.closest("li");
+      const next = item.nextElementSibling || item.previousElementSibling;
+      item.remove();
+      renumber();
+      next.querySelector("input").focus();
+    });
+    renumber();
   }
 })();

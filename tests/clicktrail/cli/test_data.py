@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from clicktrail.cli.main import build_parser, settings_from
 from tests.clicktrail.cli.process import clicktrail, user_env
 
 ORIGIN = ("--origin", "https://shop.example")
@@ -70,3 +73,23 @@ def test_a_named_settings_file_that_does_not_exist_is_an_error(tmp_path: Path) -
         2,
         f"clicktrail: error: --config: no settings file at {tmp_path / 'missing.toml'}\n",
     )
+
+
+def test_the_demo_keeps_its_data_beside_its_outputs_not_in_a_real_sites_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "clicktrail-data").mkdir()  # a real site's data, found from here by serve
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CLICKTRAIL_DATA", raising=False)
+    parser = build_parser()
+    assert settings_from(parser.parse_args(["demo"])).data_dir == Path("clicktrail-demo/data")
+    out = settings_from(parser.parse_args(["demo", "--out", "elsewhere"]))
+    assert out.data_dir == Path("elsewhere/data")
+    named = settings_from(parser.parse_args(["demo", "--data-dir", "mine"]))
+    assert named.data_dir == Path("mine")
+    monkeypatch.setenv("CLICKTRAIL_DATA", str(tmp_path / "env"))
+    assert settings_from(parser.parse_args(["demo"])).data_dir == tmp_path / "env"
+    assert settings_from(parser.parse_args(["pages", "--site", "x"])).data_dir == tmp_path / "env"
+    monkeypatch.delenv("CLICKTRAIL_DATA")
+    serve = settings_from(parser.parse_args(["serve"]))
+    assert serve.data_dir.resolve() == (tmp_path / "clicktrail-data").resolve()

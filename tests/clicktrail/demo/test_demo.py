@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from clicktrail.demo.background import free_port
 from collector.embedded import socket_path_for
-from tests.clicktrail.server import free_port
 
 pytestmark = pytest.mark.slow
 

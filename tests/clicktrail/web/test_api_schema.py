@@ -16,6 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
+from schemathesis.core.result import Ok
 
 from clicktrail.web.app import create_web_app
 from clicktrail.web.tokens import create_token
@@ -38,8 +39,9 @@ def test_the_api_keeps_its_openapi_promises(
 ) -> None:
     secret, _ = create_token(redis_client, "schemathesis")
     headers = {"Authorization": f"Bearer {secret}"}
-    operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) == 7
+    results = list(api_schema.get_all_operations())
+    operations = [result.ok() for result in results if isinstance(result, Ok)]
+    assert len(operations) == len(results) == 7
 
     for operation, mode in itertools.product(operations, GenerationMode):
 

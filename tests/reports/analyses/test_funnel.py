@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from reports.analyses.funnel_result import FunnelNumbers
 from reports.analyses.funnel_table import FunnelQuery, compute_funnel
 from tests.reports.tables import S, table_of
 
@@ -16,7 +17,7 @@ T0 = 1_700_000_000_000
 SHOP = ["/product/*", "/cart", "/checkout", "/thanks"]
 
 
-def funnel(sessions: list[S], steps: list[str] = SHOP, **query: Any) -> dict[str, Any]:
+def funnel(sessions: list[S], steps: list[str] = SHOP, **query: Any) -> FunnelNumbers:
     settings: dict[str, Any] = {
         "window_ms": HOUR,
         "start_ms": T0 - HOUR,
@@ -27,7 +28,7 @@ def funnel(sessions: list[S], steps: list[str] = SHOP, **query: Any) -> dict[str
     return result
 
 
-def entered(result: dict[str, Any]) -> list[int]:
+def entered(result: FunnelNumbers) -> list[int]:
     return [step["entered"] for step in result["steps"]]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from clicktrail.demo.background import free_port
 from reports.delivery.config import parse_target
 from reports.delivery.dispatch import deliver
 from reports.delivery.targets import (
@@ -21,7 +22,7 @@ from reports.delivery.targets import (
     ReportFiles,
     WebhookTarget,
 )
-from tests.reports.servers import SmtpServer, WebhookServer, free_port, received
+from tests.reports.servers import SmtpServer, WebhookServer, received
 
 TITLE = "Cart abandonment, shop, 2026-11-21"
 HEADLINE = "62% of carts were abandoned, up from 55% last week."

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
 import redis
 from PIL import Image
+from playwright.sync_api import Browser
 from starlette.testclient import TestClient
 
 from clicktrail.worker import Worker
@@ -30,6 +34,7 @@ from reports.sessions.builder import SessionBuilder
 from reports.sessions.layout import KIND_CLICK, OPEN_ROW
 from tests.reports.shop import Traffic, post_traffic
 
+SHOTS = os.environ.get("CLICKTRAIL_SHOTS")  # a folder to keep the screenshots in, to look at
 CART = FunnelDefinition("cart", ("/product/*", "/cart", "/checkout", "/thanks"))
 TODAY = datetime.now(UTC).date()
 FIRST, LAST = report_period("yesterday", TODAY)
@@ -58,7 +63,7 @@ def test_the_numbers_are_the_funnels_and_the_change_is_real(
     assert [s["entered"] for s in report.data["previous"]["steps"]] == [100, 80, 20, 10]
     change = report.data["change"]
     assert (change["current"], change["previous"]) == (0.3, 0.1)
-    assert change["significant"] and change["ci95_low"] > 0
+    assert change["significant"] and change["ci95_low"] is not None and change["ci95_low"] > 0
     assert report.data["headline"].startswith("30.0% of 100 sessions that reached /product/*")
     assert "up 20.0 points on the previous period" in report.data["headline"]
     assert report.daily == [(LAST, 100, 30)]
@@ -105,7 +110,7 @@ def test_an_abandonment_heatmap_over_clicks_stored_a_million_px_down_stays_bound
     post_traffic(client, site, Traffic(LAST, buy=1, checkout=0, cart=3, browse=0))
     Worker(redis_client, [SessionBuilder(redis_client)]).run(burst=True)
     for key in redis_client.scan_iter("ct:*:sess:open:*"):  # old data: before the clamp
-        rows = np.frombuffer(redis_client.get(key) or b"", OPEN_ROW).copy()
+        rows = np.frombuffer(cast(bytes, redis_client.get(key)), OPEN_ROW).copy()
         rows["row"][rows["kind"] == KIND_CLICK] = 1_000_000 // ROW_PX
         redis_client.set(key, rows.tobytes())
     started = time.perf_counter()
@@ -116,3 +121,36 @@ def test_an_abandonment_heatmap_over_clicks_stored_a_million_px_down_stays_bound
     assert time.perf_counter() - started < 10  # was a page 1,000,000 px tall
     assert report.heat[1].clicks == 3 and report.heat[1].grid.shape[0] <= MAX_ROWS
     assert image.height <= LEGEND_PX + MAX_DRAWN_HEIGHT_PX * image.width // 1280
+
+
+# Every header and number cell on one line, and the page no wider than the window: the table
+# scrolls inside its own box instead, on a phone only.
+LAYOUT = """() => ({
+    page: document.documentElement.scrollWidth - innerWidth,
+    table: [...document.querySelectorAll(".scroll")].some(
+        (box) => box.scrollWidth > box.clientWidth),
+    wrapped: [...document.querySelectorAll("th, td:not(:first-child)")].filter((cell) => {
+        const range = document.createRange();
+        range.selectNodeContents(cell);
+        return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1;
+    }).map((cell) => cell.textContent),
+})"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_report_tables_keep_headers_and_numbers_on_one_line(
+    report: ReportData, browser: Browser, tmp_path: Path, width: int
+) -> None:
+    files = write_report(report, tmp_path, "https://stats.shop.example")
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(files.html.as_uri())
+        page.screenshot(path=tmp_path / f"report-{width}.png", full_page=True)
+        if SHOTS:
+            shutil.copy(tmp_path / f"report-{width}.png", Path(SHOTS) / f"report-{width}.png")
+        layout = page.evaluate(LAYOUT)
+        assert layout == {"page": 0, "table": width < 500, "wrapped": []}
+    finally:
+        context.close()

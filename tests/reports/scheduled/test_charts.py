@@ -11,27 +11,29 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
-from reports.scheduled.charts import (
+from reports.scheduled.canvas import (
     ACCENT,
-    BAR_H,
     BAR_RADIUS,
-    LINE_H,
-    NOTE_H,
     PAD_PX,
     PREVIOUS,
-    ROW_GAP,
-    ROW_H,
     TRACK,
     WHITE,
     Canvas,
+    png_bytes,
+    shorten,
+)
+from reports.scheduled.charts import (
+    BAR_H,
+    LINE_H,
+    NOTE_H,
+    ROW_GAP,
+    ROW_H,
     Plot,
     daily_chart,
     funnel_chart,
     label_every,
     nice_ticks,
-    png_bytes,
     runs,
-    shorten,
 )
 
 STEPS = [("/product/*", 5230), ("/cart", 1410), ("/checkout", 620), ("/thanks", 402)]

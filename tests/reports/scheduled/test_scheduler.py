@@ -70,7 +70,7 @@ def test_each_target_gets_the_report_once(
 ) -> None:
     url, posts = webhook_server([200])
     inbox, mail = smtp_server()
-    targets = [
+    targets: list[dict[str, Any]] = [
         {"type": "dir", "path": str(tmp_path / "out")},
         {"type": "webhook", "url": url},
         {

@@ -3,9 +3,9 @@ side by side in one run for (a) clicktrail's renderer, (b) heatmappy 0.2.6 and (
 0.1.12, against Pillow's PNG encode of an image of the same size; plus (d) the aggregation
 worker's throughput in events per second.
 
-    .venv/bin/python bench/heatmap.py [--ns 10000,100000,1000000] [--reps 3] [--slow-reps K]
+    .venv/bin/python bench/heatmaps.py [--ns 10000,100000,1000000] [--reps 3] [--slow-reps K]
                                       [--skip-slow] [--agg-entries 5000]
-    .venv/bin/python bench/heatmap.py --smoke    # CI: everything once at 1,000 clicks
+    .venv/bin/python bench/heatmaps.py --smoke    # CI: everything once at 1,000 clicks
 
 Every render runs in a fresh process; the timer covers only the render and the PNG save, not
 imports, loading the clicks (.npy) and the background, or building the peers' list of tuples.
@@ -91,7 +91,7 @@ PEERS_CHECK = (
     "from PIL import Image; Image.ANTIALIAS = Image.Resampling.LANCZOS; "
     "import heatmappy, pyheatmap.heatmap"
 )
-PEER_RUNNER = '''"""Written by bench/heatmap.py: one peer render in a fresh process; prints JSON.
+PEER_RUNNER = '''"""Written by bench/heatmaps.py: one peer render in a fresh process; prints JSON.
 
     peers-venv/bin/python peer_runner.py {heatmappy|pyheatmap} clicks.npy background.png out.png
 """
