@@ -73,3 +73,17 @@ def test_the_funnel_page_opens_on_the_configured_funnel(
         page = web.get("/sites/shop/funnel", headers={"Authorization": f"Bearer {secret}"})
     steps = re.findall(r'<input id="step-\d+" name="step" value="([^"]*)"', page.text)
     assert steps == ["/", "/about"] and "No funnel is configured" not in page.text
+
+
+def test_the_funnel_page_says_which_step_matched_nothing(
+    shop: Site, redis_url: str, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    secret, _ = create_token(redis_client, "tests")
+    app = create_web_app(Settings(data_dir=tmp_path), redis_url, None, lambda name: [])
+    with TestClient(app) as web:
+        page = web.get(
+            "/sites/shop/funnel?step=/cart&step=/chekout",
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+    assert page.status_code == 200 and "25 sessions entered" in page.text
+    assert "step 2 (/chekout) matched no page view in this range" in page.text
