@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import redis.exceptions
 from starlette.applications import Starlette
@@ -31,10 +31,14 @@ PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def create_app(
-    settings: Settings, redis_url: str, more_routes: Sequence[BaseRoute] = ()
+    settings: Settings,
+    redis_url: str,
+    more_routes: Sequence[BaseRoute] = (),
+    on_close: Sequence[Callable[[], object]] = (),
 ) -> Starlette:
     """The collector, storing into the Redis at `redis_url` (resolved by the caller).
-    `more_routes` lets the composing layer serve the dashboard and API from the same app."""
+    `more_routes` lets the composing layer serve the dashboard and API from the same app;
+    `on_close` releases what those routes hold (their Redis connections) when the app stops."""
     client = async_client(redis_url)
     metrics = Metrics()
     sites = SiteDirectory(client)
@@ -51,6 +55,8 @@ def create_app(
         finally:
             await writer.close()  # every batch taken is answered before we go
             await client.aclose()
+            for close in on_close:
+                close()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -26,13 +26,11 @@ from reports.scheduled.config import ConfigError, ReportConfig
 
 
 def read_routes(
-    settings: Settings,
-    redis_url: str,
+    api: ApiState,
     config: Path | None,
     send_report: Callable[[str], list[str]],
 ) -> list[BaseRoute]:
     """The API, its OpenAPI document and the dashboard."""
-    api = ApiState(sync_client(redis_url), settings)
     document = openapi_document(_version())
 
     async def openapi(request: Request) -> Response:
@@ -51,7 +49,9 @@ def create_web_app(
     config: Path | None,
     send_report: Callable[[str], list[str]],
 ) -> Starlette:
-    app = create_app(settings, redis_url, read_routes(settings, redis_url, config, send_report))
+    api = ApiState(sync_client(redis_url), settings)
+    routes = read_routes(api, config, send_report)
+    app = create_app(settings, redis_url, routes, on_close=[api.client.close])
     # Outermost first: the scheme is settled before any route or header sees the request.
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ForwardedScheme, trusted=settings.trusted_proxies)
