@@ -74,6 +74,11 @@ def stream_entries(client: redis.Redis, stream: str) -> list[StreamEntry]:
     return cast(list[StreamEntry], client.xrange(stream))
 
 
+def all_keys(client: redis.Redis, pattern: str = "*") -> list[bytes]:
+    """Every key matching `pattern`, on every node: KEYS on a Redis Cluster asks one node only."""
+    return sorted(client.scan_iter(match=pattern, count=1000))
+
+
 def stored_entries(
     client: redis.Redis, site_name: str = "shop", shard: int = 0
 ) -> list[StreamEntry]:

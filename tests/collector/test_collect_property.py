@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, cast
+from typing import Any
 
 import redis
 from hypothesis import HealthCheck, event, given, settings
@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from collector.bounds import MAX_DOC_HEIGHT_PX, MAX_DOC_WIDTH_PX
 from collector.sites import Site
-from tests.factories import decode_entry, now_ms, stored_entries
+from tests.factories import all_keys, decode_entry, now_ms, stored_entries
 
 NOW = now_ms()
 JUNK = st.recursive(
@@ -123,7 +123,7 @@ def bodies(draw: st.DrawFn, site_key: str) -> bytes:
 
 def snapshot(client: redis.Redis) -> dict[bytes, Any]:
     state: dict[bytes, Any] = {}
-    for key in cast(list[bytes], client.keys("ct:*")):
+    for key in all_keys(client, "ct:*"):
         kind = client.type(key)
         if kind == b"stream":
             state[key] = client.xlen(key)
