@@ -203,11 +203,11 @@ def format_journeys(result: JourneyResult) -> str:
 def _column_lines(column: ColumnJSON, ends: str, goal: bool) -> list[str]:
     head = (
         f"{'visits':>9} {'share':>6} {ends:>8} {'open':>6} {'beyond':>7} {'reloads':>7} "
-        f"{'returns':>7} {'goal':>6} {'next':>7}  page"
+        f"{'returns':>7} {'goal%':>6} {'next':>7}  page"
     )
     lines = [
         f"step {column['step']}: {column['visits']:,} visits, {column['ends']:,} {ends}",
-        head if goal else head.replace(f" {'goal':>6}", ""),
+        head if goal else head.replace(f" {'goal%':>6}", ""),
     ]
     for node in column["nodes"]:
         share = f"{100 * node['visits'] / column['visits']:.1f}%" if column["visits"] else ""
