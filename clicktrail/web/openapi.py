@@ -52,6 +52,7 @@ def _operation(spec: Endpoint) -> dict[str, Any]:
         | ({"headers": _WARNINGS} if p.PAGE in spec.params else {}),
         "400": _error("A bad parameter; `parameter` names it"),
         "401": _error("No token, or not a valid one"),
+        "431": _error("The request line and headers are over `max_header_bytes` (32 KiB)"),
     }
     parameters = [param.openapi() for param in spec.params]
     if spec.per_site:

@@ -67,7 +67,7 @@ def test_the_openapi_document_lists_exactly_the_routes(web: TestClient) -> None:
     heatmap = document["paths"]["/api/sites/{site}/heatmap.png"]["get"]
     names = [p["name"] for p in heatmap["parameters"]]
     assert names == ["site", "page", "band", "kind", "from", "to", "width", "scale"]
-    assert set(heatmap["responses"]) == {"200", "400", "401", "404", "409"}
+    assert set(heatmap["responses"]) == {"200", "400", "401", "404", "409", "431"}
 
 
 @pytest.mark.parametrize("route", ROUTES)
