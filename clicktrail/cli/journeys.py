@@ -228,7 +228,8 @@ def format_paths(result: PathsResult) -> str:
         f"From {result['start']} to {result['end']} on {result['site']}, "
         f"{result['from']} to {result['to']} ({result['time_zone']})",
         f"{started:,} visits reached {result['start']}; {reached:,} went on to {result['end']} "
-        f"({_share(reached, started) or '-'}), {result['never_reached']:,} never did",
+        f"({_share(reached, started) or '-'}), {result['never_reached']:,} never did"
+        + (f" ({result['in_progress']:,} still on the site)" if result["in_progress"] else ""),
         "",
         "pages between      visits  share",
     ]

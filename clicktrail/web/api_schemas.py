@@ -187,6 +187,7 @@ PATHS = {
         "visits_with_start": _INT,
         "reached_end": _INT,
         "never_reached": _INT,
+        "in_progress": {**_INT, "description": "of never_reached, the visits still open"},
         "direct_share": _NUMBER_OR_NULL,
         "warnings": _WARNINGS,
         "between": {

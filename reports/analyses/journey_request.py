@@ -185,6 +185,7 @@ def run_paths(
         "visits_with_start": found.visits_with_start,
         "reached_end": found.reached_end,
         "never_reached": found.never_reached,
+        "in_progress": found.in_progress,
         "direct_share": found.direct_share,
         "warnings": _anchor_warnings(table, rows, {"start": start, "end": end}, False),
         "between": between_json(found),

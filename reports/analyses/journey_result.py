@@ -101,6 +101,7 @@ PathsResult = TypedDict(
         "visits_with_start": int,
         "reached_end": int,
         "never_reached": int,
+        "in_progress": int,
         "direct_share": float | None,
         "warnings": list[str],
         "between": list[BetweenJSON],

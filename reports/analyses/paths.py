@@ -4,7 +4,7 @@ Pure NumPy over the same visits and occurrences as the journey map (reports.anal
 reloads merge into one occurrence). The contract (issue 17):
 
 - Among visits with an occurrence matching A, those with an occurrence matching B after their
-  first A reached B; `never_reached` is the rest.
+  first A reached B; `never_reached` is the rest, and `in_progress` those of them still open.
 - `between`: the occurrences strictly between that first A and the first B after it, in bins.
 - Time from that A to that B (first rows): median, p75, p90 (linear between closest ranks) and
   a histogram on 1-2-5 steps of seconds.
@@ -64,6 +64,7 @@ class PathRow:
 class AToB:
     visits_with_start: int
     reached_end: int
+    in_progress: int  # never reached B, but still open: they may yet
     between: list[BetweenBin]
     median_s: float | None
     p75_s: float | None
@@ -86,7 +87,7 @@ def find_paths(
 ) -> AToB:
     """A to B over `visits`; `start` and `end` say per row whether it matches A or B."""
     occ = merge_occurrences(visits, merge_templates=False)
-    _, a, b = first_after(occ, start, end)
+    visit, a, b = first_after(occ, start, end)
     reached = b >= 0
     a, b = a[reached], b[reached]
     between = b - a - 1
@@ -95,6 +96,7 @@ def find_paths(
     return AToB(
         visits_with_start=len(reached),
         reached_end=len(a),
+        in_progress=int(visits.open[visit[~reached]].sum()),
         between=_between_bins(between),
         median_s=quantiles[0],
         p75_s=quantiles[1],

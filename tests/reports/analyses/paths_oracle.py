@@ -15,7 +15,7 @@ EDGES = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000
 
 
 def a_to_b(visits: list[Visit], detour_min_visits: int = 5) -> dict[str, Any]:
-    with_start = 0
+    with_start = in_progress = 0
     spans = []  # per visit that reached B: (between, seconds, items between, full path)
     for visit in visits:
         occ = occurrences(visit, merge_templates=False)
@@ -26,6 +26,7 @@ def a_to_b(visits: list[Visit], detour_min_visits: int = 5) -> dict[str, Any]:
         a = starts[0]
         after = [i for i, o in enumerate(occ) if o.end and i > a]
         if not after:
+            in_progress += visit.open
             continue
         b = after[0]
         path = tuple(o.item for o in occ[a : b + 1])
@@ -35,6 +36,7 @@ def a_to_b(visits: list[Visit], detour_min_visits: int = 5) -> dict[str, Any]:
     return {
         "visits_with_start": with_start,
         "reached_end": reached,
+        "in_progress": in_progress,
         "between": [sum(lo <= n <= hi for n, _, _, _ in spans) for lo, hi in BINS],
         "quantiles": [_quantile(seconds, q) for q in (50, 75, 90)],
         "histogram": _histogram(seconds),

@@ -309,6 +309,7 @@ def test_from_home_to_thanks(browsed: Browsed) -> None:
         "visits_with_start": 3,
         "reached_end": 1,
         "never_reached": 2,  # two (/ twice, no /thanks) and four, still open
+        "in_progress": 1,  # four
         "direct_share": 0.0,
         "warnings": [],
         "between": [  # one's /product/1 (reloaded) and /cart

@@ -24,6 +24,7 @@ def as_oracle(result: AToB) -> dict[str, object]:
     return {
         "visits_with_start": result.visits_with_start,
         "reached_end": result.reached_end,
+        "in_progress": result.in_progress,
         "between": [b.visits for b in result.between],
         "quantiles": [result.median_s, result.p75_s, result.p90_s],
         "histogram": [(h.min_s, h.max_s, h.visits) for h in result.histogram],
@@ -54,10 +55,12 @@ def test_steps_between_count_occurrences_strictly_between_the_first_a_and_the_ne
         visit("/a", "/p/1", "/p/1", "/b", start="/a", end="/b"),  # a reload is one step
         visit("/b", "/a", "/p/1", "/p/2", "/b", start="/a", end="/b"),  # the B before A is not it
         visit("/a", "/p/1", start="/a", end="/b"),  # never reached
+        visit("/a", start="/a", end="/b", open=True),  # not yet: still open
         visit("/p/1", "/b", start="/a", end="/b"),  # no A: not counted
     ]
     result = run(sample)
-    assert (result.visits_with_start, result.reached_end, result.never_reached) == (4, 3, 1)
+    assert (result.visits_with_start, result.reached_end, result.never_reached) == (5, 3, 2)
+    assert result.in_progress == 1
     assert [(b.steps, b.visits) for b in result.between[:3]] == [("0", 1), ("1", 1), ("2", 1)]
     assert result.direct_share == pytest.approx(1 / 3)
     assert [b.steps for b in result.between] == ["0", "1", "2", "3", "4", "5-6", "7-10", "11+"]
