@@ -127,7 +127,8 @@ def load_table(n: int) -> SessionTable:
     vocab = ["p:" + path for path in json.loads((OUT / "paths.json").read_text())]
     with np.load(OUT / f"table_{n}.npz") as saved:
         columns = {name: saved[name] for name in saved.files}
-    return SessionTable(vocab=vocab, sources=["(direct)"], **columns)
+    is_open = np.zeros(len(columns["start"]), dtype=bool)  # the peers' sessions are all closed
+    return SessionTable(vocab=vocab, sources=["(direct)"], open=is_open, **columns)
 
 
 def query_ours(n: int, reps: int) -> Result:

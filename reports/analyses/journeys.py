@@ -319,18 +319,28 @@ def _sequences(occ: _Occurrences, query: JourneyQuery) -> tuple[_Sequences, int 
         last[occ.visit[b]] = b  # ascending: the last write, the visit's last B, wins
         visit = np.flatnonzero(last >= 0)
         return _Sequences(visit, lo[visit], last[visit], -1), None
-    a = np.flatnonzero(_matching(occ, query.start))
-    first = np.full(len(lo), -1, dtype=np.int64)
+    if query.end is None:
+        a = np.flatnonzero(_matching(occ, query.start))
+        first = np.full(len(lo), -1, dtype=np.int64)
+        first[occ.visit[a[::-1]]] = a[::-1]  # descending order: the first A wins
+        visit = np.flatnonzero(first >= 0)
+        return _Sequences(visit, first[visit], hi[visit], 1), None
+    visit, a, b = first_after(occ, query.start, query.end)
+    reached = b >= 0
+    return _Sequences(visit[reached], a[reached], b[reached], 1), int((~reached).sum())
+
+
+def first_after(occ: _Occurrences, start: BoolArray, end: BoolArray) -> tuple[IntArray, ...]:
+    """Per visit with an occurrence matching A (rows `start`): the visit, its first A
+    occurrence, and the first occurrence matching B (rows `end`) after it, or -1."""
+    a = np.flatnonzero(_matching(occ, start))
+    first = np.full(len(occ.offsets) - 1, -1, dtype=np.int64)
     first[occ.visit[a[::-1]]] = a[::-1]  # descending order: the first A wins
     visit = np.flatnonzero(first >= 0)
-    if query.end is None:
-        return _Sequences(visit, first[visit], hi[visit], 1), None
-    b = np.flatnonzero(_matching(occ, query.end))
-    j = np.searchsorted(b, first[visit], side="right")
-    found = np.append(b, -1)[j]
-    reached = (found >= 0) & (found <= hi[visit])
-    kept = visit[reached]
-    return _Sequences(kept, first[kept], found[reached], 1), int((~reached).sum())
+    b = np.flatnonzero(_matching(occ, end))
+    found = np.append(b, -1)[np.searchsorted(b, first[visit], side="right")]
+    found[(found >= 0) & (found >= occ.offsets[visit + 1])] = -1  # in a later visit
+    return visit, first[visit], found
 
 
 def _last_goal_row(visits: Visits, goal: BoolArray | None) -> IntArray | None:

@@ -138,6 +138,7 @@ class SessionTable:
     visitor: npt.NDArray[np.uint64]
     click_offsets: IntArray
     clicks: npt.NDArray[np.void]  # CLICK_ROW, items in the same vocabulary
+    open: npt.NDArray[np.bool_]  # still open: its last event less than a gap ago
 
     def __len__(self) -> int:
         return len(self.offsets) - 1

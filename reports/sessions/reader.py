@@ -3,6 +3,7 @@ still open, as one SessionTable with a site-wide vocabulary."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -35,9 +36,12 @@ def load_sessions(
     window_ms: int,
     gap_ms: int = SESSION_GAP_MS,
     max_ms: int = SESSION_MAX_MS,
+    now_ms: int | None = None,
 ) -> SessionTable:
     """Every session that can hold a funnel attempt starting in [start_ms, end_ms): those that
-    started up to max_ms before the range, through one window after it, and the open ones."""
+    started up to max_ms before the range, through one window after it, and the open ones.
+    A session is open while its last event is less than `gap_ms` before `now_ms` (the worker
+    may not have filed an idle one yet: that one has ended all the same)."""
     if end_ms - start_ms > (MAX_RANGE_DAYS + 1) * DAY_MS:  # +1: a day boundary in a time zone
         raise ValueError(f"a range holds at most {MAX_RANGE_DAYS} days")
     first_day = (start_ms - max_ms) // DAY_MS
@@ -45,18 +49,25 @@ def load_sessions(
     days = [day_name(d) for d in range(first_day, last_day + 1)]
     vocab: dict[str, int] = {f"s:{DIRECT}": 0}  # id 0: no source recorded
     parts: list[Closed] = []
+    open_parts: list[npt.NDArray[np.bool_]] = []
+    since_ms = (int(time.time() * 1000) if now_ms is None else now_ms) - gap_ms
     for shard in range(site.shards):
-        shard_vocab, closed = _shard(client, site.name, shard, days, gap_ms, max_ms)
+        shard_vocab, closed, still_open = _shard(client, site.name, shard, days, gap_ms, max_ms)
         lut = np.zeros(max(shard_vocab.values(), default=0) + 1, dtype=np.int32)
         for name, shard_id in shard_vocab.items():
             lut[shard_id] = vocab.setdefault(name, len(vocab))
         parts.extend(_relabelled(c, lut) for c in closed)
-    return _table(parts, list(vocab))
+        open_parts.extend(np.zeros(len(c.sessions), dtype=bool) for c in closed[:-1])
+        if closed:
+            last = closed[-1].sessions
+            open_parts.append((last["end"] > since_ms) if still_open else np.zeros(len(last), bool))
+    return _table(parts, list(vocab), open_parts)
 
 
 def _shard(
     client: redis.Redis, site: str, shard: int, days: list[str], gap_ms: int, max_ms: int
-) -> tuple[dict[str, int], list[Closed]]:
+) -> tuple[dict[str, int], list[Closed], bool]:
+    """The shard's vocabulary and sessions; True when the last part is its open sessions."""
     pipe = client.pipeline(transaction=False)
     pipe.hgetall(keys.session_vocabulary(site, shard))
     pipe.zrange(keys.idle_sessions(site, shard), 0, -1)
@@ -80,7 +91,7 @@ def _shard(
         rows = np.frombuffer(b"".join(blobs), dtype=OPEN_ROW)
         owner = np.repeat(np.arange(len(blobs)), [len(b) // OPEN_ROW.itemsize for b in blobs])
         closed.append(sessionize(rows, owner, gap_ms, max_ms))
-    return vocab, closed
+    return vocab, closed, bool(sids)
 
 
 def _relabelled(closed: Closed, lut: npt.NDArray[np.int32]) -> Closed:
@@ -92,7 +103,9 @@ def _relabelled(closed: Closed, lut: npt.NDArray[np.int32]) -> Closed:
     return Closed(sessions, nav, clicks)
 
 
-def _table(parts: list[Closed], vocab: list[str]) -> SessionTable:
+def _table(
+    parts: list[Closed], vocab: list[str], open_parts: list[npt.NDArray[np.bool_]]
+) -> SessionTable:
     sessions = np.concatenate([p.sessions for p in parts]) if parts else np.zeros(0, SESSION_ROW)
     nav = np.concatenate([p.nav for p in parts]) if parts else np.zeros(0, NAV_ROW)
     clicks = np.concatenate([p.clicks for p in parts]) if parts else np.zeros(0, CLICK_ROW)
@@ -108,4 +121,5 @@ def _table(parts: list[Closed], vocab: list[str]) -> SessionTable:
         visitor=sessions["visitor"].astype(np.uint64),
         click_offsets=offsets_of(sessions["clicks"]),
         clicks=clicks,
+        open=np.concatenate(open_parts) if open_parts else np.zeros(0, dtype=bool),
     )

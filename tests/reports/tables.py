@@ -19,6 +19,7 @@ class S:
     band: int = 2
     source: str = "(direct)"
     clicks: list[tuple[int, str, int, int]] = field(default_factory=list)  # ms, page, row, col
+    open: bool = False  # still open (it may go on)
 
 
 def table_of(sessions: Sequence[S]) -> SessionTable:
@@ -46,4 +47,5 @@ def table_of(sessions: Sequence[S]) -> SessionTable:
         visitor=np.asarray([s.visitor for s in sessions], dtype=np.uint64),
         click_offsets=offsets_of(click_counts),
         clicks=np.asarray(clicks, dtype=CLICK_ROW),
+        open=np.asarray([s.open for s in sessions], dtype=bool),
     )
