@@ -63,15 +63,16 @@ from collector import keys
 from collector.embedded import EmbeddedRedis, socket_path_for
 from collector.pages import PageTemplates
 from collector.sites import new_site
+from reports.analyses.journey_visits import visits_from_table
 from reports.analyses.journeys import (
     BoolArray,
     JourneyMap,
     JourneyQuery,
     Visits,
     map_journeys,
-    merge_occurrences,
 )
-from reports.analyses.steps import parse_steps, step_matrix
+from reports.analyses.paths import AToB, find_paths
+from reports.analyses.steps import parse_step
 from reports.sessions.builder import DIRECT, split_by_day
 from reports.sessions.layout import NAV_ROW, SESSION_ROW, Closed, SessionTable
 from reports.sessions.reader import load_sessions
@@ -81,6 +82,7 @@ PEERS_MODULE = Path(__file__).resolve().parent / "journeys_peers.py"
 REDIS_DIR = OUT / "redis"
 SITE = new_site("bench", ["https://bench.example"])
 ENGINES = ("clicktrail", "clicktrail_redis", "duckdb", "duckdb_t1", "chdb", "chdb_t1")
+START, END = parse_step(A_PREFIX + "*"), parse_step(B_PATH)
 SMOKE_N = 20_000  # events: a few hundred visits still reach /thanks, so every bin is compared
 
 Result = dict[str, Any]
@@ -89,75 +91,41 @@ Result = dict[str, Any]
 # --- (a) clicktrail ------------------------------------------------------------------------------
 
 
-def visits_of(table: SessionTable, templates: PageTemplates) -> Visits:
-    """The SessionTable as Visits: items are page templates, paths the raw vocabulary ids (the
-    clickstream has page views only)."""
-    names = [templates.template(entry[2:]) for entry in table.vocab]
-    items = sorted(set(names))
-    lut = np.array([items.index(name) for name in names], dtype=np.int32)
-    return Visits(
-        table.offsets,
-        lut[table.item],
-        table.item,
-        table.ts,
-        np.zeros(len(table.offsets) - 1, dtype=bool),
-        items,
-    )
+def visits_of(table: SessionTable, templates: PageTemplates) -> tuple[Visits, BoolArray, BoolArray]:
+    """Every session of the table as a visit, and per row whether it matches A and B."""
+    rows = visits_from_table(table, templates, np.arange(len(table.offsets) - 1))
+    return rows.visits, rows.matching(table, START), rows.matching(table, END)
 
 
-def anchors(table: SessionTable) -> tuple[BoolArray, BoolArray]:
-    """Per row: does it match A (the glob /product/*), does it match B (/thanks)."""
-    matrix = step_matrix(parse_steps((A_PREFIX + "*", B_PATH)), table.vocab)
-    return matrix[0][table.item], matrix[1][table.item]
-
-
-def bench_paths(visits: Visits, start: BoolArray, end: BoolArray) -> list[Any]:
-    """The bench's own A-to-B oracle (clicktrail's find_paths has not landed): [visits with an
-    A, visits reaching B after their first A, visits per bin of occurrences between]."""
-    occ = merge_occurrences(visits, merge_templates=False)
-    is_a = np.logical_or.reduceat(start, occ.first)
-    is_b = np.flatnonzero(np.logical_or.reduceat(end, occ.first))
-    a = np.flatnonzero(is_a)[::-1]
-    first_a = np.full(len(visits), -1, dtype=np.int64)
-    first_a[occ.visit[a]] = a  # descending: the first A wins
-    has_a = np.flatnonzero(first_a >= 0)
-    found = np.append(is_b, -1)[np.searchsorted(is_b, first_a[has_a], side="right")]
-    reached = (found >= 0) & (found < occ.offsets[has_a + 1])
-    between = found[reached] - first_a[has_a][reached] - 1
-    bins = [
-        int(((between >= lo) & (between <= (np.inf if hi is None else hi))).sum())
-        for lo, hi in BINS
-    ]
-    return [len(has_a), int(reached.sum()), *bins]
-
-
-def counts_of_map(result: JourneyMap, paths: list[Any]) -> Counts:
+def counts_of_map(result: JourneyMap, paths: AToB) -> Counts:
+    if [(b.min, b.max) for b in paths.between] != list(BINS):
+        raise RuntimeError(f"clicktrail bins {paths.between} are not the peers' {BINS}")
     nodes = [
         [node.id, node.visits, node.ends, node.beyond, node.repeats]
         for column in result.columns
         for node in column.nodes
     ]
     edges = [[edge.source, edge.target, edge.visits] for edge in result.edges]
-    return counts_of(nodes, edges, paths)
+    bins = [b.visits for b in paths.between]
+    return counts_of(nodes, edges, [paths.visits_with_start, paths.reached_end, *bins])
 
 
 def journeys(table: SessionTable, templates: PageTemplates) -> Counts:
     """The whole query from a SessionTable: rows to visits, the map, the A-to-B bins."""
-    visits = visits_of(table, templates)
-    return engine(visits, *anchors(table))
+    return engine(*visits_of(table, templates))
 
 
 def engine(visits: Visits, start: BoolArray, end: BoolArray) -> Counts:
     result = map_journeys(visits, JourneyQuery(steps=STEPS, rows=ROWS))
-    return counts_of_map(result, bench_paths(visits, start, end))
+    return counts_of_map(result, find_paths(visits, start, end))
 
 
 def query_ours(n: int, reps: int) -> Result:
     table = load_table(n)
     templates = PageTemplates()
-    visits, marks = visits_of(table, templates), anchors(table)
+    visits = visits_of(table, templates)
     return {
-        "engine": repeat(lambda: engine(visits, *marks), reps),
+        "engine": repeat(lambda: engine(*visits), reps),
         "query": repeat(lambda: journeys(table, templates), reps),
     }
 
