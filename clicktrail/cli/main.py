@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import redis
 
-from clicktrail.cli import demo, heatmaps, reports, screenshots, serve, sites, tokens
+from clicktrail.cli import demo, heatmaps, journeys, reports, screenshots, serve, sites, tokens
 from clicktrail.cli.client import with_redis
 from clicktrail.cli.data import check_data_dir
 from clicktrail.cli.errors import CommandError, Unavailable
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_worker_parser(commands, common)
     heatmaps.add_parsers(commands, common)
     reports.add_parsers(commands, common)
+    journeys.add_parsers(commands, common)
     reports.add_report_parsers(commands, common)
     serve.add_scheduler_parser(commands, common)
     tokens.add_parsers(commands, common)

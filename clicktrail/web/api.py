@@ -16,8 +16,23 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from clicktrail.web import params as p
-from clicktrail.web.api_schemas import ELEMENT_ROW, FUNNEL, LIVE, PAGE_ROW, PNG, SITE
+from clicktrail.web.api_schemas import (
+    ELEMENT_ROW,
+    FUNNEL,
+    JOURNEYS,
+    LIVE,
+    PAGE_ROW,
+    PATHS,
+    PNG,
+    SITE,
+)
 from clicktrail.web.auth import authenticate, visible_site
+from clicktrail.web.journey_reads import (
+    JOURNEY_PARAMS,
+    PATHS_PARAMS,
+    get_journeys_result,
+    get_paths_result,
+)
 from clicktrail.web.reads import ApiState, get_funnel_result, iso_time, site_json
 from clicktrail.web.tokens import Token
 from collector.days import FUNNEL_PERIOD_DAYS, day_names
@@ -137,6 +152,14 @@ def warnings_header(warnings: list[str]) -> dict[str, str]:
 
 def get_funnel(call: Call) -> Response:
     return JSONResponse(get_funnel_result(call.api, call.site, call.values))
+
+
+def get_journeys(call: Call) -> Response:
+    return JSONResponse(get_journeys_result(call.api, call.site, call.values))
+
+
+def get_paths(call: Call) -> Response:
+    return JSONResponse(get_paths_result(call.api, call.site, call.values))
 
 
 def get_live(call: Call) -> Response:
@@ -265,6 +288,20 @@ ENDPOINTS = (
         (p.STEP, p.WINDOW, _FUNNEL_FROM, p.TO, _STRICT, _UNIT, _BY, p.ZONE),
         get_funnel,
         FUNNEL,
+    ),
+    Endpoint(
+        "/sites/{site}/journeys",
+        "The journey map: which way visits go, step by step (`clicktrail journeys --json`)",
+        JOURNEY_PARAMS,
+        get_journeys,
+        JOURNEYS,
+    ),
+    Endpoint(
+        "/sites/{site}/paths",
+        "From A to B: pages between, time, detours and common paths (`clicktrail paths --json`)",
+        PATHS_PARAMS,
+        get_paths,
+        PATHS,
     ),
     Endpoint(
         "/sites/{site}/live",

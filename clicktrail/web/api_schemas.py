@@ -66,3 +66,153 @@ FUNNEL = {
     },
 }
 PNG = {"png": True}
+
+_INT = {"type": "integer", "minimum": 0}
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+_WARNINGS = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "A line per anchor, goal or exclusion that matched nothing in the range; the "
+    "numbers are returned all the same.",
+}
+JOURNEY_NODE = {
+    "type": "object",
+    "required": [
+        "id",
+        "page",
+        "event",
+        "other",
+        "visits",
+        "ends",
+        "in_progress",
+        "beyond",
+        "repeats",
+        "returns",
+        "goal",
+        "median_next_s",
+    ],
+    "properties": {
+        "id": {
+            "type": "string",
+            "description": '"{step}:{page}", "{step}:event:NAME" or "{step}:other"',
+        },
+        "page": {
+            "type": ["string", "null"],
+            "description": "page template; null for an event or Other",
+        },
+        "event": {"type": ["string", "null"]},
+        "other": {"type": "boolean"},
+        "visits": _INT,
+        "ends": {
+            **_INT,
+            "description": "forward: left the site here; backward: started here; "
+            "with start and end: reached B here",
+        },
+        "in_progress": {**_INT, "description": "open visits whose last step so far is here"},
+        "beyond": {**_INT, "description": "last column: visits with more steps than columns"},
+        "repeats": {**_INT, "description": "the step here merged reloads of one page"},
+        "returns": {**_INT, "description": "the item here also occurred at an earlier column"},
+        "goal": {"type": ["integer", "null"], "description": "reached the goal at or after here"},
+        "median_next_s": _NUMBER_OR_NULL,
+    },
+}
+JOURNEYS = {
+    "type": "object",
+    "required": [
+        "site",
+        "from",
+        "to",
+        "time_zone",
+        "as_of",
+        "mode",
+        "direction",
+        "visits",
+        "never_reached",
+        "warnings",
+        "columns",
+        "edges",
+    ],
+    "properties": {
+        "mode": {"type": "string", "enum": ["open", "start", "end", "both"]},
+        "direction": {"type": "string", "enum": ["forward", "backward"]},
+        "visits": _INT,
+        "never_reached": {"type": ["integer", "null"]},
+        "warnings": _WARNINGS,
+        "columns": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["step", "visits", "ends", "nodes"],
+                "properties": {
+                    "step": {"type": "integer", "minimum": 1},
+                    "visits": _INT,
+                    "ends": _INT,
+                    "nodes": {"type": "array", "items": JOURNEY_NODE},
+                },
+            },
+        },
+        "edges": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["from", "to", "visits"],
+                "properties": {
+                    "from": {"type": "string"},
+                    "to": {"type": "string"},
+                    "visits": _INT,
+                },
+            },
+        },
+    },
+}
+PATHS = {
+    "type": "object",
+    "required": [
+        "site",
+        "start",
+        "end",
+        "from",
+        "to",
+        "time_zone",
+        "visits_with_start",
+        "reached_end",
+        "never_reached",
+        "warnings",
+        "between",
+        "time_s",
+        "detours",
+        "paths",
+    ],
+    "properties": {
+        "visits_with_start": _INT,
+        "reached_end": _INT,
+        "never_reached": _INT,
+        "direct_share": _NUMBER_OR_NULL,
+        "warnings": _WARNINGS,
+        "between": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["steps", "min", "max", "visits"],
+                "properties": {
+                    "steps": {"type": "string"},
+                    "min": _INT,
+                    "max": {"type": ["integer", "null"]},
+                    "visits": _INT,
+                },
+            },
+        },
+        "time_s": {
+            "type": "object",
+            "required": ["median", "p75", "p90", "histogram"],
+            "properties": {
+                "median": _NUMBER_OR_NULL,
+                "p75": _NUMBER_OR_NULL,
+                "p90": _NUMBER_OR_NULL,
+                "histogram": {"type": "array", "items": OBJECT},
+            },
+        },
+        "detours": {"type": "array", "items": OBJECT},
+        "paths": {"type": "array", "items": OBJECT},
+    },
+}

@@ -73,9 +73,9 @@ def openapi_document(version: str) -> dict[str, Any]:
         "info": {
             "title": "clicktrail read API",
             "version": version,
-            "description": "Heatmaps, pages, elements, funnels and live counts of your sites. "
-            "Authenticate with `Authorization: Bearer <token>` (`clicktrail token create`) or "
-            "the dashboard's login cookie.",
+            "description": "Heatmaps, pages, elements, funnels, journeys and live counts of your "
+            "sites. Authenticate with `Authorization: Bearer <token>` (`clicktrail token "
+            "create`) or the dashboard's login cookie.",
         },
         "paths": {f"/api{spec.path}": {"get": _operation(spec)} for spec in ENDPOINTS},
         "components": {

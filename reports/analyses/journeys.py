@@ -330,7 +330,9 @@ def _sequences(occ: _Occurrences, query: JourneyQuery) -> tuple[_Sequences, int 
     return _Sequences(visit[reached], a[reached], b[reached], 1), int((~reached).sum())
 
 
-def first_after(occ: _Occurrences, start: BoolArray, end: BoolArray) -> tuple[IntArray, ...]:
+def first_after(
+    occ: _Occurrences, start: BoolArray, end: BoolArray
+) -> tuple[IntArray, IntArray, IntArray]:
     """Per visit with an occurrence matching A (rows `start`): the visit, its first A
     occurrence, and the first occurrence matching B (rows `end`) after it, or -1."""
     a = np.flatnonzero(_matching(occ, start))

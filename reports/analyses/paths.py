@@ -81,10 +81,12 @@ class AToB:
         return self.between[0].visits / self.reached_end if self.reached_end else None
 
 
-def find_paths(visits: Visits, start: BoolArray, end: BoolArray) -> AToB:
+def find_paths(
+    visits: Visits, start: BoolArray, end: BoolArray, detour_min_visits: int = DETOUR_MIN_VISITS
+) -> AToB:
     """A to B over `visits`; `start` and `end` say per row whether it matches A or B."""
     occ = merge_occurrences(visits, merge_templates=False)
-    a, b = first_after(occ, start, end)
+    _, a, b = first_after(occ, start, end)
     reached = b >= 0
     a, b = a[reached], b[reached]
     between = b - a - 1
@@ -98,7 +100,7 @@ def find_paths(visits: Visits, start: BoolArray, end: BoolArray) -> AToB:
         p75_s=quantiles[1],
         p90_s=quantiles[2],
         histogram=_histogram(seconds),
-        detours=_detours(occ.item, a, b, visits.items),
+        detours=_detours(occ.item, a, b, visits.items, detour_min_visits),
         paths=_paths(occ.item, a, b, visits.items),
     )
 
@@ -137,7 +139,9 @@ def _histogram(seconds: np.ndarray) -> list[TimeBin]:
     return [TimeBin(float(edges[k]), float(edges[k + 1]), int(counts[k])) for k in range(last + 1)]
 
 
-def _detours(item: np.ndarray, a: IntArray, b: IntArray, items: list[str]) -> list[Detour]:
+def _detours(
+    item: np.ndarray, a: IntArray, b: IntArray, items: list[str], min_visits: int
+) -> list[Detour]:
     """Items between A and B, each counted once per visit."""
     reached = len(a)
     lengths = b - a - 1
@@ -151,7 +155,7 @@ def _detours(item: np.ndarray, a: IntArray, b: IntArray, items: list[str]) -> li
     long = lengths >= LONG_DETOUR
     passing_long = np.bincount(entry[long[visit]], minlength=len(items))
     n_long = int(long.sum())
-    least = max(DETOUR_MIN_VISITS, math.ceil(DETOUR_MIN_SHARE * reached))
+    least = max(min_visits, math.ceil(DETOUR_MIN_SHARE * reached))
     out = []
     for k in np.flatnonzero(passing >= least).tolist():
         share_all = passing[k] / reached

@@ -36,6 +36,8 @@ ROUTES = {
     "/api/sites/{site}/heatmap.png": "page=/cart",
     "/api/sites/{site}/scrollmap.png": "page=/cart",
     "/api/sites/{site}/funnel": FUNNEL,
+    "/api/sites/{site}/journeys": "",
+    "/api/sites/{site}/paths": "start=/product/*&end=/thanks",
     "/api/sites/{site}/live": "",
 }
 
@@ -131,6 +133,16 @@ def test_another_sites_data_is_not_found(
         ("/funnel?" + FUNNEL + "&unit=household", "unit", "expected one of session, visitor"),
         ("/funnel?" + FUNNEL + "&strict=maybe", "strict", "expected true or false"),
         ("/live?minutes=1000", "minutes", "from 1 to 120"),
+        ("/journeys?steps=11", "steps", "steps runs from 2 to 10 here, not 11"),
+        ("/journeys?steps=21&start=/", "steps", "from 2 to 20"),
+        ("/journeys?rows=11", "rows", "from 1 to 10"),
+        ("/journeys?start=re:(", "start", "is not a valid regex"),
+        ("/journeys?converted=true", "converted", "needs a goal"),
+        ("/journeys?band=watch", "band", "expected one of mobile, tablet, desktop"),
+        ("/journeys?exclude=cart", "exclude", "must start with '/'"),
+        ("/journeys?from=2020-01-01&to=2026-01-01", "from", "at most 366 days"),
+        ("/paths?start=/", "end", "required"),
+        ("/paths?start=event:add&end=/", "start", "A to B runs between pages"),
     ],
 )
 def test_bad_parameters_get_a_400_naming_them(
