@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from collector import sites
 from collector.app import create_app
-from collector.connections import sync_client
+from collector.connections import close_client, sync_client
 from collector.embedded import EmbeddedRedis
 from collector.settings import Settings
 from heatmap.capture import CHROMIUM, CHROMIUM_ARGS
@@ -53,7 +53,7 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     client = sync_client(redis_url)
     client.flushdb()
     yield client
-    client.close()
+    close_client(client)
 
 
 @pytest.fixture

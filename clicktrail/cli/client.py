@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from collector.connections import RedisTarget, resolve, sync_client
+from collector.connections import RedisTarget, close_client, resolve, sync_client
 from collector.settings import Settings
 
 
@@ -15,5 +15,5 @@ def with_redis(settings: Settings, action: Callable[[Any], int]) -> int:
     try:
         return action(client)
     finally:
-        client.close()
+        close_client(client)
         target.close()

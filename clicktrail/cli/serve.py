@@ -23,7 +23,7 @@ from clicktrail.web.http_protocol import deadline_protocol
 from clicktrail.wiring import make_scheduler, make_worker
 from clicktrail.worker import Worker
 from collector import sites as site_store
-from collector.connections import RedisTarget, resolve, sync_client
+from collector.connections import RedisTarget, close_client, resolve, sync_client
 from collector.settings import Settings
 from reports.scheduled.scheduler import ReportScheduler
 
@@ -188,7 +188,7 @@ def _has_sites(target: RedisTarget) -> bool:
     try:
         return bool(site_store.list_sites(client))
     finally:
-        client.close()
+        close_client(client)
 
 
 class _Server(uvicorn.Server):

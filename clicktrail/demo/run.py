@@ -37,7 +37,7 @@ from clicktrail.demo.visitors import plan_visits
 from clicktrail.web.app import web_app
 from clicktrail.web.http_protocol import deadline_protocol
 from collector import keys
-from collector.connections import resolve, sync_client
+from collector.connections import close_client, resolve, sync_client
 from collector.settings import Settings
 from collector.sites import SiteError, add_site, get_site, new_site, remove_site
 from collector.snippet import script_tag
@@ -134,7 +134,7 @@ def run_demo(
             thread.join(timeout=15)
         for server in reversed(servers):
             server.stop()
-        client.close()
+        close_client(client)
         target.close()
         signal.signal(signal.SIGTERM, previous)
 

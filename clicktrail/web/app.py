@@ -19,7 +19,7 @@ from clicktrail.web.openapi import openapi_document
 from clicktrail.web.reads import ApiState
 from clicktrail.wiring import report_config, report_sender
 from collector.app import create_app
-from collector.connections import sync_client
+from collector.connections import close_client, sync_client
 from collector.settings import Settings
 from collector.sites import SiteError
 from reports.scheduled.config import ConfigError, ReportConfig
@@ -51,7 +51,7 @@ def create_web_app(
 ) -> Starlette:
     api = ApiState(sync_client(redis_url), settings)
     routes = read_routes(api, config, send_report)
-    app = create_app(settings, redis_url, routes, on_close=[api.client.close])
+    app = create_app(settings, redis_url, routes, on_close=[lambda: close_client(api.client)])
     # Outermost first: the scheme is settled before any route or header sees the request.
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ForwardedScheme, trusted=settings.trusted_proxies)
