@@ -20,7 +20,6 @@ Pure NumPy over visits whose rows the caller has already mapped to items (a page
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -250,20 +249,23 @@ def _node(id: str, other: bool, counts: dict[str, int], median_ms: float | None)
 
 
 def _medians(group: IntArray, values: IntArray, width: int) -> list[float | None]:
-    """Median of `values` per group 0..width-1 (None for an empty group)."""
-    order = np.lexsort((values, group))
-    ordered = values[order].tolist()
-    bounds = offsets_of(np.bincount(group, minlength=width)).tolist()
-    out: list[float | None] = []
-    for lo, hi in itertools.pairwise(bounds):
-        n = hi - lo
-        out.append((ordered[lo + (n - 1) // 2] + ordered[lo + n // 2]) / 2 if n else None)
-    return out
+    """Median of `values` (>= 0) per group 0..width-1 (None for an empty group). One sort of
+    group-major keys: a sort of plain integers, not of records."""
+    if not len(values):
+        return [None] * width
+    span = int(values.max()) + 1
+    ordered = np.sort(group * span + values)
+    counts = np.bincount(group, minlength=width)
+    lo = offsets_of(counts)[:-1]
+    low = ordered[np.minimum(lo + (counts - 1) // 2, len(ordered) - 1)] % span
+    high = ordered[np.minimum(lo + counts // 2, len(ordered) - 1)] % span
+    return [(int(a) + int(b)) / 2 if n else None for a, b, n in zip(low, high, counts, strict=True)]
 
 
 def _same(occ: _Occurrences) -> tuple[IntArray, IntArray]:
     """Per occurrence, the previous and the next occurrence of the same item in its visit."""
-    order = np.lexsort((np.arange(len(occ.item)), occ.item, occ.visit))
+    # Stable on one integer key: ties (one visit's occurrences of one item) keep their order.
+    order = np.argsort(occ.visit * (int(occ.item.max(initial=0)) + 1) + occ.item, kind="stable")
     chained = (occ.visit[order][1:] == occ.visit[order][:-1]) & (
         occ.item[order][1:] == occ.item[order][:-1]
     )
