@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from reports.scheduled.canvas import (
+from reports.charts.canvas import (
     ACCENT,
     AXIS,
     GRID,

@@ -15,9 +15,9 @@ from PIL import Image
 
 from heatmap.render import Legend, render_heatmap
 from reports.analyses.durations import format_duration
+from reports.charts.canvas import png_bytes
 from reports.delivery.targets import ReportFiles
 from reports.scheduled.build import ReportData
-from reports.scheduled.canvas import png_bytes
 from reports.scheduled.charts import daily_chart, funnel_chart
 from reports.scheduled.numbers import ReportNumbers
 

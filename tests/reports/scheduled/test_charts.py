@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
-from reports.scheduled.canvas import (
+from reports.charts.canvas import (
     ACCENT,
     BAR_RADIUS,
     PAD_PX,
