@@ -155,11 +155,15 @@ JOURNEYS = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["from", "to", "visits"],
+                "required": ["from", "to", "visits", "goal"],
                 "properties": {
                     "from": {"type": "string"},
                     "to": {"type": "string"},
                     "visits": _INT,
+                    "goal": {
+                        "type": ["integer", "null"],
+                        "description": "with a goal: visits that reached it at or after `from`",
+                    },
                 },
             },
         },

@@ -31,7 +31,7 @@ class ColumnJSON(TypedDict):
     nodes: list[NodeJSON]
 
 
-EdgeJSON = TypedDict("EdgeJSON", {"from": str, "to": str, "visits": int})
+EdgeJSON = TypedDict("EdgeJSON", {"from": str, "to": str, "visits": int, "goal": int | None})
 
 # "from" is a keyword: the functional form, with the keys in the order they are printed.
 JourneyResult = TypedDict(
@@ -140,7 +140,8 @@ def map_json(journeys: JourneyMap) -> tuple[list[ColumnJSON], list[EdgeJSON]]:
         for c in journeys.columns
     ]
     edges: list[EdgeJSON] = [
-        {"from": e.source, "to": e.target, "visits": e.visits} for e in journeys.edges
+        {"from": e.source, "to": e.target, "visits": e.visits, "goal": e.goal}
+        for e in journeys.edges
     ]
     return columns, edges
 

@@ -102,6 +102,7 @@ class JourneyEdge:
     source: str  # "from" in the JSON
     target: str
     visits: int
+    goal: int | None = None  # with a goal: visits that reached it at or after `source`
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ def map_journeys(visits: Visits, query: JourneyQuery) -> JourneyMap:
     columns: list[JourneyColumn] = []
     edges: list[JourneyEdge] = []
     node_of_visit = np.full(len(seq.visit), -1, dtype=np.int64)
+    goal_of_visit = np.zeros(len(seq.visit), dtype=bool)  # reached it at or after column c-1
     previous_ids: list[str] = []
     for c in range(query.steps):
         present = np.flatnonzero(seq.length > c)
@@ -166,10 +168,13 @@ def map_journeys(visits: Visits, query: JourneyQuery) -> JourneyMap:
         node = node_of_item[occ.item[at]]
         ids = [f"{c + 1}:{visits.items[i]}" for i in top] + [f"{c + 1}:other"]
         columns.append(_column(context, c, present, node, ids))
+        goal = None if context.goal_row is None else goal_of_visit[present]
         if c:
-            edges += _edges(node_of_visit[present], node, previous_ids, ids)
+            edges += _edges(node_of_visit[present], node, goal, previous_ids, ids)
         node_of_visit[:] = -1
         node_of_visit[present] = node
+        if context.goal_row is not None:
+            goal_of_visit[present] = context.goal_row[seq.visit[present]] >= occ.first[at]
         previous_ids = ids
     return JourneyMap(
         query.mode,
@@ -368,12 +373,24 @@ def _top_items(item: npt.NDArray[np.int32], alpha: IntArray, rows: int) -> IntAr
 
 
 def _edges(
-    before: IntArray, after: IntArray, before_ids: list[str], after_ids: list[str]
+    before: IntArray,
+    after: IntArray,
+    goal: BoolArray | None,
+    before_ids: list[str],
+    after_ids: list[str],
 ) -> list[JourneyEdge]:
-    """Edges between two columns: visits per (node before, node after) pair."""
+    """Edges between two columns: visits per (node before, node after) pair, and of those the
+    visits that reached the goal at or after the node before."""
     width = len(after_ids)
-    counts = np.bincount(before * width + after, minlength=len(before_ids) * width)
+    pair = before * width + after
+    counts = np.bincount(pair, minlength=len(before_ids) * width)
+    goals = None if goal is None else np.bincount(pair[goal], minlength=len(counts))
     return [
-        JourneyEdge(before_ids[k // width], after_ids[k % width], int(counts[k]))
+        JourneyEdge(
+            before_ids[k // width],
+            after_ids[k % width],
+            int(counts[k]),
+            None if goals is None else int(goals[k]),
+        )
         for k in np.flatnonzero(counts).tolist()
     ]

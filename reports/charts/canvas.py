@@ -119,6 +119,20 @@ def shorten(canvas: Canvas, text: str, size: int, max_width: float) -> str:
     return middle_ellipsis(text, low)
 
 
+def shorten_left(canvas: Canvas, text: str, size: int, max_width: float) -> str:
+    """The text, or "…" and as much of its end as fits: a page's last segments say the most."""
+    if canvas.text_width(text, size) <= max_width:
+        return text
+    low, high = 0, len(text)  # characters kept from the end; `low` always fits
+    while low < high:
+        mid = (low + high + 1) // 2
+        if canvas.text_width("…" + text[len(text) - mid :], size) <= max_width:
+            low = mid
+        else:
+            high = mid - 1
+    return "…" + text[len(text) - low :] if low else ""
+
+
 def middle_ellipsis(text: str, keep: int) -> str:
     head = (keep + 1) // 2
     return text[:head] + "…" + text[len(text) - (keep - head) :]

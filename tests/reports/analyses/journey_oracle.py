@@ -79,6 +79,7 @@ def journey_map(
             kept.append((visit, seq))
     columns = []
     edges: Counter[tuple[int, str, str]] = Counter()
+    edge_goals: Counter[tuple[int, str, str]] = Counter()
     node_of: dict[int, str] = {}  # kept visit -> its node id in the previous column
     for c in range(steps):
         here = [(k, visit, seq) for k, (visit, seq) in enumerate(kept) if len(seq) > c]
@@ -95,6 +96,10 @@ def journey_map(
                 gaps[node_id].append(abs(seq[c + 1].ts - o.ts))
             if c:
                 edges[(c, node_of[k], node_id)] += 1
+                before = seq[c - 1]
+                edge_goals[(c, node_of[k], node_id)] += goal and any(
+                    r.goal for r in visit.rows[before.first :]
+                )
             node_of[k] = node_id
         order = [f"{c + 1}:{item}" for item in top] + [f"{c + 1}:other"]
         for node_id, node in nodes.items():
@@ -116,6 +121,7 @@ def journey_map(
         "never_reached": never_reached if mode == "both" else None,
         "columns": columns,
         "edges": edges,
+        "edge_goals": edge_goals if goal else None,
     }
 
 

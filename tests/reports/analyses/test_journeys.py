@@ -85,15 +85,19 @@ def node(result: JourneyMap, node_id: str) -> dict[str, Any]:
 
 def check_invariants(result: JourneyMap) -> None:
     out = Counter[str]()
+    goal_out = Counter[str]()
     for edge in result.edges:
         out[edge.source] += edge.visits
+        goal_out[edge.source] += edge.goal or 0
         assert edge.visits > 0
+        assert edge.goal is None or 0 <= edge.goal <= edge.visits
     for i, column in enumerate(result.columns):
         assert column.visits == sum(n.visits for n in column.nodes)
         assert column.ends == sum(n.ends for n in column.nodes)
         assert len({n.id for n in column.nodes}) == len(column.nodes)
         for n in column.nodes:
             assert n.visits == out[n.id] + n.ends + n.in_progress + n.beyond
+            assert goal_out[n.id] <= (n.goal or 0)  # the rest reached it and stopped here
             assert n.beyond == 0 or i == len(result.columns) - 1
         if i + 1 < len(result.columns):
             following = result.columns[i + 1].visits
@@ -132,13 +136,13 @@ def test_engine_matches_oracle(
     expected = journey_map(sample, mode, steps, rows, merge_templates, goal)
     check_invariants(result)
     got = dataclasses.asdict(result)
-    got_edges = Counter(
-        {
-            (int(e["source"].partition(":")[0]), e["source"], e["target"]): e["visits"]
-            for e in got.pop("edges")
-        }
+    edges = got.pop("edges")
+    key = [(int(e["source"].partition(":")[0]), e["source"], e["target"]) for e in edges]
+    assert Counter(dict(zip(key, [e["visits"] for e in edges], strict=True))) == expected.pop(
+        "edges"
     )
-    assert got_edges == expected.pop("edges")
+    goals = dict(zip(key, [e["goal"] for e in edges], strict=True))
+    assert goals == (expected.pop("edge_goals") or dict.fromkeys(key))
     assert got == expected
     assert run(sample, mode, steps, rows, merge_templates, goal) == result  # deterministic
 

@@ -246,12 +246,12 @@ def test_the_open_map(browsed: Browsed) -> None:
             {"step": 5, "visits": 0, "ends": 0, "nodes": []},
         ],
         "edges": [
-            {"from": "1:/", "to": "2:/product/:id", "visits": 2},
-            {"from": "1:/", "to": "2:/cart", "visits": 1},
-            {"from": "2:/product/:id", "to": "3:/cart", "visits": 1},
-            {"from": "2:/cart", "to": "3:/", "visits": 1},
-            {"from": "3:/", "to": "4:/cart", "visits": 1},
-            {"from": "3:/cart", "to": "4:/thanks", "visits": 1},
+            {"from": "1:/", "to": "2:/product/:id", "visits": 2, "goal": None},
+            {"from": "1:/", "to": "2:/cart", "visits": 1, "goal": None},
+            {"from": "2:/product/:id", "to": "3:/cart", "visits": 1, "goal": None},
+            {"from": "2:/cart", "to": "3:/", "visits": 1, "goal": None},
+            {"from": "3:/", "to": "4:/cart", "visits": 1, "goal": None},
+            {"from": "3:/cart", "to": "4:/thanks", "visits": 1, "goal": None},
         ],
     }  # fmt: skip
 
@@ -286,10 +286,10 @@ def test_the_map_from_the_cart_with_a_goal_and_events(browsed: Browsed) -> None:
             {"step": 5, "visits": 0, "ends": 0, "nodes": []},
         ],
         "edges": [
-            {"from": "1:/cart", "to": "2:/", "visits": 1},
-            {"from": "1:/cart", "to": "2:/thanks", "visits": 1},
-            {"from": "2:/", "to": "3:/cart", "visits": 1},
-            {"from": "3:/cart", "to": "4:event:add", "visits": 1},
+            {"from": "1:/cart", "to": "2:/", "visits": 1, "goal": 0},
+            {"from": "1:/cart", "to": "2:/thanks", "visits": 1, "goal": 1},
+            {"from": "2:/", "to": "3:/cart", "visits": 1, "goal": 0},
+            {"from": "3:/cart", "to": "4:event:add", "visits": 1, "goal": 0},
         ],
     }  # fmt: skip
 
