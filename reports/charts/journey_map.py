@@ -221,8 +221,10 @@ def _texts(result: JourneyResult, block: Block) -> tuple[str, str]:
     if block.kind == EXIT:
         name = EXIT_LABELS.get(result["mode"], f"reached {result['end']}")
         return name, count
-    if block.kind == OPEN:
-        return "still browsing", count
+    if block.kind == OPEN:  # open visits: in a forward map, they may go on from here
+        return (
+            "still on the site" if result["direction"] == "forward" else "visits still open"
+        ), count
     node = block.node
     assert node is not None
     share = _share(node["goal"], node["visits"])
