@@ -48,14 +48,26 @@ class _Event(
     pv: Token  # page-view id, shared by all events of one page view
 
 
+CLICK_IDS = ("gclid", "gbraid", "wbraid", "gad_source", "msclkid", "fbclid", "ttclid", "li_fat_id",
+             "twclid")  # fmt: skip
+ClickId = Literal[
+    "gclid", "gbraid", "wbraid", "gad_source", "msclkid", "fbclid", "ttclid", "li_fat_id", "twclid"
+]
+
+
 class PageView(_Event, tag="pageview"):
-    ref: ShortText = ""  # previous in-site path or external referrer host
+    # previous in-site path, or the external referrer's host (with its scheme when not http(s):
+    # android-app://com.google.android.gm)
+    ref: ShortText = ""
     vw: ScreenPx = 0  # viewport width and height
     vh: ScreenPx = 0
     sw: ScreenPx = 0  # screen width and height
     sh: ScreenPx = 0
     utm: dict[Annotated[str, msgspec.Meta(max_length=32)], ShortText] = {}
     dev: Literal["mobile", "tablet", "desktop", ""] = ""  # device class from the viewport width
+    # Since the overview issue (older snippets send neither):
+    ck: Annotated[list[ClickId], msgspec.Meta(max_length=len(CLICK_IDS))] = []  # names only
+    host: Annotated[str, msgspec.Meta(max_length=253)] = ""  # the page's hostname
 
 
 class Click(_Event, tag="click"):

@@ -106,6 +106,36 @@ def test_spa_navigation_counts_each_path_change_once_in_order(
     assert clicks(events) == []
 
 
+def test_the_landing_page_sends_its_referrer_host_click_id_names_and_hostname(
+    context: BrowserContext, site: Site
+) -> None:
+    site.pages["/land"] = SHOP.format(snippet=snippet_tag(site.collector.url, site.key))
+    page = context.new_page()
+    query = "?utm_source=google&utm_medium=cpc&gclid=SECRET1&fbclid=SECRET2&other=x"
+    page.goto(site.origin + "/land" + query, referer="https://www.google.com/search?q=shoes")
+    page.close()
+    [view] = of_type(site.wait_for(lambda ev: len(of_type(ev, "PageView")) >= 1), "PageView")
+    assert view.ref == "www.google.com"  # the host: never the referrer's path or query
+    assert view.ck == ["gclid", "fbclid"]  # which ids, never their values
+    assert view.utm == {"source": "google", "medium": "cpc"}
+    assert view.host == "127.0.0.1"
+
+
+def test_an_app_referrer_keeps_its_scheme(context: BrowserContext, site: Site) -> None:
+    site.pages["/app"] = SHOP.format(snippet=snippet_tag(site.collector.url, site.key))
+    page = context.new_page()
+    # Chromium sends no Referer for a non-web scheme: the page is opened with it set, as the
+    # Android Gmail app's custom tab does.
+    page.add_init_script(
+        "Object.defineProperty(document, 'referrer', {get: () => "
+        "'android-app://com.google.android.gm/'})"
+    )
+    page.goto(site.origin + "/app")
+    page.close()
+    [view] = of_type(site.wait_for(lambda ev: len(of_type(ev, "PageView")) >= 1), "PageView")
+    assert (view.ref, view.ck) == ("android-app://com.google.android.gm", [])
+
+
 def test_rage_and_dead_clicks_and_scroll_depth(context: BrowserContext, site: Site) -> None:
     page = open_shop(context, site)
     page.evaluate("""() => document.getElementById('buy').addEventListener('click',

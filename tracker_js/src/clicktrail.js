@@ -30,6 +30,7 @@
   const OUTBOX = "ct_o";
   const SESSION = "ct_s";
   const SESSION_IDLE_MS = 18e5;
+  const CLICK_IDS = "gclid gbraid wbraid gad_source msclkid fbclid ttclid li_fat_id twclid".split(" ");
   const DEAD_MS = 2500;
   const MAX_EVENTS = 40;
   const MAX_OUTBOX = 30;
@@ -177,19 +178,25 @@
     changes++;
     let ref = pageView && path; // an excluded page is not named as the next one's referrer
     if (!path && document.referrer) {
+      // Another site by its host; an app (android-app://com.google.android.gm) with its scheme.
       const from = new URL(document.referrer);
-      ref = from.host === location.host ? from.pathname : from.host;
+      ref = from.host === location.host ? from.pathname
+        : /^https?:$/.test(from.protocol) ? from.host : from.protocol + "//" + from.host;
     }
     path = next;
     pageView = excluded.some((re) => re.test(next)) ? "" : randomId();
     scroll = { depth: innerHeight, dh: document.documentElement.scrollHeight };
     const utm = {};
-    new URLSearchParams(location.search).forEach((value, key) => {
+    const query = new URLSearchParams(location.search);
+    query.forEach((value, key) => {
       if (key.startsWith("utm_")) utm[key.slice(4)] = value.slice(0, 256);
     });
+    // Which ad click ids the landing URL carried: their names only, never their values.
+    const ck = CLICK_IDS.filter((name) => query.has(name));
     const width = innerWidth;
     push(event("pageview", {
-      ref: ref.slice(0, 256), vw: width, vh: innerHeight, sw: screen.width, sh: screen.height, utm,
+      ref: ref.slice(0, 256), vw: width, vh: innerHeight, sw: screen.width, sh: screen.height, utm, ck,
+      host: location.hostname.slice(0, 253),
       dev: width < 768 ? "mobile" : width < 1024 ? "tablet" : "desktop",
     }));
   }
