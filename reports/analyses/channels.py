@@ -28,7 +28,7 @@ other as a UTM source, so unknown UTM-only sources become Unassigned.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reports.analyses.channel_hosts import host_category, normalize_host, source_category
 from reports.analyses.channel_names import Channel
@@ -152,11 +152,7 @@ class _Fields:
 
     @classmethod
     def of(cls, touch: Touchpoint) -> _Fields:
-        source, medium, campaign = (
-            _clean(touch.source),
-            _clean(touch.medium),
-            _clean(touch.campaign),
-        )
+        source, medium, campaign = map(_clean, (touch.source, touch.medium, touch.campaign))
         tagged = bool(source or medium or campaign or _clean(touch.term) or _clean(touch.content))
         ids = frozenset(name.strip().lower() for name in touch.click_ids) & CLICK_IDS
         return cls(normalize_host(touch.referrer), source, medium, campaign, tagged, ids)
@@ -187,7 +183,7 @@ def _decide(fields: _Fields, own: frozenset[str], rules: Sequence[ChannelRule]) 
     if fields.referrer in own:
         if not fields.tagged and not fields.click_ids:
             return Decision(Channel.INTERNAL, f"referrer {fields.referrer} is this site")
-        fields, referrer_category = _without_referrer(fields), None
+        fields, referrer_category = replace(fields, referrer=""), None
     source_cat, ad_platform = source_category(fields.source) if fields.source else (None, False)
     platform = source_cat or referrer_category
     return (
@@ -196,12 +192,6 @@ def _decide(fields: _Fields, own: frozenset[str], rules: Sequence[ChannelRule]) 
         or _by_category(fields, source_cat, ad_platform, referrer_category)
         or _by_medium(fields)
         or _by_rest(fields)
-    )
-
-
-def _without_referrer(fields: _Fields) -> _Fields:
-    return _Fields(
-        "", fields.source, fields.medium, fields.campaign, fields.tagged, fields.click_ids
     )
 
 
