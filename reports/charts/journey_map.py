@@ -26,6 +26,7 @@ from reports.charts.canvas import (
     Canvas,
     Colour,
     check_width,
+    days_text,
     scaled,
     shorten_left,
 )
@@ -83,9 +84,8 @@ def journey_map_chart(result: JourneyResult, width: int = 1280) -> Image.Image:
 
 
 def _header(canvas: Canvas, result: JourneyResult) -> None:
-    title = (
-        f"Journeys on {result['site']}, {result['from']} to {result['to']} ({result['time_zone']})"
-    )
+    days = days_text(result["from"], result["to"], result["time_zone"])
+    title = f"Journeys on {result['site']}, {days}"
     canvas.text(
         (PAD, PAD),
         shorten_left(canvas, title, TITLE_SIZE, canvas.width - 2 * PAD),

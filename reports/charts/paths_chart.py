@@ -18,6 +18,7 @@ from reports.charts.canvas import (
     TRACK,
     Canvas,
     check_width,
+    days_text,
     shorten,
     shorten_left,
 )
@@ -74,7 +75,7 @@ def _header(canvas: Canvas, result: PathsResult) -> None:
     started, reached = result["visits_with_start"], result["reached_end"]
     share = f" ({100 * reached / started:.1f}%)" if started else ""
     line = (
-        f"{result['from']} to {result['to']} ({result['time_zone']}) · {started:,} visits "
+        f"{days_text(result['from'], result['to'], result['time_zone'])} · {started:,} visits "
         f"reached A, {reached:,} went on to B{share}, {result['never_reached']:,} never did"
     )
     canvas.text(
