@@ -73,9 +73,10 @@ from reports.analyses.journeys import (
 )
 from reports.analyses.paths import AToB, find_paths
 from reports.analyses.steps import parse_step
-from reports.sessions.builder import DIRECT, split_by_day
+from reports.sessions.builder import split_by_day
 from reports.sessions.layout import NAV_ROW, SESSION_ROW, Closed, SessionTable
 from reports.sessions.reader import load_sessions
+from reports.sessions.touches import DIRECT
 
 OUT = Path(__file__).resolve().parent.parent / "bench-out" / "journeys"
 PEERS_MODULE = Path(__file__).resolve().parent / "journeys_peers.py"

@@ -19,7 +19,7 @@ import numpy as np
 import redis
 
 from collector import keys
-from collector.cardinality import OVER_LIMIT, Folder, count_folded, fold_events
+from collector.cardinality import Folder, count_folded, fold_events
 from collector.consumer import Commit, Entry, decoded
 from collector.days import DAY_MS, day_name
 from collector.failures import REDIS_DOWN, count_failure
@@ -37,6 +37,7 @@ from reports.sessions.layout import (
     Closed,
     sessionize,
 )
+from reports.sessions.touches import admitted_value, over_limit, touch_entry
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,6 @@ OPEN_TTL_S = 3 * 86_400  # an open state outlives any session; the sweep normall
 SWEEP_LIMIT = 2_000  # session ids closed per script call
 SESSION_MAX_ROWS = 10_000  # rows an open state holds before it is closed, whatever its age
 ANY_SCORE = 2**62  # a close cutoff every idle score is under: closing whether idle or not
-DIRECT = "(direct)"
 
 VOCAB_CACHE_S = 3600  # ids known locally are asked again after this, in case the vocabulary
 # expired meanwhile (it outlives its last use by days: see vocab_ttl_s)
@@ -135,7 +135,7 @@ class SessionBuilder:
         if self.folder:
             self._fold(commit, site, shard, batches, self.folder)
         for header, events in batches:
-            rows = self._rows(site, shard, events, header.skew, header.vid)
+            rows = self._rows(site, shard, events, header)
             if not len(rows):
                 continue
             open_key = keys.open_session(site, shard, header.sid)
@@ -157,11 +157,16 @@ class SessionBuilder:
     ) -> None:
         dated = [((e.ts + h.skew) // DAY_MS, e) for h, events in batches for e in events]
         folded = fold_events(folder, site, dated, self.templates)
-        views = [(day, e) for day, e in dated if isinstance(e, PageView)]
-        ok = folder.admitted(site, [(day, "sources", _source(view)[2:]) for day, view in views])
-        for day, view in views:
-            if (day, "sources", _source(view)[2:]) not in ok:
-                view.utm, view.ref = {}, OVER_LIMIT
+        views = [
+            ((e.ts + h.skew) // DAY_MS, e, admitted_value(touch_entry(e, h)))
+            for h, events in batches
+            for e in events
+            if isinstance(e, PageView)
+        ]
+        ok = folder.admitted(site, [(day, "sources", value) for day, _, value in views])
+        for day, view, value in views:
+            if (day, "sources", value) not in ok:
+                over_limit(view)
                 folded["sources"] += 1
         count_folded(commit, site, shard, self.group, folded)
 
@@ -273,14 +278,15 @@ class SessionBuilder:
         return max(60, int(expires_ms / 1000 - time.time()))
 
     def _rows(
-        self, site: str, shard: int, events: list[Event], skew: int, vid: str
+        self, site: str, shard: int, events: list[Event], header: StoredHeader
     ) -> np.ndarray[Any, np.dtype[np.void]]:
+        skew, vid = header.skew, header.vid
         kept = [e for e in events if isinstance(e, PageView | Custom | Click | RageClick)]
         rows = np.zeros(len(kept), OPEN_ROW)
         if not kept:
             return rows
         names = [_item_name(e) for e in kept]
-        sources = [_source(e) if isinstance(e, PageView) else "" for e in kept]
+        sources = [touch_entry(e, header) if isinstance(e, PageView) else "" for e in kept]
         ids = self._ids(site, shard, [*names, *(s for s in sources if s)])
         rows["ts"] = [e.ts + skew for e in kept]
         rows["visitor"] = int(vid, 16) if vid else 0
@@ -329,16 +335,6 @@ def _item_name(event: Event) -> str:
 @lru_cache(maxsize=65_536)
 def _path(path: str) -> str:
     return normalize_path(path)
-
-
-def _source(view: PageView) -> str:
-    """Where the visit came from: a UTM source, else an external referrer host, else direct."""
-    utm = view.utm.get("source", "").strip().lower()
-    if utm:
-        return f"s:{utm}"
-    if view.ref and not view.ref.startswith("/"):
-        return f"s:{view.ref.lower().removeprefix('www.')}"
-    return f"s:{DIRECT}"
 
 
 def split_by_day(closed: Closed) -> dict[str, Closed]:

@@ -13,7 +13,6 @@ import redis
 from collector import keys
 from collector.days import DAY_MS, MAX_RANGE_DAYS, day_name
 from collector.sites import Site
-from reports.sessions.builder import DIRECT
 from reports.sessions.layout import (
     CLICK_ROW,
     NAV_ROW,
@@ -26,6 +25,7 @@ from reports.sessions.layout import (
     offsets_of,
     sessionize,
 )
+from reports.sessions.touches import DIRECT, SOURCE_PREFIX, TOUCH_PREFIX, Touch, parse_entry
 
 
 def load_sessions(
@@ -47,7 +47,7 @@ def load_sessions(
     first_day = (start_ms - max_ms) // DAY_MS
     last_day = (end_ms + window_ms) // DAY_MS
     days = [day_name(d) for d in range(first_day, last_day + 1)]
-    vocab: dict[str, int] = {f"s:{DIRECT}": 0}  # id 0: no source recorded
+    vocab: dict[str, int] = {f"{SOURCE_PREFIX}{DIRECT}": 0}  # id 0: no source recorded
     parts: list[Closed] = []
     open_parts: list[npt.NDArray[np.bool_]] = []
     since_ms = (int(time.time() * 1000) if now_ms is None else now_ms) - gap_ms
@@ -103,6 +103,24 @@ def _relabelled(closed: Closed, lut: npt.NDArray[np.int32]) -> Closed:
     return Closed(sessions, nav, clicks)
 
 
+def _source_name(entry: str) -> str:
+    """The source a vocabulary entry names, for the entries sessions point at (either touch
+    version); other entries' names are never read as sources."""
+    return (
+        parse_entry(entry).source_name if entry[:2] in (SOURCE_PREFIX, TOUCH_PREFIX) else entry[2:]
+    )
+
+
+def session_touches(table: SessionTable) -> list[Touch]:
+    """Each session's touch (that of its first page view), parsed once per distinct entry."""
+    unique, inverse = np.unique(table.source, return_inverse=True)
+    parsed = [
+        parse_entry(table.vocab[i]) if 0 <= i < len(table.vocab) else Touch()
+        for i in unique.tolist()
+    ]
+    return [parsed[k] for k in inverse.tolist()]
+
+
 def _table(
     parts: list[Closed], vocab: list[str], open_parts: list[npt.NDArray[np.bool_]]
 ) -> SessionTable:
@@ -117,7 +135,7 @@ def _table(
         start=sessions["start"].astype(np.int64),
         band=sessions["band"].astype(np.uint8),
         source=sessions["source"].astype(np.int32),
-        sources=[name[2:] for name in vocab],
+        sources=[_source_name(name) for name in vocab],
         visitor=sessions["visitor"].astype(np.uint64),
         click_offsets=offsets_of(sessions["clicks"]),
         clicks=clicks,
