@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 from clicktrail.cli.errors import CommandError, warn
 from clicktrail.cli.options import checked, int_between, iso_date, period, site_option, zone_option
@@ -26,8 +30,12 @@ from reports.analyses.journey_request import (
 from reports.analyses.journey_result import ColumnJSON, JourneyResult, PathsResult
 from reports.analyses.journeys import MAX_ANCHORED_STEPS, MAX_ROWS, MIN_ROWS, MIN_STEPS
 from reports.analyses.steps import parse_step
+from reports.charts.canvas import MIN_WIDTH_PX, png_bytes
+from reports.charts.journey_map import journey_map_chart
+from reports.charts.paths_chart import paths_chart
 
 PATTERN_HELP = "/cart, /product/:id, /product/* (glob), re:REGEX (RE2)"
+JOURNEY_WIDTH_PX, PATHS_WIDTH_PX, MAX_WIDTH_PX = 1280, 960, 4000
 ENDS_BY_DIRECTION = {"open": "left", "start": "left", "end": "entered", "both": "reached"}
 
 
@@ -94,6 +102,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         help="consecutive pages of one template are one step (/product/1 then /product/2)",
     )
     _visit_options(journeys)
+    _picture_options(journeys, JOURNEY_WIDTH_PX, "the journey map")
     journeys.set_defaults(run=cmd_journeys, with_redis=True)
 
     paths = command(
@@ -106,6 +115,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     paths.add_argument("--start", type=pattern, required=True, metavar="PAGE", help="A")
     paths.add_argument("--end", type=pattern, required=True, metavar="PAGE", help="B")
     _visit_options(paths)
+    _picture_options(paths, PATHS_WIDTH_PX, "the steps between, the time and the detours")
     paths.set_defaults(run=cmd_paths, with_redis=True)
 
 
@@ -127,6 +137,33 @@ def _visit_options(parser: argparse.ArgumentParser) -> None:
         "--source", metavar="SOURCE", help="only visits from this entry source: (direct), a host"
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _png_file(raw: str) -> Path:
+    path = Path(raw)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"expected a .png file, got {raw!r}")
+    if not path.parent.is_dir():
+        raise ValueError(f"no folder {path.parent} to write {path.name} in")
+    return path
+
+
+def _picture_options(parser: argparse.ArgumentParser, width: int, what: str) -> None:
+    parser.add_argument(
+        "-o", "--output", type=checked(_png_file), metavar="FILE.png", help=f"draw {what} as a PNG"
+    )
+    parser.add_argument(
+        "--width",
+        type=int_between(MIN_WIDTH_PX, MAX_WIDTH_PX),
+        default=width,
+        metavar="PX",
+        help="width of the PNG",
+    )
+
+
+def _write_png(image: Image.Image, path: Path, what: str) -> None:
+    path.write_bytes(png_bytes(image))
+    print(f"wrote {path}: {what}", file=sys.stderr)
 
 
 def _visits(args: argparse.Namespace, settings: Settings, time_zone: str) -> VisitFilter:
@@ -160,7 +197,12 @@ def cmd_journeys(args: argparse.Namespace, settings: Settings, client: Any) -> i
         result = run_journeys(client, site, request, gap_ms=gap_ms, max_ms=max_ms)
     except JourneyError as exc:
         raise CommandError(f"--{exc.parameter.replace('_', '-')}: {exc.problem}") from None
-    print(json.dumps(result, indent=2) if args.json else format_journeys(result))
+    if args.output:
+        _write_png(
+            journey_map_chart(result, args.width), args.output, f"{result['visits']:,} visits"
+        )
+    if args.json or not args.output:
+        print(json.dumps(result, indent=2) if args.json else format_journeys(result))
     warn(result["warnings"])
     return 0
 
@@ -173,7 +215,11 @@ def cmd_paths(args: argparse.Namespace, settings: Settings, client: Any) -> int:
         result = run_paths(client, site, request, gap_ms=gap_ms, max_ms=max_ms)
     except JourneyError as exc:
         raise CommandError(f"--{exc.parameter}: {exc.problem}") from None
-    print(json.dumps(result, indent=2) if args.json else format_paths(result))
+    if args.output:
+        reached = f"{result['reached_end']:,} of {result['visits_with_start']:,} visits reached B"
+        _write_png(paths_chart(result, args.width), args.output, reached)
+    if args.json or not args.output:
+        print(json.dumps(result, indent=2) if args.json else format_paths(result))
     warn(result["warnings"])
     return 0
 

@@ -42,12 +42,16 @@ class Units:
     source: npt.NDArray[np.int32]
     # rows -> session index in the table (to find clicks); None when the units are the sessions
     session: npt.NDArray[np.int32] | None = None
+    row: IntArray | None = None  # rows -> row in the table; None when the units are the sessions
 
     def session_of(self, rows: IntArray) -> IntArray:
         if self.session is None:
             found: IntArray = np.searchsorted(self.offsets, rows, side="right") - 1
             return found
         return self.session[rows].astype(np.int64)
+
+    def table_row(self, rows: IntArray) -> IntArray:
+        return rows if self.row is None else self.row[rows]
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ def visitor_units(table: SessionTable) -> Units:
         table.band[first],
         table.source[first],
         session[order],
+        order,
     )
 
 
@@ -145,6 +150,7 @@ def _split(units: Units, parts: int) -> list[tuple[int, Units]]:
                     units.band[first:last],
                     units.source[first:last],
                     None if units.session is None else units.session[lo:hi],
+                    None if units.row is None else units.row[lo:hi],
                 ),
             )
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import redis
@@ -30,7 +31,7 @@ from reports.analyses.journey_result import (
     time_json,
 )
 from reports.analyses.journey_visits import VisitRows, visits_from_table
-from reports.analyses.journeys import JourneyQuery, map_journeys
+from reports.analyses.journeys import BoolArray, JourneyQuery, map_journeys
 from reports.analyses.paths import find_paths
 from reports.analyses.steps import EVENT, Step, parse_step, step_matrix
 from reports.sessions.layout import SESSION_GAP_MS, SESSION_MAX_MS, IntArray, SessionTable
@@ -95,6 +96,42 @@ def run_journeys(
     gap_ms: int = SESSION_GAP_MS,
     max_ms: int = SESSION_MAX_MS,
 ) -> JourneyResult:
+    steps = _parse(request)  # before loading: a bad parameter costs no I/O
+    loaded = _load(client, site, request.visits, now_ms, gap_ms, max_ms)
+    return _map(site.name, loaded.table, loaded.sessions, request, steps, loaded.as_of)
+
+
+def journeys_of(
+    site: str,
+    table: SessionTable,
+    sessions: IntArray,
+    request: JourneyRequest,
+    now_ms: int,
+    anchors: IntArray | None = None,
+) -> JourneyResult:
+    """The journey map of chosen sessions of a table already loaded (the report's, from its
+    funnel). The caller chose the sessions: the request's days and zone only name the period in
+    the answer; its band and source still apply. `anchors` (table rows), when given, are the
+    only rows the start or end anchor may match: the report starts each visit at its funnel
+    step's own event, not at the first page view like it."""
+    steps = _parse(request)
+    chosen = request.visits
+    kept = sessions[_band_and_source(table, chosen, _band(chosen))[sessions]]
+    zone = _zone(chosen.zone)
+    as_of = datetime.fromtimestamp(now_ms / 1000, zone).isoformat(timespec="seconds")
+    return _map(site, table, kept, request, steps, as_of, anchors)
+
+
+@dataclass(frozen=True)
+class _Steps:
+    start: Step | None
+    end: Step | None
+    goal: Step | None
+    exclude: list[Step]
+
+
+def _parse(request: JourneyRequest) -> _Steps:
+    """The request's anchors, goal and exclusions as steps; JourneyError for what is wrong."""
     templates = PageTemplates(request.visits.templates)
     start, end, goal = (
         _step(name, pattern, templates)
@@ -119,33 +156,51 @@ def run_journeys(
         probe.check()
     except ValueError as exc:
         raise JourneyError(str(exc).partition(" ")[0], str(exc)) from None
-    loaded = _load(client, site, request.visits, now_ms, gap_ms, max_ms)
-    table, sessions = loaded.table, loaded.sessions
+    return _Steps(start, end, goal, exclude)
+
+
+def _map(
+    site: str,
+    table: SessionTable,
+    sessions: IntArray,
+    request: JourneyRequest,
+    steps: _Steps,
+    as_of: str,
+    anchors: IntArray | None = None,
+) -> JourneyResult:
+    start, end, goal = steps.start, steps.end, steps.goal
     if goal is not None and request.converted is not None:
         sessions = sessions[_sessions_reaching(table, sessions, goal) == request.converted]
     rows = visits_from_table(
-        table, loaded.templates, sessions, events=request.events, exclude=exclude
+        table,
+        PageTemplates(request.visits.templates),
+        sessions,
+        events=request.events,
+        exclude=steps.exclude,
     )
     warnings = [
         *_anchor_warnings(table, rows, {"start": start, "end": end}, request.events),
-        *_unmatched(table, rows.all_rows, [("goal", goal), *(("exclude", s) for s in exclude)]),
+        *_unmatched(
+            table, rows.all_rows, [("goal", goal), *(("exclude", s) for s in steps.exclude)]
+        ),
     ]
+    allowed = None if anchors is None else np.isin(rows.rows, anchors)
     query = JourneyQuery(
         request.steps,
         request.rows,
         request.merge_templates,
-        None if start is None else rows.matching(table, start),
-        None if end is None else rows.matching(table, end),
+        None if start is None else _anchored(rows.matching(table, start), allowed),
+        None if end is None else _anchored(rows.matching(table, end), allowed),
         None if goal is None else rows.reached(table, goal),
     )
     journeys = map_journeys(rows.visits, query)
     columns, edges = map_json(journeys)
     return {
-        "site": site.name,
+        "site": site,
         "from": request.visits.first.isoformat(),
         "to": request.visits.last.isoformat(),
         "time_zone": request.visits.zone,
-        "as_of": loaded.as_of,
+        "as_of": as_of,
         "mode": journeys.mode,
         "direction": journeys.direction,
         "start": request.start,
@@ -157,6 +212,10 @@ def run_journeys(
         "columns": columns,
         "edges": edges,
     }
+
+
+def _anchored(matches: BoolArray, allowed: BoolArray | None) -> BoolArray:
+    return matches if allowed is None else matches & allowed
 
 
 def run_paths(
@@ -223,28 +282,44 @@ def _load(
     max_ms: int,
 ) -> _Loaded:
     """The table of sessions around the range and the ones that count."""
-    try:
-        zone = parse_zone(chosen.zone)
-    except ValueError as exc:
-        raise JourneyError("tz", str(exc)) from None
+    zone = _zone(chosen.zone)
     try:
         start_ms, end_ms = day_range_ms(chosen.first, chosen.last, zone)
     except ValueError as exc:
         raise JourneyError("from", str(exc)) from None
-    try:
-        band = None if chosen.band is None else band_index(chosen.band)
-    except ValueError as exc:
-        raise JourneyError("band", str(exc)) from None
+    band = _band(chosen)
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     table = load_sessions(client, site, start_ms, end_ms, 0, gap_ms, max_ms, now_ms)
-    keep = (table.start >= start_ms) & (table.start < end_ms)
+    keep = (
+        (table.start >= start_ms) & (table.start < end_ms) & _band_and_source(table, chosen, band)
+    )
+    as_of = datetime.fromtimestamp(now_ms / 1000, zone).isoformat(timespec="seconds")
+    return _Loaded(table, np.flatnonzero(keep), PageTemplates(chosen.templates), as_of)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return parse_zone(name)
+    except ValueError as exc:
+        raise JourneyError("tz", str(exc)) from None
+
+
+def _band(chosen: VisitFilter) -> int | None:
+    try:
+        return None if chosen.band is None else band_index(chosen.band)
+    except ValueError as exc:
+        raise JourneyError("band", str(exc)) from None
+
+
+def _band_and_source(table: SessionTable, chosen: VisitFilter, band: int | None) -> BoolArray:
+    """Per session of the table: is it of the chosen band and entry source."""
+    keep = np.ones(len(table), dtype=bool)
     if band is not None:
         keep &= table.band == band
     if chosen.source is not None:
         wanted = np.array([name == chosen.source for name in table.sources], dtype=bool)
         keep &= wanted[table.source] if len(wanted) else False
-    as_of = datetime.fromtimestamp(now_ms / 1000, zone).isoformat(timespec="seconds")
-    return _Loaded(table, np.flatnonzero(keep), PageTemplates(chosen.templates), as_of)
+    return keep
 
 
 def _sessions_reaching(table: SessionTable, sessions: IntArray, goal: Step) -> np.ndarray:

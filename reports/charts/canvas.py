@@ -133,6 +133,12 @@ def shorten_left(canvas: Canvas, text: str, size: int, max_width: float) -> str:
     return "…" + text[len(text) - low :] if low else ""
 
 
+def days_text(first: str, last: str, time_zone: str) -> str:
+    """ "2026-11-25 to 2026-12-01 (UTC)", or one day alone."""
+    days = first if first == last else f"{first} to {last}"
+    return f"{days} ({time_zone})"
+
+
 def middle_ellipsis(text: str, keep: int) -> str:
     head = (keep + 1) // 2
     return text[:head] + "…" + text[len(text) - (keep - head) :]

@@ -26,6 +26,7 @@ from reports.charts.canvas import (
     Canvas,
     Colour,
     check_width,
+    days_text,
     scaled,
     shorten_left,
 )
@@ -83,9 +84,8 @@ def journey_map_chart(result: JourneyResult, width: int = 1280) -> Image.Image:
 
 
 def _header(canvas: Canvas, result: JourneyResult) -> None:
-    title = (
-        f"Journeys on {result['site']}, {result['from']} to {result['to']} ({result['time_zone']})"
-    )
+    days = days_text(result["from"], result["to"], result["time_zone"])
+    title = f"Journeys on {result['site']}, {days}"
     canvas.text(
         (PAD, PAD),
         shorten_left(canvas, title, TITLE_SIZE, canvas.width - 2 * PAD),
@@ -221,8 +221,10 @@ def _texts(result: JourneyResult, block: Block) -> tuple[str, str]:
     if block.kind == EXIT:
         name = EXIT_LABELS.get(result["mode"], f"reached {result['end']}")
         return name, count
-    if block.kind == OPEN:
-        return "still browsing", count
+    if block.kind == OPEN:  # open visits: in a forward map, they may go on from here
+        return (
+            "still on the site" if result["direction"] == "forward" else "visits still open"
+        ), count
     node = block.node
     assert node is not None
     share = _share(node["goal"], node["visits"])

@@ -1,9 +1,10 @@
 """The abandonment report's numbers: a funnel over a period and the one before it, the daily
-conversion, whether the change is real, and where the abandoning sessions clicked before they
-left each step's page."""
+conversion, whether the change is real, where the abandoning sessions clicked before they left
+each step's page, and the journeys into the funnel and out of it where they dropped."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
@@ -26,6 +27,7 @@ from reports.analyses.funnel_result import FunnelResult
 from reports.analyses.stats import compare
 from reports.analyses.steps import labels, step_matrix
 from reports.scheduled.config import FunnelDefinition
+from reports.scheduled.journeys import report_journeys
 from reports.scheduled.numbers import (
     ConversionChange,
     DayConversion,
@@ -79,6 +81,7 @@ def build_report(
 ) -> ReportData:
     days = (last - first).days + 1
     before = (first - timedelta(days=days), first - timedelta(days=1))
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     runs = []
     for span in ((first, last), before):
         request = funnel.request(*span, breakdown="band", zone=zone, templates=templates)
@@ -109,6 +112,7 @@ def build_report(
         "daily": [_day(d) for d in daily],
         "previous_daily": [_day(d) for d in previous_daily],
         "abandonment_heatmaps": [_heat_summary(h) for h in heat if h.sessions],
+        "journeys": report_journeys(current, first, last, zone, templates, now_ms),
         "headline": headline(current.result, period, change),
     }
     return ReportData(data, current, previous, daily, previous_daily, heat)

@@ -16,12 +16,14 @@ from PIL import Image
 from heatmap.render import Legend, render_heatmap
 from reports.analyses.durations import format_duration
 from reports.charts.canvas import png_bytes
+from reports.charts.journey_map import journey_map_chart
 from reports.delivery.targets import ReportFiles
 from reports.scheduled.build import ReportData
 from reports.scheduled.charts import daily_chart, funnel_chart
 from reports.scheduled.numbers import ReportNumbers
 
 HEATMAP_WIDTH_PX = 640
+JOURNEY_WIDTH_PX = 800  # as wide as the funnel chart
 CSV_COLUMNS = (
     "step", "pattern", "entered", "converted", "dropped", "in_progress", "conversion_rate",
     "drop_off_rate", "median_s", "p90_s", "previous_entered", "previous_conversion_rate",
@@ -44,6 +46,15 @@ def report_images(report: ReportData) -> dict[str, Image.Image]:
         ),
         "daily": daily_chart(report.daily, previous=report.previous_daily),
     }
+    journeys = report.data["journeys"]
+    images["journeys-into-step-1"] = journey_map_chart(
+        journeys["into_first_step"], width=JOURNEY_WIDTH_PX
+    )
+    for drop in journeys["after_drop"]:
+        if drop["dropped"]:
+            images[f"journeys-after-step-{drop['step']}"] = journey_map_chart(
+                drop["map"], width=JOURNEY_WIDTH_PX
+            )
     period = f"{report.data['period']['from']} to {report.data['period']['to']}"
     for heat in report.heat:
         if heat.clicks:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from reports.analyses.funnel_result import FunnelResult
+from reports.analyses.journey_result import JourneyResult
 
 
 class FunnelName(TypedDict):
@@ -46,6 +47,20 @@ class HeatSummary(TypedDict):
     rage_clicks: int
 
 
+class AfterDrop(TypedDict):
+    """Where the units that dropped after a step went: the map from that step's event."""
+
+    step: int  # 1-based, every step but the last
+    pattern: str
+    dropped: int  # the funnel's; the map's first column holds as many visits
+    map: JourneyResult
+
+
+class ReportJourneys(TypedDict):
+    into_first_step: JourneyResult  # backward from the step-1 event of every unit that entered
+    after_drop: list[AfterDrop]
+
+
 class ReportNumbers(TypedDict):
     site: str
     funnel: FunnelName
@@ -57,4 +72,5 @@ class ReportNumbers(TypedDict):
     daily: list[DayConversion]
     previous_daily: list[DayConversion]
     abandonment_heatmaps: list[HeatSummary]
+    journeys: ReportJourneys
     headline: str

@@ -4,9 +4,11 @@ and built by the worker (tests/clicktrail/conftest.py: JOURNEYS)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from clicktrail.cli.main import main
 from collector.sites import Site
@@ -120,4 +122,38 @@ def test_bad_options_fail_with_one_line_and_exit_2(
     shop: Site, redis_url: str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
     code, _, err = run(capsys, redis_url, *argv)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_journeys_and_paths_draw_pngs(
+    shop: Site, redis_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    journeys_png, paths_png = tmp_path / "map.png", tmp_path / "paths.png"
+    code, out, err = run(
+        capsys, redis_url, "journeys", "--goal", "/thanks", "-o", str(journeys_png)
+    )
+    assert (code, out) == (0, "")
+    assert err == f"wrote {journeys_png}: 30 visits\n"
+    with Image.open(journeys_png) as image:
+        assert image.width == 1280 and image.format == "PNG"
+    argv = ["paths", "--start", "/", "--end", "/thanks", "-o", str(paths_png), "--width", "800"]
+    code, out, err = run(capsys, redis_url, *argv, "--json")
+    assert code == 0 and json.loads(out)["reached_end"] == 10  # --json prints all the same
+    assert err == f"wrote {paths_png}: 10 of 10 visits reached B\n"
+    with Image.open(paths_png) as image:
+        assert image.width == 800
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-o", "map.jpg"], "expected a .png file"),
+        (["-o", "/no/such/folder/map.png"], "no folder /no/such/folder"),
+        (["-o", "map.png", "--width", "100"], "--width: expected a whole number from 320 to 4000"),
+    ],
+)
+def test_bad_picture_options_fail_with_one_line(
+    shop: Site, redis_url: str, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, _, err = run(capsys, redis_url, "journeys", *argv)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1

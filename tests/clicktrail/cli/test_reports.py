@@ -132,6 +132,13 @@ def test_today_reports_on_todays_sessions_and_says_what_it_covers(
     sent = json.loads((tmp_path / "out" / "report.json").read_text())
     assert sent["period"]["covers"] == f"{today} (UTC)"
     assert f"covers {today} (UTC)" in (tmp_path / "out" / "report.html").read_text()
+    drops = sent["journeys"]["after_drop"]
+    assert [(d["dropped"], d["map"]["columns"][0]["visits"]) for d in drops] == [
+        (5, 5), (7, 7), (8, 8)
+    ]  # fmt: skip
+    assert sent["journeys"]["into_first_step"]["visits"] == 30
+    for name in ("journeys-into-step-1", "journeys-after-step-2"):
+        assert (tmp_path / "out" / f"{name}.png").is_file()
 
 
 def test_from_and_to_choose_the_reports_days(

@@ -89,12 +89,13 @@ def test_the_files_are_complete(report: ReportData, tmp_path: Path) -> None:
         ("/checkout", "40", "20"),
         ("/thanks", "30", "10"),
     ]
-    assert set(files.images) == {"funnel", "daily", "abandonment-step-2"}
+    journeys = {"journeys-into-step-1", *(f"journeys-after-step-{k}" for k in (1, 2, 3))}
+    assert set(files.images) == {"funnel", "daily", "abandonment-step-2", *journeys}
     for path in files.images.values():
         with Image.open(path) as image:
             assert image.width >= 600
     html = files.html.read_text()
-    assert html.count("data:image/png;base64,") == 3 and "<script" not in html
+    assert html.count("data:image/png;base64,") == 7 and "<script" not in html
     assert "https://stats.shop.example/sites/shop/heatmap?page=%2Fcart" in html
     assert report.data["headline"] in html
 
