@@ -44,7 +44,7 @@ import {
     if (block.kind === "exit") {
       return [EXIT_LABELS[result.mode] || `reached ${result.end}`, detail];
     }
-    if (block.kind === "open") return ["still browsing", detail];
+    if (block.kind === "open") return [openName(), detail];
     const s = share(block.node.goal, block.visits);
     if (s !== null) detail += ` · ${(100 * s).toFixed(0)}% goal`;
     else if (block.node.median_next_s !== null) detail += ` · next ${duration(block.node.median_next_s)}`;
@@ -144,7 +144,7 @@ import {
   function linkTexts(link) {
     const name = (id) => {
       const node = result.columns.flatMap((c) => c.nodes).find((n) => n.id === id);
-      return node ? nodeLabel(node) : id.endsWith(":exit") ? "exit" : "still browsing";
+      return node ? nodeLabel(node) : id.endsWith(":exit") ? "exit" : openName();
     };
     const [a, b] = result.direction === "backward" ? [link.to, link.from] : [link.from, link.to];
     const lines = [`${name(a)} → ${name(b)}`, `${count(link.visits)} visits`];
@@ -183,6 +183,8 @@ import {
   }
 
 
+  // As the PNG says it: in a forward map, open visits may go on from here.
+  const openName = () => (result.direction === "forward" ? "still on the site" : "visits still open");
   const endsName = () => (result.direction === "backward" ? "Started here" : "Ended here");
 
   function here(changes) {
@@ -246,7 +248,8 @@ import {
     }[result.mode];
     section.querySelector("[data-journey-title]").textContent =
       `${count(result.visits)} visits, ${mode}`;
-    const parts = [`${result.from} to ${result.to} (${result.time_zone})`];
+    const days = result.from === result.to ? result.from : `${result.from} to ${result.to}`;
+    const parts = [`${days} (${result.time_zone})`];
     if (result.never_reached) parts.push(`${count(result.never_reached)} never reached ${result.end}`);
     if (result.goal !== null) parts.push(`goal: ${result.goal}`);
     section.querySelector("[data-journey-summary]").textContent = parts.join(" · ");
