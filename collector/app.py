@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from collector.batch_writer import REDIS_DOWN, BatchWriter
 from collector.connections import async_client
+from collector.geo import Countries
 from collector.head_limit import HeadLimit
 from collector.ingest import Collector, CollectRoute
 from collector.metrics import Metrics
@@ -43,7 +44,8 @@ def create_app(
     metrics = Metrics()
     sites = SiteDirectory(client)
     writer = BatchWriter(client, settings.buffer_max_events)
-    collector = Collector(settings, sites, writer, VisitorHasher(client), metrics)
+    countries = Countries(settings.geoip_file)
+    collector = Collector(settings, sites, writer, VisitorHasher(client), metrics, countries)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -55,6 +57,7 @@ def create_app(
         finally:
             await writer.close()  # every batch taken is answered before we go
             await client.aclose()
+            countries.close()
             for close in on_close:
                 close()
 

@@ -17,11 +17,13 @@ from typing import Any
 import msgspec
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from collector.agents import AgentParser
 from collector.batch_writer import REDIS_DOWN, BatchWriter, BufferFullError, prepare_batch
 from collector.bounds import clamp_batch
+from collector.geo import Countries
 from collector.head_limit import HEADER_VALUE_MAX_BYTES
 from collector.metrics import Metrics
-from collector.privacy import VisitorHasher, client_ip, is_bot, opted_out
+from collector.privacy import VisitorHasher, client_ip, opted_out
 from collector.ratelimit import RateLimiter
 from collector.schema import SCHEMA_VERSION, Batch, BatchError, StoredHeader, decode_batch
 from collector.settings import Settings
@@ -96,6 +98,7 @@ class Collector:
     writer: BatchWriter
     hasher: VisitorHasher
     metrics: Metrics
+    countries: Countries
 
     def __post_init__(self) -> None:
         self.ip_limiter = RateLimiter(self.settings.rate_ip_per_s)
@@ -103,8 +106,8 @@ class Collector:
         # Refused requests cost a client tokens of its own bucket: probing keys, origins or
         # the parser gets a 429 long before it costs us much.
         self.invalid_limiter = RateLimiter(self.settings.rate_invalid_per_s)
-        # User agents repeat endlessly: classify each once (4096 entries of at most 1 KB).
-        self.is_bot = lru_cache(maxsize=4096)(is_bot)
+        # User agents repeat endlessly: each is parsed once (collector.agents caches by hash).
+        self.agents = AgentParser()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = read_headers(scope)
@@ -151,7 +154,8 @@ class Collector:
             return 429, {"error": "too many requests"}, self.ip_limiter.retry_after_s()
         user_agent = headers.get("user-agent", "")
         n = len(batch.events)
-        if self.is_bot(user_agent):
+        agent = self.agents(user_agent)
+        if agent.bot:
             return self._dropped(n, "bot")
         if opted_out(headers, self.settings.honor_dnt):
             return self._dropped(n, "opt_out")
@@ -163,6 +167,9 @@ class Collector:
             vid=await self.hasher.visitor_id(site.name, ip, user_agent),
             recv=now_ms,
             skew=now_ms - batch.sent_at,
+            browser=agent.browser,
+            os=agent.os,
+            country=self.countries(ip),
         )
         prepared = prepare_batch(site, batch, header, self.settings.max_event_age_s)
         try:

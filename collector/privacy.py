@@ -1,4 +1,5 @@
-"""Who is asking, and whether we may count them: bots, opt-out signals, client IP, visitor ids.
+"""Who is asking, and whether we may count them: opt-out signals, client IP, visitor ids
+(bots: collector.agents).
 
 No raw IP leaves this module: it only feeds rate limiting (in memory) and a keyed daily hash.
 """
@@ -9,7 +10,6 @@ import asyncio
 import hashlib
 import hmac
 import ipaddress
-import re
 import secrets
 import time
 from collections.abc import Iterable, Mapping
@@ -23,15 +23,6 @@ from collector.setting_values import Network
 MAX_KNOWN_VISITORS = 50_000  # memo of visitor ids, forgotten at midnight UTC or when full
 MAX_KNOWN_BYTES = 16 * 1024 * 1024  # ... or when the strings it holds reach this many bytes
 KNOWN_ENTRY_BYTES = 400  # a memo entry's tuple, strings and dict slot, besides the user agent
-BOT_PATTERN = re.compile(
-    r"bot\b|bot/|crawl|spider|slurp|facebookexternalhit|embedly|preview|lighthouse|pingdom|"
-    r"uptime|monitor|curl/|wget/|python-requests|go-http-client|java/|okhttp|phantomjs",
-    re.IGNORECASE,
-)
-
-
-def is_bot(user_agent: str) -> bool:
-    return not user_agent or BOT_PATTERN.search(user_agent) is not None
 
 
 def opted_out(headers: Mapping[str, str], honor_dnt: bool) -> bool:

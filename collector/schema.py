@@ -192,6 +192,10 @@ class StoredHeader(msgspec.Struct, array_like=True):
     vid: str  # visitor id: keyed daily hash, "" when not derived
     recv: int  # server time of receipt, ms
     skew: int  # server minus client clock, ms: add to an event's ts for server time
+    # Since the overview issue; batches stored before decode with the defaults.
+    browser: str = ""  # browser family (collector.agents), never the user agent
+    os: str = ""  # operating system family
+    country: str = ""  # ISO 3166-1 alpha-2 of the client address (collector.geo), or ""
 
 
 _MSGPACK = msgspec.msgpack.Encoder()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from collector.inputs import int_between
@@ -100,6 +101,13 @@ def parse_secret(raw: str) -> str:
     if len(raw) < 16 or not raw.isascii() or not raw.isprintable() or " " in raw:
         raise ValueError("expected at least 16 printable ASCII characters without spaces")
     return raw
+
+
+def parse_file(raw: str) -> Path:
+    path = Path(raw)
+    if not path.is_file():
+        raise ValueError(f"no file {raw!r}")
+    return path
 
 
 def parse_port(raw: str) -> int:

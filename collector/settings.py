@@ -15,6 +15,7 @@ from collector.setting_values import (
     Network,
     bounded_float,
     parse_bool,
+    parse_file,
     parse_fsync,
     parse_http_url,
     parse_log_level,
@@ -149,6 +150,13 @@ SPECS: tuple[Spec, ...] = (
         many=True,
     ),
     Spec(
+        "geoip_file",
+        "CLICKTRAIL_GEOIP_FILE",
+        parse_file,
+        "A MaxMind or DB-IP .mmdb file (City or Country) to find visitors' countries in. Unset: "
+        "the registries' delegations bundled with clicktrail (iptocc).",
+    ),
+    Spec(
         "buffer_max_events",
         "CLICKTRAIL_BUFFER_MAX",
         int_between(1_000, 10**9),
@@ -243,6 +251,7 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     honor_dnt: bool = True
     trusted_proxies: tuple[Network, ...] = field(default_factory=tuple)
+    geoip_file: Path | None = None
     buffer_max_events: int = 1_000_000
     shards: int = 1
     redis_fsync: str = "everysec"

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from collector import keys
 from collector.schema import Click, PageView
+from collector.setting_values import parse_networks
 from collector.sites import Site, add_site, new_site
 from tests.factories import ORIGIN, all_keys, batch, click, decode_entry, pageview, stored_entries
 
@@ -72,6 +73,22 @@ def test_no_raw_ip_is_stored_and_the_visitor_id_is_a_keyed_hash(
     assert 0 < redis_client.ttl(salt_key) <= keys.SALT_TTL_S
 
 
+def test_browser_system_and_country_are_kept_as_families_and_a_code(
+    make_client: Callable[..., TestClient], redis_client: redis.Redis, site: Site
+) -> None:
+    proxied = make_client(trusted_proxies=parse_networks("203.0.113.0/24"))
+    safari = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+        "like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+    )
+    headers = {"user-agent": safari, "x-forwarded-for": "81.2.69.142"}  # a British address
+    assert proxied.post("/e", json=batch(site.key), headers=headers).status_code == 202
+    header, _ = decode_entry(stored_entries(redis_client)[0])
+    assert (header.browser, header.os, header.country) == ("Mobile Safari", "iOS", "GB")
+    dump = b"".join(redis_client.dump(k) or b"" for k in all_keys(redis_client))
+    assert b"81.2.69.142" not in dump and b"AppleWebKit" not in dump
+
+
 def test_bots_and_opted_out_visitors_get_202_and_nothing_is_stored(
     make_client: Callable[..., TestClient], redis_client: redis.Redis, site: Site
 ) -> None:
@@ -79,6 +96,7 @@ def test_bots_and_opted_out_visitors_get_202_and_nothing_is_stored(
     for headers in (
         {"user-agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"},
         {"user-agent": ""},
+        {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/131.0.0.0 Safari/537.36"},
         {"sec-gpc": "1"},
         {"dnt": "1"},
     ):

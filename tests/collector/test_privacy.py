@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 from starlette.datastructures import Headers
 
-from collector.privacy import client_ip, is_bot, opted_out
+from collector.privacy import client_ip, opted_out
 from tests.factories import tiny_async_client
 
 PROXIES = (ipaddress.ip_network("10.0.0.0/8"),)
@@ -30,26 +30,6 @@ def test_client_ip_believes_forwarded_for_only_from_trusted_proxies(
     peer: str | None, forwarded: str | None, expected: str
 ) -> None:
     assert client_ip(peer, forwarded, PROXIES) == expected
-
-
-@pytest.mark.parametrize(
-    ("agent", "bot"),
-    [
-        ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", True),
-        ("Mozilla/5.0 (compatible; bingbot/2.0)", True),
-        ("facebookexternalhit/1.1", True),
-        ("curl/8.5.0", True),
-        ("python-requests/2.32", True),
-        ("", True),
-        (
-            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile",
-            False,
-        ),
-        ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari", False),
-    ],
-)
-def test_bots_are_recognised_by_user_agent(agent: str, bot: bool) -> None:
-    assert is_bot(agent) is bot
 
 
 @pytest.mark.parametrize(
