@@ -1,11 +1,12 @@
 """The dashboard: server-rendered pages (Jinja2) over the same reads as the API, with a little
-plain JavaScript (clicktrail/static/dashboard.js) for copying, polling and small conveniences."""
+plain JavaScript (clicktrail/web/static/dashboard.js) for copying, polling and small conveniences,
+and the journey map drawn in the browser from the API's JSON (static/journeys.js)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
@@ -28,6 +29,8 @@ from clicktrail.web.auth import (
     visible_site,
 )
 from clicktrail.web.funnel_form import funnel_form
+from clicktrail.web.journey_form import JourneyForm, journey_form
+from clicktrail.web.journey_reads import get_paths_result
 from clicktrail.web.reads import ApiState, get_funnel_result, site_json
 from clicktrail.web.tokens import find_token
 from collector.days import FUNNEL_PERIOD_DAYS, PAGES_PERIOD_DAYS, day_names
@@ -105,6 +108,8 @@ class Dashboard:
             Route("/sites/{site}", self.for_site(self.site_view)),
             Route("/sites/{site}/heatmap", self.for_site(self.heatmap_view)),
             Route("/sites/{site}/funnel", self.for_site(self.funnel_view)),
+            Route("/sites/{site}/journeys", self.for_site(self.journeys_view)),
+            Route("/sites/{site}/journeys/a-to-b", self.for_site(self.a_to_b_view)),
             Route(
                 "/sites/{site}/reports/{name}/send",
                 self.for_site(self.send_report),
@@ -218,6 +223,34 @@ class Dashboard:
                          result=result, templates_seen=seen, reports=reports,
                          error=error or config_error,
                          sent=request.query_params.get("sent"))  # fmt: skip
+
+    def journeys_view(self, request: Request, site: Site) -> Response:
+        """The form; the map is drawn in the browser (static/journeys.js) from the API's JSON."""
+        form = journey_form(request.query_params, "map")
+        query = form.api_query("map")
+        api = None if form.error else f"/api/sites/{site.name}/journeys" + (query and f"?{query}")
+        return self._journeys_page(request, site, form, "map", api=api)
+
+    def a_to_b_view(self, request: Request, site: Site) -> Response:
+        form = journey_form(request.query_params, "a-to-b")
+        anchored = bool(form.field("start") and form.field("end"))
+        result = None
+        if anchored and not form.error:
+            try:
+                result = get_paths_result(self.api, site, form.values)
+            except p.ParamError as exc:
+                form = replace(form, error=f"{exc.name}: {exc.problem}")
+        return self._journeys_page(request, site, form, "a-to-b", result=result,
+                                   anchored=anchored)  # fmt: skip
+
+    def _journeys_page(
+        self, request: Request, site: Site, form: JourneyForm, tab: str, **context: Any
+    ) -> Response:
+        days = day_names(form.first, form.last)
+        seen = _suggestions(load_pages(self.api.client, site, days), self.api.settings)
+        return self.page(request, "journeys.html.j2", 400 if form.error else 200,
+                         site=site_json(self.api, site), form=form, tab=tab,
+                         templates_seen=seen, error=form.error, **context)  # fmt: skip
 
     def send_report(self, request: Request, site: Site) -> Response:
         name = request.path_params["name"]

@@ -223,6 +223,17 @@ def test_values_posted_by_strangers_run_nowhere_in_the_dashboard(
     expect(page.locator("details[open]").first).to_contain_text(HOSTILE_PATHS[1])
     assert_nothing_ran(page, dialogs, "the funnel's drop-off lists")
 
+    # The journey map, drawn in the browser: hostile pages as labels, tooltips and the panel.
+    visit(page, dialogs, f"{base}/sites/shop/journeys?rows=10&steps=3&events=true")
+    nodes = page.locator("g.node.step")
+    expect(nodes.first).to_be_attached()
+    for node in nodes.all():
+        node.focus()  # its tooltip
+        node.press("Enter")  # its panel
+    names = page.eval_on_selector_all("g.node.step", "gs => gs.map((g) => g.ariaLabel)")
+    assert any(HOSTILE_PATHS[0] in name for name in names)
+    assert_nothing_ran(page, dialogs, "the journey map")
+
     # Shown as text: the values reached the pages, escaped.
     visit(page, dialogs, f"{base}/sites/shop")
     expect(page.get_by_role("cell", name=HOSTILE_PATHS[0]).first).to_be_visible()

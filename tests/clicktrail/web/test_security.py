@@ -43,7 +43,10 @@ DASHBOARD_PARAMS = {
     "/sites/shop": ("from", "to"),
     "/sites/shop/heatmap": ("page", "band", "kind", "from", "to"),
     "/sites/shop/funnel": ("step", "window", "from", "to", "strict", "sent"),
-}
+    "/sites/shop/journeys": ("start", "end", "goal", "converted", "steps", "rows", "events",
+                             "exclude", "merge_templates", "from", "to", "band", "source"),
+    "/sites/shop/journeys/a-to-b": ("start", "end", "from", "to", "band", "source"),
+}  # fmt: skip
 API_ROUTES = ("/api/sites", "/api/sites/shop/pages", "/api/openapi.json")
 PROXY = "10.0.0.5"
 
