@@ -14,6 +14,7 @@ from PIL import Image
 from clicktrail.cli.errors import CommandError, warn
 from clicktrail.cli.options import checked, int_between, iso_date, period, site_option, zone_option
 from clicktrail.cli.parser import command
+from clicktrail.wiring import report_config
 from collector.days import JOURNEY_PERIOD_DAYS
 from collector.pages import BANDS
 from collector.settings import Settings
@@ -30,6 +31,7 @@ from reports.analyses.journey_request import (
 from reports.analyses.journey_result import ColumnJSON, JourneyResult, PathsResult
 from reports.analyses.journeys import MAX_ANCHORED_STEPS, MAX_ROWS, MIN_ROWS, MIN_STEPS
 from reports.analyses.steps import parse_step
+from reports.analyses.visit_channels import CHANNEL_SLUGS
 from reports.charts.canvas import MIN_WIDTH_PX, png_bytes
 from reports.charts.journey_map import journey_map_chart
 from reports.charts.paths_chart import paths_chart
@@ -101,7 +103,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="consecutive pages of one template are one step (/product/1 then /product/2)",
     )
-    _visit_options(journeys)
+    visit_options(journeys)
     _picture_options(journeys, JOURNEY_WIDTH_PX, "the journey map")
     journeys.set_defaults(run=cmd_journeys, with_redis=True)
 
@@ -114,12 +116,12 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     site_option(paths)
     paths.add_argument("--start", type=pattern, required=True, metavar="PAGE", help="A")
     paths.add_argument("--end", type=pattern, required=True, metavar="PAGE", help="B")
-    _visit_options(paths)
+    visit_options(paths)
     _picture_options(paths, PATHS_WIDTH_PX, "the steps between, the time and the detours")
     paths.set_defaults(run=cmd_paths, with_redis=True)
 
 
-def _visit_options(parser: argparse.ArgumentParser) -> None:
+def visit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--from", dest="first", type=iso_date, metavar="YYYY-MM-DD", help="first day"
     )
@@ -135,6 +137,12 @@ def _visit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--band", choices=BANDS, help="only this device band (default: all)")
     parser.add_argument(
         "--source", metavar="SOURCE", help="only visits from this entry source: (direct), a host"
+    )
+    parser.add_argument(
+        "--channel",
+        choices=CHANNEL_SLUGS,
+        metavar="CHANNEL",
+        help=f"only visits of this channel: {', '.join(CHANNEL_SLUGS)}",
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
 
@@ -166,7 +174,7 @@ def _write_png(image: Image.Image, path: Path, what: str) -> None:
     print(f"wrote {path}: {what}", file=sys.stderr)
 
 
-def _visits(args: argparse.Namespace, settings: Settings, time_zone: str) -> VisitFilter:
+def visit_filter(args: argparse.Namespace, settings: Settings, time_zone: str) -> VisitFilter:
     first, last = period(args.first, args.last, JOURNEY_PERIOD_DAYS)
     return VisitFilter(
         first=first,
@@ -175,13 +183,15 @@ def _visits(args: argparse.Namespace, settings: Settings, time_zone: str) -> Vis
         band=args.band,
         source=args.source,
         templates=settings.page_templates,
+        channel=args.channel,
+        channel_rules=report_config(args.config).channel_rules if args.channel else (),
     )
 
 
 def cmd_journeys(args: argparse.Namespace, settings: Settings, client: Any) -> int:
     site = get_site(client, args.site)
     request = JourneyRequest(
-        visits=_visits(args, settings, site.time_zone),
+        visits=visit_filter(args, settings, site.time_zone),
         start=args.start,
         end=args.end,
         steps=args.steps,
@@ -209,7 +219,7 @@ def cmd_journeys(args: argparse.Namespace, settings: Settings, client: Any) -> i
 
 def cmd_paths(args: argparse.Namespace, settings: Settings, client: Any) -> int:
     site = get_site(client, args.site)
-    request = PathsRequest(_visits(args, settings, site.time_zone), args.start, args.end)
+    request = PathsRequest(visit_filter(args, settings, site.time_zone), args.start, args.end)
     gap_ms, max_ms = settings.session_ms
     try:
         result = run_paths(client, site, request, gap_ms=gap_ms, max_ms=max_ms)

@@ -12,7 +12,17 @@ from urllib.parse import urlsplit
 
 import redis
 
-from clicktrail.cli import demo, heatmaps, journeys, reports, screenshots, serve, sites, tokens
+from clicktrail.cli import (
+    channels,
+    demo,
+    heatmaps,
+    journeys,
+    reports,
+    screenshots,
+    serve,
+    sites,
+    tokens,
+)
 from clicktrail.cli.client import with_redis
 from clicktrail.cli.data import check_data_dir
 from clicktrail.cli.errors import CommandError, Unavailable
@@ -42,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     heatmaps.add_parsers(commands, common)
     reports.add_parsers(commands, common)
     journeys.add_parsers(commands, common)
+    channels.add_parsers(commands, common)
     reports.add_report_parsers(commands, common)
     serve.add_scheduler_parser(commands, common)
     tokens.add_parsers(commands, common)

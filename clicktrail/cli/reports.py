@@ -90,7 +90,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         f"(default: the last {FUNNEL_PERIOD_DAYS} days up to today)",
     )
     zone_option(funnel)
-    funnel.add_argument("--by", choices=("band", "source"), help="break the counts down")
+    funnel.add_argument("--by", choices=("band", "source", "channel"), help="break the counts down")
     funnel.add_argument("--json", action="store_true", help="print JSON")
     funnel.set_defaults(run=cmd_funnel, with_redis=True)
 
@@ -110,6 +110,7 @@ def cmd_funnel(args: argparse.Namespace, settings: Settings, client: Any) -> int
         breakdown=args.by,
         zone=args.tz or site.time_zone,
         templates=settings.page_templates,
+        channel_rules=report_config(args.config).channel_rules if args.by == "channel" else (),
     )
     try:
         gap_ms, max_ms = settings.session_ms

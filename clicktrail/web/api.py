@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from clicktrail.web import params as p
 from clicktrail.web.api_schemas import (
+    CHANNELS,
     ELEMENT_ROW,
     FUNNEL,
     JOURNEYS,
@@ -28,8 +29,10 @@ from clicktrail.web.api_schemas import (
 )
 from clicktrail.web.auth import authenticate, visible_site
 from clicktrail.web.journey_reads import (
+    CHANNELS_PARAMS,
     JOURNEY_PARAMS,
     PATHS_PARAMS,
+    get_channels_result,
     get_journeys_result,
     get_paths_result,
 )
@@ -162,6 +165,10 @@ def get_paths(call: Call) -> Response:
     return JSONResponse(get_paths_result(call.api, call.site, call.values))
 
 
+def get_channels(call: Call) -> Response:
+    return JSONResponse(get_channels_result(call.api, call.site, call.values))
+
+
 def get_live(call: Call) -> Response:
     now_ms = int(time.time() * 1000)
     live = load_live(call.api.client, call.site, call.values["minutes"], now_ms)
@@ -244,9 +251,10 @@ _UNIT = p.Param(
     "unit", "What converts.", {"type": "string", "enum": ["session", "visitor"]},
     p.one_of("session", "visitor"), default="session",
 )  # fmt: skip
+BREAKDOWNS = ("band", "source", "channel")
 _BY = p.Param(
-    "by", "Break the numbers down by device band or entry source.",
-    {"type": "string", "enum": ["band", "source"]}, p.one_of("band", "source"),
+    "by", "Break the numbers down by device band, entry source or channel.",
+    {"type": "string", "enum": list(BREAKDOWNS)}, p.one_of(*BREAKDOWNS),
 )  # fmt: skip
 _FUNNEL_FROM = p.Param(
     "from", f"First day. Default: {FUNNEL_PERIOD_DAYS} days before `to`.", p.DATE, p.iso_day
@@ -302,6 +310,13 @@ ENDPOINTS = (
         PATHS_PARAMS,
         get_paths,
         PATHS,
+    ),
+    Endpoint(
+        "/sites/{site}/channels",
+        "Visits by entry channel, with bounce and conversion rates (`clicktrail channels --json`)",
+        CHANNELS_PARAMS,
+        get_channels,
+        CHANNELS,
     ),
     Endpoint(
         "/sites/{site}/live",

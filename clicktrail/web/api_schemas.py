@@ -221,3 +221,48 @@ PATHS = {
         "paths": {"type": "array", "items": OBJECT},
     },
 }
+
+_RATE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+CHANNELS = {
+    "type": "object",
+    "required": [
+        "site",
+        "from",
+        "to",
+        "time_zone",
+        "goal",
+        "visits",
+        "spam_visits",
+        "warnings",
+        "channels",
+    ],
+    "properties": {
+        "visits": _INT,
+        "spam_visits": {**_INT, "description": "visits from referrer spam, left out"},
+        "warnings": _WARNINGS,
+        "channels": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "channel",
+                    "name",
+                    "visits",
+                    "bounce_rate",
+                    "conversions",
+                    "conversion_rate",
+                    "sources",
+                ],
+                "properties": {
+                    "channel": {"type": "string", "description": "slug: organic_search, ..."},
+                    "name": {"type": "string"},
+                    "visits": _INT,
+                    "bounce_rate": _RATE,
+                    "conversions": {"type": ["integer", "null"]},
+                    "conversion_rate": _RATE,
+                    "sources": {"type": "array", "items": OBJECT},
+                },
+            },
+        },
+    },
+}

@@ -3,6 +3,7 @@ API, its OpenAPI document and the dashboard, all on one port."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,7 +23,10 @@ from collector.app import create_app
 from collector.connections import close_client, sync_client
 from collector.settings import Settings
 from collector.sites import SiteError
+from reports.analyses.channel_rules import ChannelRule
 from reports.scheduled.config import ConfigError, ReportConfig
+
+log = logging.getLogger(__name__)
 
 
 def read_routes(
@@ -49,7 +53,14 @@ def create_web_app(
     config: Path | None,
     send_report: Callable[[str], list[str]],
 ) -> Starlette:
-    api = ApiState(sync_client(redis_url), settings)
+    def channel_rules() -> tuple[ChannelRule, ...]:
+        try:
+            return report_config(config).channel_rules
+        except ConfigError as exc:  # the dashboard's funnel page shows it; counted as none
+            log.error("channel rules not read: %s", exc)
+            return ()
+
+    api = ApiState(sync_client(redis_url), settings, channel_rules)
     routes = read_routes(api, config, send_report)
     app = create_app(settings, redis_url, routes, on_close=[lambda: close_client(api.client)])
     # Outermost first: the scheme is settled before any route or header sees the request.

@@ -4,6 +4,7 @@ declared once, and the reads that answer them with the JSON `clicktrail journeys
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from clicktrail.web import params as p
@@ -11,6 +12,7 @@ from clicktrail.web.reads import ApiState
 from collector.days import JOURNEY_PERIOD_DAYS
 from collector.pages import BANDS
 from collector.sites import Site
+from reports.analyses.channel_report import ChannelsRequest, ChannelsResult, run_channels
 from reports.analyses.journey_request import (
     JourneyError,
     JourneyRequest,
@@ -21,6 +23,7 @@ from reports.analyses.journey_request import (
 )
 from reports.analyses.journey_result import JourneyResult, PathsResult
 from reports.analyses.journeys import MAX_ANCHORED_STEPS, MAX_ROWS, MIN_ROWS, MIN_STEPS
+from reports.analyses.visit_channels import CHANNEL_SLUGS
 
 MAX_EXCLUDED = 20
 MAX_SOURCE_CHARS = 256
@@ -59,7 +62,13 @@ SOURCE = p.Param(
     {"type": "string", "maxLength": MAX_SOURCE_CHARS},
     _source,
 )
-VISITS = (FROM, TO, p.ZONE, BAND, SOURCE)
+CHANNEL = p.Param(
+    "channel",
+    "Only visits of this channel (classified when asked, with [channels] of clicktrail.toml).",
+    {"type": "string", "enum": list(CHANNEL_SLUGS)},
+    p.one_of(*CHANNEL_SLUGS),
+)
+VISITS = (FROM, TO, p.ZONE, BAND, SOURCE, CHANNEL)
 
 JOURNEY_PARAMS = (
     _pattern("start", f"Start each visit's journey at its first occurrence of A: {_PAGE_SYNTAX}."),
@@ -122,6 +131,8 @@ def _visit_filter(api: ApiState, site: Site, values: dict[str, Any]) -> VisitFil
         band=values.get("band"),
         source=values.get("source"),
         templates=api.settings.page_templates,
+        channel=values.get("channel"),
+        channel_rules=api.channel_rules() if values.get("channel") else (),
     )
 
 
@@ -150,5 +161,21 @@ def get_paths_result(api: ApiState, site: Site, values: dict[str, Any]) -> Paths
     gap_ms, max_ms = api.settings.session_ms
     try:
         return run_paths(api.client, site, request, gap_ms=gap_ms, max_ms=max_ms)
+    except JourneyError as exc:
+        raise p.ParamError(exc.parameter, exc.problem) from None
+
+
+CHANNELS_PARAMS = (
+    _pattern("goal", "A page or custom event (event:signup) that counts as converting."),
+    *VISITS,
+)
+
+
+def get_channels_result(api: ApiState, site: Site, values: dict[str, Any]) -> ChannelsResult:
+    chosen = replace(_visit_filter(api, site, values), channel_rules=api.channel_rules())
+    request = ChannelsRequest(visits=chosen, goal=values.get("goal"))
+    gap_ms, max_ms = api.settings.session_ms
+    try:
+        return run_channels(api.client, site, request, gap_ms=gap_ms, max_ms=max_ms)
     except JourneyError as exc:
         raise p.ParamError(exc.parameter, exc.problem) from None

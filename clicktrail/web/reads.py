@@ -5,6 +5,7 @@ this module; neither imports the other."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,16 +20,23 @@ from collector.sites import Site
 from collector.snippet import script_tag
 from heatmap.live import load_live
 from heatmap.totals import load_pages
+from reports.analyses.channel_rules import ChannelRule
 from reports.analyses.funnel_request import FunnelRequest, run_funnel
 from reports.analyses.funnel_result import FunnelResult
 
 
+def no_rules() -> tuple[ChannelRule, ...]:
+    return ()
+
+
 @dataclass(frozen=True)
 class ApiState:
-    """What every read needs: the Redis client and the settings."""
+    """What every read needs: the Redis client, the settings and the channel rules of
+    clicktrail.toml (read when asked: the file may change while the app runs)."""
 
     client: redis.Redis
     settings: Settings
+    channel_rules: Callable[[], tuple[ChannelRule, ...]] = no_rules
 
     @property
     def templates(self) -> PageTemplates:
@@ -68,6 +76,7 @@ def get_funnel_result(api: ApiState, site: Site, values: dict[str, Any]) -> Funn
         breakdown=values.get("by"),
         zone=values.get("tz") or site.time_zone,
         templates=api.settings.page_templates,
+        channel_rules=api.channel_rules() if values.get("by") == "channel" else (),
     )
     gap_ms, max_ms = api.settings.session_ms
     return run_funnel(api.client, site, request, gap_ms=gap_ms, max_ms=max_ms).result

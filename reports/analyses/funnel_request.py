@@ -11,7 +11,7 @@ midnight to the midnight after the last day."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,10 +21,12 @@ import redis
 from collector.days import check_range, parse_zone
 from collector.pages import PageTemplates
 from collector.sites import Site
+from reports.analyses.channel_rules import ChannelRule
 from reports.analyses.funnel import Outcome, Units
 from reports.analyses.funnel_result import FunnelResult
 from reports.analyses.funnel_table import FunnelQuery, compute_funnel
 from reports.analyses.steps import PAGE, Step, parse_steps, step_matrix
+from reports.analyses.visit_channels import entry_channels
 from reports.sessions.layout import SESSION_GAP_MS, SESSION_MAX_MS, SessionTable
 from reports.sessions.reader import load_sessions
 
@@ -54,6 +56,7 @@ class FunnelRequest:
     breakdown: str | None = None
     zone: str = "UTC"
     templates: tuple[str, ...] = field(default=())
+    channel_rules: tuple[ChannelRule, ...] = field(default=())  # [channels] of clicktrail.toml
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,9 @@ def run_funnel(
     templates = PageTemplates(request.templates)
     steps = parse_steps(request.steps, templates)
     table = load_sessions(client, site, start_ms, end_ms, request.window_ms, gap_ms, max_ms)
+    if request.breakdown == "channel":
+        channels = entry_channels(table.vocab, site.origins, request.channel_rules)
+        query = replace(query, channels=channels)
     numbers, units, outcome = compute_funnel(table, query, templates, steps)
     result: FunnelResult = {
         "site": site.name,

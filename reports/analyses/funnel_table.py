@@ -25,7 +25,7 @@ from reports.analyses.funnel_result import (
     PageCount,
 )
 from reports.analyses.steps import Step, labels, page_mask, parse_steps, step_matrix
-from reports.sessions.layout import SessionTable
+from reports.sessions.layout import IntArray, SessionTable
 
 TOP_PAGES = 10
 LEFT_SITE = "(left the site)"
@@ -40,8 +40,9 @@ class Naming:
 
     labels: Sequence[str]  # per vocabulary item: page template or "event: name"
     is_page: BoolArray  # per vocabulary item
-    sources: Sequence[str]
+    sources: Sequence[str]  # per vocabulary item a session's source points at
     band_names: Sequence[str]
+    channels: Sequence[str] = ()  # per vocabulary item too: the channel slug of that touch
 
 
 def step_lines(outcome: Outcome, patterns: Sequence[str]) -> list[FunnelStep]:
@@ -115,15 +116,30 @@ def summarize(
     return result
 
 
+def _by_name(ids: IntArray, name_of: Sequence[str]) -> tuple[IntArray, list[str]]:
+    """Units grouped by the name their entry has: touches of one source (from other browsers or
+    countries) are one group. Groups come in the order of their first entry."""
+    code_of_name: dict[str, int] = {}
+    unique, inverse = np.unique(ids, return_inverse=True)
+    codes = np.array(
+        [code_of_name.setdefault(name_of[i], len(code_of_name)) for i in unique.tolist()],
+        dtype=np.int64,
+    )
+    names = list(code_of_name)
+    out: IntArray = codes[inverse] if len(codes) else np.zeros(0, np.int64)
+    return out, names
+
+
 def _breakdown(
     units: Units, outcome: Outcome, n_steps: int, naming: Naming, by: str
 ) -> list[BreakdownGroup]:
     if by == "band":
         values, names = units.band[outcome.unit].astype(np.int64), naming.band_names
-    elif by == "source":
-        values, names = units.source[outcome.unit].astype(np.int64), naming.sources
+    elif by in ("source", "channel"):
+        per_entry = naming.sources if by == "source" else naming.channels
+        values, names = _by_name(units.source[outcome.unit].astype(np.int64), per_entry)
     else:
-        raise ValueError(f"breakdown must be band or source, not {by!r}")
+        raise ValueError(f"breakdown must be band, source or channel, not {by!r}")
     groups = []
     for value in np.unique(values).tolist():
         mask = values == value
@@ -232,7 +248,8 @@ class FunnelQuery:
     now_ms: int
     strict: bool = False
     unit: str = "session"  # or "visitor"
-    breakdown: str | None = None  # "band" or "source"
+    breakdown: str | None = None  # "band", "source" or "channel"
+    channels: Sequence[str] = ()  # with "channel": each vocabulary entry's channel slug
 
 
 def compute_funnel(
@@ -259,6 +276,6 @@ def compute_funnel(
         query.now_ms,
         query.strict,
     )
-    naming = Naming(labels(table.vocab, templates), is_page, table.sources, BANDS)
+    naming = Naming(labels(table.vocab, templates), is_page, table.sources, BANDS, query.channels)
     result = summarize(units, outcome, [s.pattern for s in steps], naming, query.breakdown)
     return result, units, outcome

@@ -10,6 +10,7 @@ exclusions take the page syntax of funnels (reports.analyses.steps) and match ra
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ import redis
 from collector.days import parse_zone
 from collector.pages import PageTemplates, band_index
 from collector.sites import Site
+from reports.analyses.channel_rules import ChannelRule
 from reports.analyses.funnel_request import day_range_ms
 from reports.analyses.journey_result import (
     JourneyResult,
@@ -34,6 +36,7 @@ from reports.analyses.journey_visits import VisitRows, visits_from_table
 from reports.analyses.journeys import BoolArray, JourneyQuery, map_journeys
 from reports.analyses.paths import find_paths
 from reports.analyses.steps import EVENT, Step, parse_step, step_matrix
+from reports.analyses.visit_channels import entry_channels
 from reports.sessions.layout import SESSION_GAP_MS, SESSION_MAX_MS, IntArray, SessionTable
 from reports.sessions.reader import load_sessions
 
@@ -57,6 +60,8 @@ class VisitFilter:
     band: str | None = None  # None: every band
     source: str | None = None  # the entry source: "(direct)", a referrer host or a UTM source
     templates: tuple[str, ...] = ()
+    channel: str | None = None  # a channel slug (reports.analyses.channel_names)
+    channel_rules: tuple[ChannelRule, ...] = ()  # [channels] of clicktrail.toml
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ class PathsRequest:
 
 
 @dataclass(frozen=True)
-class _Loaded:
+class LoadedVisits:
     table: SessionTable
     sessions: IntArray  # the sessions that count
     templates: PageTemplates
@@ -97,7 +102,7 @@ def run_journeys(
     max_ms: int = SESSION_MAX_MS,
 ) -> JourneyResult:
     steps = _parse(request)  # before loading: a bad parameter costs no I/O
-    loaded = _load(client, site, request.visits, now_ms, gap_ms, max_ms)
+    loaded = load_visits(client, site, request.visits, now_ms, gap_ms, max_ms)
     return _map(site.name, loaded.table, loaded.sessions, request, steps, loaded.as_of)
 
 
@@ -229,7 +234,7 @@ def run_paths(
     templates = PageTemplates(request.visits.templates)
     start = _page_step("start", request.start, templates)
     end = _page_step("end", request.end, templates)
-    loaded = _load(client, site, request.visits, now_ms, gap_ms, max_ms)
+    loaded = load_visits(client, site, request.visits, now_ms, gap_ms, max_ms)
     table = loaded.table
     rows = visits_from_table(table, loaded.templates, loaded.sessions)
     found = find_paths(rows.visits, rows.matching(table, start), rows.matching(table, end))
@@ -273,14 +278,14 @@ def _page_step(
     return step
 
 
-def _load(
+def load_visits(
     client: redis.Redis,
     site: Site,
     chosen: VisitFilter,
     now_ms: int | None,
     gap_ms: int,
     max_ms: int,
-) -> _Loaded:
+) -> LoadedVisits:
     """The table of sessions around the range and the ones that count."""
     zone = _zone(chosen.zone)
     try:
@@ -290,11 +295,10 @@ def _load(
     band = _band(chosen)
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     table = load_sessions(client, site, start_ms, end_ms, 0, gap_ms, max_ms, now_ms)
-    keep = (
-        (table.start >= start_ms) & (table.start < end_ms) & _band_and_source(table, chosen, band)
-    )
+    in_range = (table.start >= start_ms) & (table.start < end_ms)
+    keep = in_range & _band_and_source(table, chosen, band, site.origins)
     as_of = datetime.fromtimestamp(now_ms / 1000, zone).isoformat(timespec="seconds")
-    return _Loaded(table, np.flatnonzero(keep), PageTemplates(chosen.templates), as_of)
+    return LoadedVisits(table, np.flatnonzero(keep), PageTemplates(chosen.templates), as_of)
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -311,13 +315,20 @@ def _band(chosen: VisitFilter) -> int | None:
         raise JourneyError("band", str(exc)) from None
 
 
-def _band_and_source(table: SessionTable, chosen: VisitFilter, band: int | None) -> BoolArray:
-    """Per session of the table: is it of the chosen band and entry source."""
+def _band_and_source(
+    table: SessionTable, chosen: VisitFilter, band: int | None, site_hosts: Sequence[str] = ()
+) -> BoolArray:
+    """Per session of the table: is it of the chosen band, entry source and channel (whose
+    Internal needs the site's hosts)."""
     keep = np.ones(len(table), dtype=bool)
     if band is not None:
         keep &= table.band == band
     if chosen.source is not None:
         wanted = np.array([name == chosen.source for name in table.sources], dtype=bool)
+        keep &= wanted[table.source] if len(wanted) else False
+    if chosen.channel is not None:
+        slugs = entry_channels(table.vocab, site_hosts, chosen.channel_rules)
+        wanted = np.array([slug == chosen.channel for slug in slugs], dtype=bool)
         keep &= wanted[table.source] if len(wanted) else False
     return keep
 

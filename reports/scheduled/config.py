@@ -28,6 +28,7 @@ from typing import Any
 from cronsim import CronSim, CronSimError
 
 from collector.days import parse_zone
+from reports.analyses.channel_rules import ChannelRule, parse_rules
 from reports.analyses.durations import parse_duration_ms
 from reports.analyses.funnel_request import (
     DEFAULT_WINDOW_MS,
@@ -97,8 +98,11 @@ class ReportDef:
 
 @dataclass(frozen=True)
 class ReportConfig:
+    """What clicktrail.toml says beyond the settings: funnels, reports and channel rules."""
+
     funnels: dict[str, FunnelDefinition]
     reports: dict[str, ReportDef]
+    channel_rules: tuple[ChannelRule, ...] = ()
 
     def funnel(self, name: str | None) -> FunnelDefinition:
         """The funnel `name`; unnamed, the only one configured."""
@@ -130,7 +134,14 @@ def parse_report_config(data: Mapping[str, Any], where: str = "clicktrail.toml")
         name: _funnel(name, raw, f"{where}: funnels.{name}")
         for name, raw in _table(data, "funnels", where).items()
     }
-    config = ReportConfig(funnels, {})
+    channels = data.get("channels", {})
+    if not isinstance(channels, dict):
+        raise ConfigError(f"{where}: [channels] must be a table")
+    try:
+        rules = tuple(parse_rules(channels))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    config = ReportConfig(funnels, {}, rules)
     for name, raw in _table(data, "reports", where).items():
         config.reports[name] = _report(name, raw, f"{where}: reports.{name}", config)
     return config
