@@ -1,138 +1,20 @@
 """Journeys and A-to-B over visits made in Debian's Chromium with the real snippet, sent to the
 real collector and filed by the worker: a reload, a return, a custom event and an open visit,
-asserted as the exact JSON.
-
-Times are exact because both clocks are the test's: each visitor's browser clock is paused
-(Playwright) and the collector's time of receipt is set to the same instant, so every batch's
-skew is zero and an event's time is the browser's. The clocks move on only once the pages left
-so far have been stored, so no batch is in flight across a change.
+asserted as the exact JSON. The harness and its clocks: browser_visits.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser
 
-from clicktrail.demo.background import BackgroundServer, free_port
-from clicktrail.worker import Worker
-from collector import ingest, sites
-from collector.app import create_app
-from collector.connections import sync_client
-from collector.settings import Settings
-from reports.analyses.journey_request import (
-    JourneyRequest,
-    PathsRequest,
-    VisitFilter,
-    run_journeys,
-    run_paths,
-)
-from reports.sessions.builder import SessionBuilder
-from tests.factories import decode_entry, now_ms, stored_entries
-from tests.tracker_js.pages import serve_pages, snippet_tag
+from reports.analyses.journey_request import JourneyRequest, PathsRequest, run_journeys, run_paths
+from tests.reports.analyses.browser_visits import MIN, Browsed, S, Shop, Visitor, browse_and_file
 
 pytestmark = pytest.mark.slow
-
-S = 1000
-MIN = 60 * S
-PAGE = '<!doctype html><html><head><meta charset="utf-8">{snippet}</head><body></body></html>'
-ARRIVAL_TIMEOUT_S = 10.0
-
-
-class CollectorClock:
-    """Stands in for the `time` module in collector.ingest: the server time of receipt."""
-
-    def __init__(self) -> None:
-        self.ms = 0
-
-    def time(self) -> float:
-        return self.ms / 1000  # whole seconds only: exact in a float
-
-
-@dataclass
-class Shop:
-    origin: str
-    site: sites.Site
-    client: redis.Redis
-    clock: CollectorClock
-    browser: Browser
-    sent: int = 0  # events that left the browser
-
-
-@contextmanager
-def open_shop(browser: Browser, redis_url: str, client: redis.Redis) -> Iterator[Shop]:
-    """The collector on a port of 127.0.0.1, on the test's clock, and every path of another
-    port a page with the snippet."""
-    clock = CollectorClock()
-    port = free_port()
-    settings = Settings(data_dir=Path("unused"), rate_ip_per_s=1e6)  # all from 127.0.0.1
-    with pytest.MonkeyPatch.context() as patch, serve_pages() as (origin, pages):
-        patch.setattr(ingest, "time", clock)
-        site = sites.add_site(client, sites.new_site("shop", [origin]))
-        pages["*"] = PAGE.format(snippet=snippet_tag(f"http://127.0.0.1:{port}", site.key))
-        with BackgroundServer(create_app(settings, redis_url), port):
-            yield Shop(origin, site, client, clock, browser)
-
-
-def stored(client: redis.Redis) -> int:
-    return sum(len(decode_entry(entry)[1]) for entry in stored_entries(client))
-
-
-class Visitor:
-    """One tab in its own browser context: the snippet keeps one session id per tab."""
-
-    def __init__(self, shop: Shop, t0: int) -> None:
-        self.shop = shop
-        self.context: BrowserContext = shop.browser.new_context()
-        # Paused: the snippet's timers fire only when the test moves the clock on.
-        self.context.clock.install(time=t0 // S)  # Playwright takes seconds
-        self.context.clock.pause_at(t0 // S)
-        self.page: Page = self.context.new_page()
-        self.on_page = 0  # events of the page it is on
-
-    def at(self, ms: int) -> Visitor:
-        """Once what was sent has arrived, set the collector's clock, then the browser's."""
-        self.settle()
-        self.shop.clock.ms = ms
-        self.context.clock.pause_at(ms // S)
-        return self
-
-    def go(self, path: str) -> None:
-        self.page.goto(self.shop.origin + path)
-        self.left_page(1)
-
-    def reload(self) -> None:
-        self.page.reload()
-        self.left_page(1)
-
-    def event(self, name: str) -> None:
-        self.page.evaluate("(name) => clicktrail('event', name)", name)
-        self.on_page += 1
-
-    def leave(self) -> None:
-        self.page.close()  # pagehide: the snippet beacons the last page's events
-        self.left_page(0)
-        self.settle()
-        self.context.close()
-
-    def left_page(self, on_next: int) -> None:
-        if self.on_page:
-            self.shop.sent += self.on_page + 1  # pagehide beacons them and the scroll depth
-        self.on_page = on_next
-
-    def settle(self) -> None:
-        deadline = time.monotonic() + ARRIVAL_TIMEOUT_S
-        while (arrived := stored(self.shop.client)) < self.shop.sent:
-            assert time.monotonic() < deadline, f"{arrived} of {self.shop.sent} events arrived"
-            time.sleep(0.02)
 
 
 def browse(shop: Shop, t0: int) -> None:
@@ -163,40 +45,13 @@ def browse(shop: Shop, t0: int) -> None:
     four.at(t0 + 20 * MIN + 20 * S).leave()
 
 
-@dataclass(frozen=True)
-class Browsed:
-    client: redis.Redis
-    site: sites.Site
-    visits: VisitFilter
-    now_ms: int  # the query's time: visits one to three have ended, four has not
-    head: dict[str, str]  # the keys every answer starts with
-
-
 @pytest.fixture(scope="module")
 def browsed(browser: Browser, redis_url: str) -> Iterator[Browsed]:
-    """The four visits, browsed once for the module's tests and filed."""
-    client = sync_client(redis_url)
-    client.flushdb()
-    # Whole minutes, 25 ago: the worker's sweep on the real clock closes nothing yet.
-    t0 = now_ms() // MIN * MIN - 25 * MIN
-    with open_shop(browser, redis_url, client) as shop:
-        browse(shop, t0)
-    builder = SessionBuilder(client)
-    Worker(client, [builder]).run(burst=True)
-    query_ms = t0 + 40 * MIN
-    # As the worker would by then: visits one to three are filed, four is still open.
-    assert builder.tick(shop.site.name, 0, now_ms=query_ms) == 3
-    first, last = (datetime.fromtimestamp(ms / 1000, UTC) for ms in (t0, query_ms))
-    head = {
-        "site": "shop",
-        "from": first.date().isoformat(),
-        "to": last.date().isoformat(),
-        "time_zone": "UTC",
-        "as_of": last.isoformat(timespec="seconds"),
-    }
-    visits = VisitFilter(first=first.date(), last=last.date())
-    yield Browsed(client, shop.site, visits, query_ms, head)
-    client.close()
+    """The four visits, browsed once for the module's tests and filed: by the query's time,
+    visits one to three have ended, four has not."""
+    browsed = browse_and_file(browser, redis_url, browse, closed=3)
+    yield browsed
+    browsed.client.close()
 
 
 NODE_KEYS = (
