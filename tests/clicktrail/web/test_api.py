@@ -38,6 +38,7 @@ ROUTES = {
     "/api/sites/{site}/funnel": FUNNEL,
     "/api/sites/{site}/journeys": "",
     "/api/sites/{site}/paths": "start=/product/*&end=/thanks",
+    "/api/sites/{site}/channels": "goal=/thanks",
     "/api/sites/{site}/live": "",
 }
 
@@ -143,6 +144,9 @@ def test_another_sites_data_is_not_found(
         ("/journeys?from=2020-01-01&to=2026-01-01", "from", "at most 366 days"),
         ("/paths?start=/", "end", "required"),
         ("/paths?start=event:add&end=/", "start", "A to B runs between pages"),
+        ("/channels?channel=tv", "channel", "expected one of direct, organic_search"),
+        ("/channels?goal=re:(", "goal", "is not a valid regex"),
+        ("/funnel?" + FUNNEL + "&by=moon", "by", "expected one of band, source, channel"),
     ],
 )
 def test_bad_parameters_get_a_400_naming_them(
