@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 
@@ -48,11 +48,10 @@ class _Event(
     pv: Token  # page-view id, shared by all events of one page view
 
 
-CLICK_IDS = ("gclid", "gbraid", "wbraid", "gad_source", "msclkid", "fbclid", "ttclid", "li_fat_id",
-             "twclid")  # fmt: skip
 ClickId = Literal[
     "gclid", "gbraid", "wbraid", "gad_source", "msclkid", "fbclid", "ttclid", "li_fat_id", "twclid"
 ]
+CLICK_IDS: tuple[ClickId, ...] = get_args(ClickId)  # ad click ids: the snippet sends their names
 
 
 class PageView(_Event, tag="pageview"):

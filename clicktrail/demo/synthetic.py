@@ -23,7 +23,7 @@ import msgspec
 
 from clicktrail.demo import visitors as v
 from clicktrail.demo.shop import CATEGORIES, Product, featured, in_category, related
-from collector.schema import Batch, Click, Event, PageView, RageClick, Scroll
+from collector.schema import CLICK_IDS, Batch, Click, Event, PageView, RageClick, Scroll
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +262,9 @@ class _Pages:
         self.pv = _token()
         self.dh = document_height(self.path, self.viewport)
         self.scroll_y, self.depth = 0.0, float(height)
-        utm = {k[4:]: value for k, value in urllib.parse.parse_qsl(query) if k.startswith("utm_")}
+        params = dict(urllib.parse.parse_qsl(query))
+        utm = {k[4:]: value for k, value in params.items() if k.startswith("utm_")}
+        click_ids = [name for name in CLICK_IDS if name in params]  # as the snippet sends them
         screen_width, screen_height = self.viewport.screen
         events: list[Event] = [
             PageView(
@@ -273,6 +275,7 @@ class _Pages:
                 sw=screen_width,
                 sh=screen_height,
                 utm=utm,
+                ck=click_ids,
                 dev=self.viewport.device,
             )
         ]

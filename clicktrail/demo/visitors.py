@@ -43,11 +43,18 @@ VIEWPORTS: tuple[tuple[Viewport, float], ...] = (
     (Viewport(820, 1180, "tablet", (820, 1180)), 0.10),
 )
 NEWSLETTER_QUERY = "?utm_source=newsletter&utm_medium=email&utm_campaign=spring"
+GOOGLE_AD_QUERY = "?utm_source=google&utm_medium=cpc&utm_campaign=winter&gclid=demo"
+# Every channel the overview names has some visits: search, an ad, social, e-mail, an AI
+# assistant, another site, and direct.
 SOURCES: tuple[tuple[str, str, float], ...] = (  # referrer, landing query, share
-    ("https://www.google.com/", "", 0.35),
-    ("https://news.example/", "", 0.10),
-    ("", NEWSLETTER_QUERY, 0.15),
-    ("", "", 0.40),
+    ("https://www.google.com/", "", 0.28),
+    ("https://www.google.com/", GOOGLE_AD_QUERY, 0.08),
+    ("https://www.bing.com/", "", 0.04),
+    ("https://m.facebook.com/", "?fbclid=demo", 0.06),
+    ("https://chatgpt.com/", "?utm_source=chatgpt.com", 0.04),
+    ("https://news.example/", "", 0.08),
+    ("", NEWSLETTER_QUERY, 0.12),
+    ("", "", 0.30),
 )
 
 

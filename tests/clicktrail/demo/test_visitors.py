@@ -91,10 +91,14 @@ def test_devices_sources_and_rage_are_mixed_as_in_real_traffic() -> None:
     assert 1000 <= devices["desktop"] <= 1200 and 620 <= devices["mobile"] <= 780
     assert 140 <= devices["tablet"] <= 260
     assert {v.viewport for v in visits} == {viewport for viewport, _ in VIEWPORTS}
-    sources = Counter(v.referrer or v.steps[0].path.partition("?")[2].split("&")[0] for v in visits)
-    assert 600 <= sources["https://www.google.com/"] <= 800
-    assert 140 <= sources["https://news.example/"] <= 260
-    assert 220 <= sources["utm_source=newsletter"] <= 380 and 700 <= sources[""] <= 900
+    sources = Counter((v.referrer, v.steps[0].path.partition("?")[2].split("&")[0]) for v in visits)
+    google = "https://www.google.com/"
+    assert 480 <= sources[google, ""] <= 640 and 110 <= sources[google, "utm_source=google"] <= 210
+    assert 45 <= sources["https://www.bing.com/", ""] <= 115
+    assert 80 <= sources["https://m.facebook.com/", "fbclid=demo"] <= 160
+    assert 45 <= sources["https://chatgpt.com/", "utm_source=chatgpt.com"] <= 115
+    assert 110 <= sources["https://news.example/", ""] <= 210
+    assert 180 <= sources["", "utm_source=newsletter"] <= 300 and 520 <= sources["", ""] <= 680
     raging = [v for v in visits if any(a.kind == "rage" for s in v.steps for a in s.actions)]
     assert 0.04 <= shares(raging, visits) <= 0.2
     assert len({v.user_agent for v in visits}) > 1000, "visitor ids hash the user agent"
