@@ -276,26 +276,33 @@ def print_target(results: dict[int, dict[str, Result]]) -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+def bench_args(doc: str | None, engines: tuple[str, ...], smoke_n: int) -> argparse.Namespace:
+    """The command line every engine-against-peers benchmark takes (this one and journeys.py):
+    sizes, repetitions, engines, the smoke run, and the internal --child."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
     parser.add_argument("--ns", default="1000000,10000000")
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--engines", default=",".join(engines))
     parser.add_argument(
-        "--smoke", action="store_true", help=f"1 run of every engine at N={SMOKE_N:,} (CI)"
+        "--smoke", action="store_true", help=f"1 run of every engine at N={smoke_n:,} (CI)"
     )
     parser.add_argument("--child", help="internal: layout or one engine, in its own process")
     args = parser.parse_args()
     if args.smoke:
-        args.ns, args.reps = str(SMOKE_N), 1
+        args.ns, args.reps = str(smoke_n), 1
     args.ns = [int(n) for n in args.ns.split(",")]
+    args.engines = args.engines.split(",")
+    unknown = set(args.engines) - set(engines)
+    if unknown and not args.child:
+        parser.error(f"unknown engines {sorted(unknown)}; choose from {', '.join(engines)}")
+    return args
+
+
+def main() -> None:
+    args = bench_args(__doc__, ENGINES, SMOKE_N)
     if args.child:
         child(args.child, args.ns[0], args.reps)
         return
-    args.engines = args.engines.split(",")
-    unknown = set(args.engines) - set(ENGINES)
-    if unknown:
-        parser.error(f"unknown engines {sorted(unknown)}; choose from {', '.join(ENGINES)}")
     if not PEERS_DIR.is_dir():  # before the peers' install, which takes a minute
         raise SystemExit(f"{PEERS_DIR} not found: the peers' folder goes beside the repo")
     ensure_peers_venv()

@@ -92,7 +92,8 @@ def query_chdb(parquet: str, reps: int, threads: int | None) -> Result:
     return {"load_s": load_s, "query": repeat(engine, reps)}
 
 
-def repeat(query: Callable[[], list[int]], reps: int) -> Result:
+def repeat(query: Callable[[], Any], reps: int) -> Result:
+    """`reps` timed runs of one query, which must answer the same counts every time."""
     runs, counts = [], None
     for _ in range(reps):
         start = time.perf_counter()
@@ -104,18 +105,23 @@ def repeat(query: Callable[[], list[int]], reps: int) -> Result:
     return {"runs_s": runs, "counts": counts}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+Query = Callable[[str, int, int | None], Result]  # parquet, reps, threads -> result
+
+
+def peer_main(doc: str | None, duckdb: Query, chdb: Query) -> None:
+    """The command line of a peers' module: one engine over one Parquet file, printed as JSON
+    with the process's peak RSS."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
     parser.add_argument("engine", choices=PEER_ENGINES)
     parser.add_argument("parquet")
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args()
     engine, _, threads = args.engine.partition("_t")
-    query = query_duckdb if engine == "duckdb" else query_chdb
+    query = duckdb if engine == "duckdb" else chdb
     result = query(args.parquet, args.reps, int(threads) if threads else None)
     result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
 
 if __name__ == "__main__":
-    main()
+    peer_main(__doc__, query_duckdb, query_chdb)

@@ -39,6 +39,7 @@ from funnel import (
     CHILD_TIMEOUT_S,
     PEERS_DIR,
     PEERS_PYTHON,
+    bench_args,
     build_layout,
     ensure_data,
     ensure_peers_venv,
@@ -46,17 +47,8 @@ from funnel import (
     npy,
 )
 from funnel import OUT as DATA
-from journeys_peers import (
-    A_PREFIX,
-    B_PATH,
-    BINS,
-    PEER_ENGINES,
-    ROWS,
-    STEPS,
-    Counts,
-    counts_of,
-    repeat,
-)
+from funnel_peers import PEER_ENGINES, repeat
+from journeys_peers import A_PREFIX, B_PATH, BINS, ROWS, STEPS, Counts, counts_of
 from redis.typing import EncodableT, FieldT
 
 from collector import keys
@@ -325,25 +317,10 @@ def print_targets(results: dict[int, dict[str, Result]]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--ns", default="1000000,10000000")
-    parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--engines", default=",".join(ENGINES))
-    parser.add_argument(
-        "--smoke", action="store_true", help=f"1 run of every engine at N={SMOKE_N:,} (CI)"
-    )
-    parser.add_argument("--child", help="internal: layout or one engine, in its own process")
-    args = parser.parse_args()
-    if args.smoke:
-        args.ns, args.reps = str(SMOKE_N), 1
-    args.ns = [int(n) for n in args.ns.split(",")]
+    args = bench_args(__doc__, ENGINES, SMOKE_N)
     if args.child:
         child(args.child, args.ns[0], args.reps)
         return
-    args.engines = args.engines.split(",")
-    unknown = set(args.engines) - set(ENGINES)
-    if unknown:
-        parser.error(f"unknown engines {sorted(unknown)}; choose from {', '.join(ENGINES)}")
     if not PEERS_DIR.is_dir():  # before the peers' install, which takes a minute
         raise SystemExit(f"{PEERS_DIR} not found: the peers' folder goes beside the repo")
     ensure_peers_venv()

@@ -6,7 +6,8 @@ LowCardinality paths), over the clickstream's Parquet file.
 
 ENGINE is duckdb or chdb, with _t1 for one thread. Prints one JSON object whose `counts` is
 what every engine must return identically (see `Counts` below). Run by the peers' python: this
-module imports nothing of the project, only the standard library and the engine it runs.
+module imports nothing of the project, only the standard library, the engine it runs and its
+sibling funnel_peers.py (the command line and the timed runs every peers' module shares).
 
 The rules, as clicktrail's reports.analyses.journeys reads them: a visit is a session id; in
 time order, consecutive page views of the same raw path are one occurrence (a reload). Items
@@ -19,22 +20,19 @@ B after it, `between` counts the occurrences strictly between them.
 
 from __future__ import annotations
 
-import argparse
 import json
-import resource
 import time
-from collections.abc import Callable
 from typing import Any
+
+from funnel_peers import Result, peer_main, repeat
 
 STEPS, ROWS = 5, 5
 A_PREFIX, B_PATH = "/product/", "/thanks"  # A: the glob /product/*, B: /thanks
 BINS = ((0, 0), (1, 1), (2, 2), (3, 3), (4, 4), (5, 6), (7, 10), (11, None))  # between, inclusive
-PEER_ENGINES = ("duckdb", "duckdb_t1", "chdb", "chdb_t1")
 
 # nodes: [id, visits, ends, beyond, repeats] sorted; edges: [from, to, visits] sorted;
 # paths: [visits_with_start, reached_end, [visits per bin of BINS]]
 Counts = dict[str, Any]
-Result = dict[str, Any]
 
 
 def bin_sql(between: str) -> str:
@@ -202,30 +200,5 @@ def query_chdb(parquet: str, reps: int, threads: int | None) -> Result:
     return {"load_s": load_s, "query": repeat(engine, reps)}
 
 
-def repeat(query: Callable[[], Counts], reps: int) -> Result:
-    runs, counts = [], None
-    for _ in range(reps):
-        start = time.perf_counter()
-        got = query()
-        runs.append(time.perf_counter() - start)
-        if counts is not None and got != counts:
-            raise RuntimeError("counts changed between runs")
-        counts = got
-    return {"runs_s": runs, "counts": counts}
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("engine", choices=PEER_ENGINES)
-    parser.add_argument("parquet")
-    parser.add_argument("--reps", type=int, default=3)
-    args = parser.parse_args()
-    engine, _, threads = args.engine.partition("_t")
-    query = query_duckdb if engine == "duckdb" else query_chdb
-    result = query(args.parquet, args.reps, int(threads) if threads else None)
-    result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(result))
-
-
 if __name__ == "__main__":
-    main()
+    peer_main(__doc__, query_duckdb, query_chdb)
