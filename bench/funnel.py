@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -298,22 +299,35 @@ def bench_args(doc: str | None, engines: tuple[str, ...], smoke_n: int) -> argpa
     return args
 
 
+def against_peers(
+    args: argparse.Namespace,
+    out: Path,
+    run: Callable[[argparse.Namespace], dict[int, dict[str, Result]]],
+    report: Callable[[dict[int, dict[str, Result]], int], list[str]],
+    targets: Callable[[dict[int, dict[str, Result]]], None],
+) -> None:
+    """What every engine-against-peers benchmark does once its engines are chosen: the peers'
+    venv and the data, every engine's runs, the table, the targets; fails when counts differ."""
+    if not PEERS_DIR.is_dir():  # before the peers' install, which takes a minute
+        raise SystemExit(f"{PEERS_DIR} not found: the peers' folder goes beside the repo")
+    ensure_peers_venv()
+    for folder in (OUT, out):
+        folder.mkdir(parents=True, exist_ok=True)
+    ensure_data(args.ns)
+    results = run(args)
+    (out / "results.json").write_text(json.dumps({"results": results, "args": vars(args)}))
+    mismatches = report(results, args.reps)
+    targets(results)
+    if mismatches:
+        raise SystemExit("counts differ between engines:\n" + "\n".join(mismatches))
+
+
 def main() -> None:
     args = bench_args(__doc__, ENGINES, SMOKE_N)
     if args.child:
         child(args.child, args.ns[0], args.reps)
         return
-    if not PEERS_DIR.is_dir():  # before the peers' install, which takes a minute
-        raise SystemExit(f"{PEERS_DIR} not found: the peers' folder goes beside the repo")
-    ensure_peers_venv()
-    OUT.mkdir(parents=True, exist_ok=True)
-    ensure_data(args.ns)
-    results = run_all(args)
-    (OUT / "results.json").write_text(json.dumps({"results": results, "args": vars(args)}))
-    mismatches = report(results, args.reps)
-    print_target(results)
-    if mismatches:
-        raise SystemExit("counts differ between engines:\n" + "\n".join(mismatches))
+    against_peers(args, OUT, run_all, report, print_target)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,8 @@ def duckdb_sql(window_ms: int = WINDOW_MS, n_steps: int = len(STEPS)) -> str:
     )
 
 
-def query_duckdb(parquet: str, reps: int, threads: int | None) -> Result:
+def duckdb_events(parquet: str, threads: int | None) -> tuple[Any, float]:
+    """A DuckDB connection holding the clickstream as table `ev`, and the seconds it took."""
     import duckdb  # in the peers' venv only
 
     con = duckdb.connect()
@@ -63,7 +64,25 @@ def query_duckdb(parquet: str, reps: int, threads: int | None) -> Result:
         con.execute(f"SET threads = {threads}")
     start = time.perf_counter()
     con.execute(f"CREATE TABLE ev AS SELECT * FROM read_parquet('{parquet}')")
-    load_s = time.perf_counter() - start
+    return con, time.perf_counter() - start
+
+
+def chdb_events(parquet: str) -> tuple[Any, float]:
+    """A chDB session holding the clickstream as Memory table `ev` (LowCardinality paths), and
+    the seconds it took."""
+    from chdb import session  # in the peers' venv only
+
+    db = session.Session()
+    start = time.perf_counter()
+    db.query(
+        "CREATE TABLE ev (session_id Int64, ts Int64, path LowCardinality(String)) ENGINE = Memory"
+        f" AS SELECT * FROM file('{parquet}', Parquet)"
+    )
+    return db, time.perf_counter() - start
+
+
+def query_duckdb(parquet: str, reps: int, threads: int | None) -> Result:
+    con, load_s = duckdb_events(parquet, threads)
     sql = duckdb_sql()
 
     def engine() -> list[int]:
@@ -75,15 +94,7 @@ def query_duckdb(parquet: str, reps: int, threads: int | None) -> Result:
 
 
 def query_chdb(parquet: str, reps: int, threads: int | None) -> Result:
-    from chdb import session  # in the peers' venv only
-
-    db = session.Session()
-    start = time.perf_counter()
-    db.query(
-        "CREATE TABLE ev (session_id Int64, ts Int64, path LowCardinality(String)) ENGINE = Memory"
-        f" AS SELECT * FROM file('{parquet}', Parquet)"
-    )
-    load_s = time.perf_counter() - start
+    db, load_s = chdb_events(parquet)
     sql = CHDB_SQL + (f" SETTINGS max_threads = {threads}" if threads else "")
 
     def engine() -> list[int]:

@@ -37,12 +37,10 @@ import numpy as np
 import redis
 from funnel import (
     CHILD_TIMEOUT_S,
-    PEERS_DIR,
     PEERS_PYTHON,
+    against_peers,
     bench_args,
     build_layout,
-    ensure_data,
-    ensure_peers_venv,
     load_table,
     npy,
 )
@@ -321,18 +319,7 @@ def main() -> None:
     if args.child:
         child(args.child, args.ns[0], args.reps)
         return
-    if not PEERS_DIR.is_dir():  # before the peers' install, which takes a minute
-        raise SystemExit(f"{PEERS_DIR} not found: the peers' folder goes beside the repo")
-    ensure_peers_venv()
-    DATA.mkdir(parents=True, exist_ok=True)
-    OUT.mkdir(parents=True, exist_ok=True)
-    ensure_data(args.ns)
-    results = run_all(args)
-    (OUT / "results.json").write_text(json.dumps({"results": results, "args": vars(args)}))
-    mismatches = report(results, args.reps)
-    print_targets(results)
-    if mismatches:
-        raise SystemExit("counts differ between engines:\n" + "\n".join(mismatches))
+    against_peers(args, OUT, run_all, report, print_targets)
 
 
 if __name__ == "__main__":

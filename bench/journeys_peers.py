@@ -21,10 +21,9 @@ B after it, `between` counts the occurrences strictly between them.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
-from funnel_peers import Result, peer_main, repeat
+from funnel_peers import Result, chdb_events, duckdb_events, peer_main, repeat
 
 STEPS, ROWS = 5, 5
 A_PREFIX, B_PATH = "/product/", "/thanks"  # A: the glob /product/*, B: /thanks
@@ -152,14 +151,7 @@ def counts_of(nodes: list[list[Any]], edges: list[list[Any]], paths: list[Any]) 
 
 
 def query_duckdb(parquet: str, reps: int, threads: int | None) -> Result:
-    import duckdb  # in the peers' venv only
-
-    con = duckdb.connect()
-    if threads:
-        con.execute(f"SET threads = {threads}")
-    start = time.perf_counter()
-    con.execute(f"CREATE TABLE ev AS SELECT * FROM read_parquet('{parquet}')")
-    load_s = time.perf_counter() - start
+    con, load_s = duckdb_events(parquet, threads)
 
     def engine() -> Counts:
         con.execute(DUCKDB_OCCURRENCES)
@@ -175,15 +167,7 @@ def query_duckdb(parquet: str, reps: int, threads: int | None) -> Result:
 
 
 def query_chdb(parquet: str, reps: int, threads: int | None) -> Result:
-    from chdb import session  # in the peers' venv only
-
-    db = session.Session()
-    start = time.perf_counter()
-    db.query(
-        "CREATE TABLE ev (session_id Int64, ts Int64, path LowCardinality(String)) ENGINE = Memory"
-        f" AS SELECT * FROM file('{parquet}', Parquet)"
-    )
-    load_s = time.perf_counter() - start
+    db, load_s = chdb_events(parquet)
     settings = f" SETTINGS max_threads = {threads}" if threads else ""
 
     def rows(sql: str) -> list[list[Any]]:
