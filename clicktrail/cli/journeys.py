@@ -12,7 +12,7 @@ from typing import Any
 from PIL import Image
 
 from clicktrail.cli.errors import CommandError, warn
-from clicktrail.cli.options import checked, int_between, iso_date, period, site_option, zone_option
+from clicktrail.cli.options import checked, days_options, int_between, period, site_option
 from clicktrail.cli.parser import command
 from clicktrail.wiring import report_config
 from collector.days import JOURNEY_PERIOD_DAYS
@@ -122,18 +122,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def visit_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--from", dest="first", type=iso_date, metavar="YYYY-MM-DD", help="first day"
-    )
-    parser.add_argument(
-        "--to",
-        dest="last",
-        type=iso_date,
-        metavar="YYYY-MM-DD",
-        help=f"last day; visits that started from --from to --to count "
-        f"(default: the last {JOURNEY_PERIOD_DAYS} days up to today)",
-    )
-    zone_option(parser)
+    days_options(parser, "the visits' starts", JOURNEY_PERIOD_DAYS)
     parser.add_argument("--band", choices=BANDS, help="only this device band (default: all)")
     parser.add_argument(
         "--source", metavar="SOURCE", help="only visits from this entry source: (direct), a host"

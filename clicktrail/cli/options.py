@@ -91,6 +91,23 @@ def site_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--site", required=True, help="the site's name")
 
 
+def days_options(parser: argparse.ArgumentParser, counted: str, default_days: int) -> None:
+    """--from and --to, the days of `counted` (the last `default_days` up to today unless
+    given), and --tz, the time zone they are days of."""
+    parser.add_argument(
+        "--from", dest="first", type=iso_date, metavar="YYYY-MM-DD", help="first day"
+    )
+    parser.add_argument(
+        "--to",
+        dest="last",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help=f"last day; --from to --to are the days of {counted} "
+        f"(default: the last {default_days} days up to today)",
+    )
+    zone_option(parser)
+
+
 def zone_option(parser: argparse.ArgumentParser, help: str = "time zone of the days") -> None:
     parser.add_argument(
         "--tz",

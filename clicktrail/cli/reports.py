@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from clicktrail.cli.errors import CommandError, Unavailable, warn
-from clicktrail.cli.options import checked, iso_date, period, site_option, zone_option
+from clicktrail.cli.options import checked, days_options, iso_date, period, site_option, zone_option
 from clicktrail.cli.parser import command
 from clicktrail.wiring import report_config
 from collector.days import FUNNEL_PERIOD_DAYS, PAGES_PERIOD_DAYS, day_names
@@ -78,18 +78,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     funnel.add_argument(
         "--unit", choices=("session", "visitor"), default="session", help="what is counted"
     )
-    funnel.add_argument(
-        "--from", dest="first", type=iso_date, metavar="YYYY-MM-DD", help="first day"
-    )
-    funnel.add_argument(
-        "--to",
-        dest="last",
-        type=iso_date,
-        metavar="YYYY-MM-DD",
-        help=f"last day; --from to --to are the days of the step-1 events "
-        f"(default: the last {FUNNEL_PERIOD_DAYS} days up to today)",
-    )
-    zone_option(funnel)
+    days_options(funnel, "the step-1 events", FUNNEL_PERIOD_DAYS)
     funnel.add_argument("--by", choices=("band", "source", "channel"), help="break the counts down")
     funnel.add_argument("--json", action="store_true", help="print JSON")
     funnel.set_defaults(run=cmd_funnel, with_redis=True)
