@@ -30,10 +30,12 @@ from reports.analyses.steps import Step, parse_step, step_matrix
 from reports.analyses.visit_channels import entry_channels
 from reports.sessions.layout import SESSION_GAP_MS, SESSION_MAX_MS
 from reports.sessions.rollup_reader import VisitTable, load_visits_rolled
+from reports.sessions.touches import SOURCE_PREFIX, TOUCH_PREFIX, parse_entry
 
 HOURLY_UP_TO_DAYS = 2
 HOUR_MS = 3_600_000
 DEFAULT_LIMIT = 10
+MAX_LIMIT = 100_000  # rows per list: "show all" in the dashboard
 
 
 @dataclass(frozen=True)
@@ -89,10 +91,18 @@ def run_overview(
     band = _band(chosen)
     goals = {name: _goal(name, pattern, chosen) for name, pattern in request.goals.items()}
     goal = None
-    if request.goal is not None:
-        goal = goals.get(request.goal) or _goal("goal", request.goal, chosen)
-    if request.limit < 0:
-        raise JourneyError("limit", "must be 0 (all) or more")
+    if request.goal in goals:
+        goal = goals[request.goal]
+    elif request.goal is not None:
+        try:
+            goal = parse_step(request.goal, PageTemplates(chosen.templates))
+        except ValueError as exc:
+            known = ", ".join(goals) or "none"
+            raise JourneyError(
+                "goal", f"{exc}; nor is it a goal's name in [goals] (known: {known})"
+            ) from None
+    if not 0 <= request.limit <= MAX_LIMIT:
+        raise JourneyError("limit", f"from 0 (all) to {MAX_LIMIT}")
     try:
         bounds = day_range_ms(chosen.first, chosen.last, zone)
     except ValueError as exc:
@@ -107,6 +117,8 @@ def run_overview(
         keep &= table.visits["band"] == band
     if chosen.channel is not None:
         keep &= channel == chosen.channel
+    if chosen.source is not None:
+        keep &= _of_source(table, chosen.source)[table.visits["touch"]]
     start = table.visits["start"]
     now = datetime.fromtimestamp((time.time() * 1000 if now_ms is None else now_ms) / 1000, zone)
     warnings = []
@@ -161,3 +173,14 @@ def _goal(parameter: str, pattern: str, chosen: VisitFilter) -> Step:
 def _matches(step: Step, table: VisitTable) -> o.Bools:
     matches: o.Bools = step_matrix([step], table.vocab)[0]
     return matches
+
+
+def _of_source(table: VisitTable, source: str) -> o.Bools:
+    """Per vocabulary entry: is it a touch of this entry source (funnels' `--by source` name)."""
+    return np.array(
+        [
+            entry[:2] in (SOURCE_PREFIX, TOUCH_PREFIX) and parse_entry(entry).source_name == source
+            for entry in table.vocab
+        ],
+        dtype=bool,
+    )
