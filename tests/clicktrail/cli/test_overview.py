@@ -22,9 +22,7 @@ purchase = "/thanks"
 """
 
 
-def run(
-    capsys: pytest.CaptureFixture[str], redis_url: str, *argv: str
-) -> tuple[int, str, str]:
+def run(capsys: pytest.CaptureFixture[str], redis_url: str, *argv: str) -> tuple[int, str, str]:
     try:
         code = main(["overview", *argv, "--site", "shop", "--redis-url", redis_url])
     except SystemExit as exc:
@@ -96,7 +94,7 @@ def test_bad_arguments_get_one_line_and_exit_2(
     argv: list[str],
     message: str,
 ) -> None:
-    code, out, err = run(capsys, redis_url, *argv)
+    code, _, err = run(capsys, redis_url, *argv)
     assert code == 2
     assert message in err
     assert "Traceback" not in err and len(err.strip().splitlines()) <= 3
