@@ -52,6 +52,7 @@ def limits(settings: Settings) -> Limits:
         selectors=settings.max_selectors_per_day,
         events=settings.max_event_names_per_day,
         sources=settings.max_sources_per_day,
+        properties=settings.max_properties_per_day,
     )
 
 

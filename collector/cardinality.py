@@ -65,6 +65,7 @@ class Limits:
     selectors: int = 20_000
     events: int = 1_000
     sources: int = 5_000
+    properties: int = 5_000  # custom event property values (event, name and value together)
 
     def of(self, kind: str) -> int:
         return int(getattr(self, kind))

@@ -227,6 +227,7 @@ SPECS: tuple[Spec, ...] = (
             ("selectors", "clicked selectors", 20_000),
             ("event_names", "custom event names", 1_000),
             ("sources", "traffic sources (UTM sources, referrer hosts)", 5_000),
+            ("properties", "custom event property values", 5_000),
         )
     ),
 )
@@ -267,6 +268,7 @@ class Settings:
     max_selectors_per_day: int = 20_000
     max_event_names_per_day: int = 1_000
     max_sources_per_day: int = 5_000
+    max_properties_per_day: int = 5_000
 
     @property
     def collector_url(self) -> str:

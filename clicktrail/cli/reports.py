@@ -237,7 +237,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings, client: Any) -> int
     print(f"covers {covers(first, last, zone)}")
     data = build_report(
         client, site, funnel, first, last, zone, settings.page_templates,
-        session_ms=settings.session_ms,
+        session_ms=settings.session_ms, channel_rules=config.channel_rules,
     )  # fmt: skip
     files = write_report(data, args.out, settings.collector_url)
     print(f"wrote {files.html}, {files.json}, {files.csv} and {len(files.images)} images")

@@ -22,6 +22,7 @@ from clicktrail.web.api_schemas import (
     FUNNEL,
     JOURNEYS,
     LIVE,
+    OVERVIEW,
     PAGE_ROW,
     PATHS,
     PNG,
@@ -36,6 +37,7 @@ from clicktrail.web.journey_reads import (
     get_journeys_result,
     get_paths_result,
 )
+from clicktrail.web.overview_reads import OVERVIEW_PARAMS, get_overview_result
 from clicktrail.web.reads import ApiState, get_funnel_result, iso_time, site_json
 from clicktrail.web.tokens import Token
 from collector.days import FUNNEL_PERIOD_DAYS, day_names
@@ -167,6 +169,10 @@ def get_paths(call: Call) -> Response:
 
 def get_channels(call: Call) -> Response:
     return JSONResponse(get_channels_result(call.api, call.site, call.values))
+
+
+def get_overview(call: Call) -> Response:
+    return JSONResponse(get_overview_result(call.api, call.site, call.values))
 
 
 def get_live(call: Call) -> Response:
@@ -310,6 +316,15 @@ ENDPOINTS = (
         PATHS_PARAMS,
         get_paths,
         PATHS,
+    ),
+    Endpoint(
+        "/sites/{site}/overview",
+        "Traffic overview: visitors, visits, page views, bounce rate, duration, a series, the "
+        "previous period, top pages, channels, sources, devices, countries, events and goals "
+        "(`clicktrail overview --json`)",
+        OVERVIEW_PARAMS,
+        get_overview,
+        OVERVIEW,
     ),
     Endpoint(
         "/sites/{site}/channels",

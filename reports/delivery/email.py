@@ -27,7 +27,8 @@ def build_message(target: EmailTarget, files: ReportFiles) -> EmailMessage:
     message["To"] = ", ".join(target.to)
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain="clicktrail")
-    message.set_content("\n\n".join([files.headline, "\n".join(link_lines(files))]).strip())
+    parts = [files.headline, files.text, "\n".join(link_lines(files))]
+    message.set_content("\n\n".join(part for part in parts if part))
     html, images = _inline_images(files.html.read_text(encoding="utf-8"))
     message.add_alternative(html, subtype="html")
     *_, html_part = message.iter_parts()  # the HTML alternative just added

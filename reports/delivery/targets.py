@@ -18,6 +18,7 @@ class ReportFiles:
     csv: Path
     images: dict[str, Path]
     links: dict[str, str] = field(default_factory=dict)  # label -> URL
+    text: str = ""  # plain-text sections after the headline in the e-mail's text part
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The abandonment report's numbers: a funnel over a period and the one before it, the daily
 conversion, whether the change is real, where the abandoning sessions clicked before they left
-each step's page, and the journeys into the funnel and out of it where they dropped."""
+each step's page, the journeys into the funnel and out of it where they dropped, and the
+conversion by entry channel."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from collector.pages import BANDS, PageTemplates
 from collector.sites import Site
 from heatmap.grid import GRID_COLUMNS, grid_from_cells
 from heatmap.screenshots import load_screenshot
+from reports.analyses.channel_rules import ChannelRule
 from reports.analyses.funnel_request import (
     FunnelRun,
     midnight_ms,
@@ -26,6 +28,7 @@ from reports.analyses.funnel_request import (
 from reports.analyses.funnel_result import FunnelResult
 from reports.analyses.stats import compare
 from reports.analyses.steps import labels, step_matrix
+from reports.scheduled.channels import report_channels
 from reports.scheduled.config import FunnelDefinition
 from reports.scheduled.journeys import report_journeys
 from reports.scheduled.numbers import (
@@ -78,14 +81,15 @@ def build_report(
     templates: tuple[str, ...] = (),
     now_ms: int | None = None,
     session_ms: tuple[int, int] | None = None,
+    channel_rules: tuple[ChannelRule, ...] = (),
 ) -> ReportData:
     days = (last - first).days + 1
     before = (first - timedelta(days=days), first - timedelta(days=1))
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    gap_max = {"gap_ms": session_ms[0], "max_ms": session_ms[1]} if session_ms else {}
     runs = []
     for span in ((first, last), before):
         request = funnel.request(*span, breakdown="band", zone=zone, templates=templates)
-        gap_max = {"gap_ms": session_ms[0], "max_ms": session_ms[1]} if session_ms else {}
         runs.append(run_funnel(client, site, request, now_ms, **gap_max))
     current, previous = runs
     daily = daily_conversion(current, first, last, zone)
@@ -101,6 +105,10 @@ def build_report(
         "covers": covers(first, last, zone),
     }
     change = _change(current.result, previous.result)
+    channels = report_channels(
+        client, site, current, ((first, last), before), zone, templates, channel_rules,
+        now_ms, **gap_max,
+    )  # fmt: skip
     data: ReportNumbers = {
         "site": site.name,
         "funnel": {"name": funnel.name, "steps": list(funnel.steps)},
@@ -113,6 +121,7 @@ def build_report(
         "previous_daily": [_day(d) for d in previous_daily],
         "abandonment_heatmaps": [_heat_summary(h) for h in heat if h.sessions],
         "journeys": report_journeys(current, first, last, zone, templates, now_ms),
+        "channels": channels,
         "headline": headline(current.result, period, change),
     }
     return ReportData(data, current, previous, daily, previous_daily, heat)

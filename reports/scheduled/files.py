@@ -19,6 +19,13 @@ from reports.charts.canvas import png_bytes
 from reports.charts.journey_map import journey_map_chart
 from reports.delivery.targets import ReportFiles
 from reports.scheduled.build import ReportData
+from reports.scheduled.channels import (
+    change_class,
+    channel_name,
+    channels_text,
+    points_text,
+    rate_text,
+)
 from reports.scheduled.charts import daily_chart, funnel_chart
 from reports.scheduled.numbers import ReportNumbers
 
@@ -112,6 +119,10 @@ def write_report(report: ReportData, out: Path, base_url: str | None = None) -> 
         window=format_duration(report.data["current"]["window_s"]),
         pct=_pct,
         duration=format_duration,
+        channel_name=channel_name,
+        rate=rate_text,
+        points=points_text,
+        change_class=change_class,
     )
     (out / "report.html").write_text(html, encoding="utf-8")
     (out / "report.json").write_text(json.dumps(report.data, indent=2) + "\n", encoding="utf-8")
@@ -124,6 +135,7 @@ def write_report(report: ReportData, out: Path, base_url: str | None = None) -> 
         csv=out / "funnel.csv",
         images=paths,
         links=links,
+        text=channels_text(report.data["channels"], report.data["funnel"]["steps"][-1]),
     )
 
 

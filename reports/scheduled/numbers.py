@@ -61,6 +61,25 @@ class ReportJourneys(TypedDict):
     after_drop: list[AfterDrop]
 
 
+class ChannelFigures(TypedDict):
+    visits: int
+    conversions: int  # visits that reached the funnel's last step
+    conversion_rate: float | None
+
+
+class ChannelConversion(TypedDict):
+    """One entry channel's visits and conversions, now and in the previous period
+    (reports.scheduled.channels)."""
+
+    channel: str  # a slug (reports.analyses.channel_names)
+    visits: int
+    conversions: int
+    conversion_rate: float | None
+    previous: ChannelFigures
+    difference: float | None  # conversion_rate - previous conversion_rate
+    significant: bool  # its 95 % interval excludes zero (reports.analyses.stats)
+
+
 class ReportNumbers(TypedDict):
     site: str
     funnel: FunnelName
@@ -73,4 +92,5 @@ class ReportNumbers(TypedDict):
     previous_daily: list[DayConversion]
     abandonment_heatmaps: list[HeatSummary]
     journeys: ReportJourneys
+    channels: list[ChannelConversion]
     headline: str

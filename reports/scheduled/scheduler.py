@@ -181,6 +181,7 @@ class ReportScheduler:
         data = build_report(
             self.client, site, self.config.funnel(report.funnel), first, last,
             self.zone(report), self.settings.templates, session_ms=self.settings.session_ms,
+            channel_rules=self.config.channel_rules,
         )  # fmt: skip
         out = self.settings.out_dir / report.name / period
         files = write_report(data, out, self.settings.base_url)

@@ -19,7 +19,7 @@ import numpy as np
 import redis
 
 from collector import keys
-from collector.cardinality import Folder, count_folded, fold_events
+from collector.cardinality import OVER_LIMIT, Folder, count_folded, fold_events
 from collector.consumer import Commit, Entry, decoded
 from collector.days import DAY_MS, day_name
 from collector.failures import REDIS_DOWN, count_failure
@@ -30,6 +30,7 @@ from reports.sessions.layout import (
     KIND_CLICK,
     KIND_CUSTOM,
     KIND_PAGE,
+    KIND_PROP,
     KIND_RAGE,
     OPEN_ROW,
     SESSION_GAP_MS,
@@ -37,6 +38,7 @@ from reports.sessions.layout import (
     Closed,
     sessionize,
 )
+from reports.sessions.rollup import PROPERTY_PREFIX, property_entry, roll_up, split_rolled
 from reports.sessions.touches import admitted_value, over_limit, touch_entry
 
 log = logging.getLogger(__name__)
@@ -97,7 +99,7 @@ for i = 1, n do
 end
 return 1
 """
-_PARTS = ("sessions", "nav", "clicks")
+_PARTS = ("sessions", "nav", "clicks", "visits", "items")  # the last two: reports.sessions.rollup
 
 
 class SessionBuilder:
@@ -163,11 +165,25 @@ class SessionBuilder:
             for e in events
             if isinstance(e, PageView)
         ]
-        ok = folder.admitted(site, [(day, "sources", value) for day, _, value in views])
+        props = [
+            (day, e, name, admitted_value(property_entry(e.name, name, value)))
+            for day, e in dated
+            if isinstance(e, Custom)
+            for name, value in e.props.items()
+        ]
+        ok = folder.admitted(
+            site,
+            [(day, "sources", value) for day, _, value in views]
+            + [(day, "properties", value) for day, _, _, value in props],
+        )
         for day, view, value in views:
             if (day, "sources", value) not in ok:
                 over_limit(view)
                 folded["sources"] += 1
+        for day, custom, name, value in props:
+            if (day, "properties", value) not in ok:
+                custom.props[name] = OVER_LIMIT
+                folded["properties"] += 1
         count_folded(commit, site, shard, self.group, folded)
 
     def _close_full(self, site: str, shard: int, newest: dict[str, int]) -> None:
@@ -250,13 +266,16 @@ class SessionBuilder:
         open_keys = [keys.open_session(site, shard, sid) for sid in sids]
         rows = np.frombuffer(b"".join(blobs), dtype=OPEN_ROW)
         owner = np.repeat(np.arange(len(blobs)), [len(b) // OPEN_ROW.itemsize for b in blobs])
-        by_day = split_by_day(sessionize(rows, owner, self.gap_ms, self.max_ms))
+        closed = sessionize(rows, owner, self.gap_ms, self.max_ms)
+        by_day = split_by_day(closed)
+        rolled = split_rolled(roll_up(closed, closed.page))
         day_keys = [keys.session_log(site, shard, day, part) for day in by_day for part in _PARTS]
         args: list[Any] = [cutoff, self._ttl_s(min(by_day, default="")), len(sids)]
         for sid, blob in zip(sids, blobs, strict=True):
             args += [sid, len(blob)]
-        for parts in by_day.values():
+        for day, parts in by_day.items():
             args += [parts.sessions.tobytes(), parts.nav.tobytes(), parts.clicks.tobytes()]
+            args += [rolled[day].visits.tobytes(), rolled[day].items.tobytes()]
         args.append(self.vocab_ttl_s)
         vocab = keys.session_vocabulary(site, shard)
         script_keys = [keys.idle_sessions(site, shard), *open_keys, *day_keys, vocab]
@@ -280,19 +299,32 @@ class SessionBuilder:
     def _rows(
         self, site: str, shard: int, events: list[Event], header: StoredHeader
     ) -> np.ndarray[Any, np.dtype[np.void]]:
+        """One OPEN_ROW per page view, custom event and click, and after each custom event one
+        per property value it carries (KIND_PROP)."""
         skew, vid = header.skew, header.vid
-        kept = [e for e in events if isinstance(e, PageView | Custom | Click | RageClick)]
+        kept: list[Event] = []
+        names: list[str] = []
+        for e in events:
+            if isinstance(e, PageView | Custom | Click | RageClick):
+                kept.append(e)
+                names.append(_item_name(e))
+            if isinstance(e, Custom):
+                for name, value in e.props.items():
+                    kept.append(e)
+                    names.append(property_entry(e.name, name, value))
         rows = np.zeros(len(kept), OPEN_ROW)
         if not kept:
             return rows
-        names = [_item_name(e) for e in kept]
         sources = [touch_entry(e, header) if isinstance(e, PageView) else "" for e in kept]
         ids = self._ids(site, shard, [*names, *(s for s in sources if s)])
         rows["ts"] = [e.ts + skew for e in kept]
         rows["visitor"] = int(vid, 16) if vid else 0
         rows["item"] = [ids[n] for n in names]
         rows["source"] = [ids[s] if s else 0 for s in sources]
-        rows["kind"] = [_KIND[type(e)] for e in kept]
+        rows["kind"] = [
+            KIND_PROP if name.startswith(PROPERTY_PREFIX) else _KIND[type(e)]
+            for e, name in zip(kept, names, strict=True)
+        ]
         widths = [getattr(e, "vw", 0) for e in kept]
         rows["band"] = np.where(np.asarray(widths) > 0, bands_of(widths), 2)
         pointer = [isinstance(e, Click | RageClick) for e in kept]
@@ -349,4 +381,4 @@ def split_by_day(closed: Closed) -> dict[str, Closed]:
         out[day_name(d)] = Closed(
             closed.sessions[day == d], closed.nav[nav_day == d], closed.clicks[click_day == d]
         )
-    return out
+    return out  # the logs keep no page flags nor properties: the rollups do

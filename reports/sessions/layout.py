@@ -10,7 +10,7 @@ a new one after `gap_ms` of inactivity, or when one has lasted `max_ms`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -20,11 +20,13 @@ SESSION_MAX_MS = 24 * 3_600_000
 
 # What the worker appends to a session id's open state, one record per event.
 KIND_PAGE, KIND_CUSTOM, KIND_CLICK, KIND_RAGE = 0, 1, 2, 3
+KIND_PROP = 4  # a custom event's property value, right after its event: read by rollups only
 OPEN_ROW = np.dtype(
     [
         ("ts", "<i8"),  # server-clock ms
         ("visitor", "<u8"),  # 64 bits of the visitor hash; 0 when none was derived
-        ("item", "<i4"),  # shard vocabulary id of "p:/path" or "e:name" (for clicks: the page)
+        ("item", "<i4"),  # vocabulary id of "p:/path", "e:name" or "v:[name,prop,value]" (props);
+        # for clicks: the page
         ("source", "<i4"),  # shard vocabulary id of "s:source" (page views), else 0
         ("row", "<u2"),  # clicks: 16 px grid row
         ("kind", "u1"),
@@ -60,11 +62,19 @@ IntArray = npt.NDArray[np.int64]
 @dataclass(frozen=True)
 class Closed:
     """Sessions in the closed layout: SESSION_ROW records and their NAV_ROW and CLICK_ROW rows,
-    each session's rows contiguous and in time order."""
+    each session's rows contiguous and in time order.
+
+    Fresh from `sessionize` (not read back from the logs) they also say which nav rows are page
+    views and carry the custom events' property values (vocabulary ids, `prop_counts` per
+    session), which the rollups (reports.sessions.rollup) keep and the logs do not."""
 
     sessions: npt.NDArray[np.void]
     nav: npt.NDArray[np.void]
     clicks: npt.NDArray[np.void]
+    page: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))  # per nav
+    # row: a page view (else a custom event)
+    props: npt.NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
+    prop_counts: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))  # per session
 
 
 def sessionize(
@@ -76,7 +86,7 @@ def sessionize(
     """Split OPEN_ROW records into sessions; `owner` numbers the session id each row came from.
     Sessions come out in (owner, start) order."""
     if not len(rows):
-        return Closed(*(np.zeros(0, dtype) for dtype in (SESSION_ROW, NAV_ROW, CLICK_ROW)))
+        return Closed(np.zeros(0, SESSION_ROW), np.zeros(0, NAV_ROW), np.zeros(0, CLICK_ROW))
     order = np.lexsort((rows["ts"], owner))  # stable: ties keep their arrival order
     # Reorder whole records as opaque bytes: 3x faster than a structured gather.
     records = np.dtype((np.void, OPEN_ROW.itemsize))
@@ -95,12 +105,14 @@ def sessionize(
 
     is_nav = rows["kind"] <= KIND_CUSTOM
     is_page = rows["kind"] == KIND_PAGE
+    is_click = (rows["kind"] == KIND_CLICK) | (rows["kind"] == KIND_RAGE)
+    is_prop = rows["kind"] == KIND_PROP
     out = np.zeros(n, SESSION_ROW)
     out["start"] = ts[starts]
     out["end"] = np.maximum.reduceat(ts, starts)
     out["visitor"] = np.maximum.reduceat(rows["visitor"], starts)
     out["rows"] = np.bincount(session[is_nav], minlength=n)
-    out["clicks"] = np.bincount(session[~is_nav], minlength=n)
+    out["clicks"] = np.bincount(session[is_click], minlength=n)
     # Band and entry source: those of the session's first page view.
     first_page = np.full(n, -1, dtype=np.int64)
     page_rows = np.flatnonzero(is_page)[::-1]
@@ -111,14 +123,16 @@ def sessionize(
 
     nav = np.zeros(int(is_nav.sum()), NAV_ROW)
     nav["ts"], nav["item"] = ts[is_nav], rows["item"][is_nav]
-    click_rows = rows[~is_nav]
+    click_rows = rows[is_click]
     clicks = np.zeros(len(click_rows), CLICK_ROW)
     clicks["ts"], clicks["item"] = click_rows["ts"], click_rows["item"]
     clicks["row"], clicks["col"] = click_rows["row"], click_rows["col"]
     clicks["flags"] = np.where(click_rows["kind"] == KIND_RAGE, CLICK_RAGE, 0) | np.where(
         click_rows["fixed"] > 0, CLICK_FIXED, 0
     )
-    return Closed(out, nav, clicks)
+    props = rows["item"][is_prop].astype(np.int32)
+    prop_counts = np.bincount(session[is_prop], minlength=n).astype(np.int64)
+    return Closed(out, nav, clicks, is_page[is_nav], props, prop_counts)
 
 
 @dataclass(frozen=True)
