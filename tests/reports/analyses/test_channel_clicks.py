@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from clicktrail.cli.main import main
 from clicktrail.web.app import create_web_app
 from clicktrail.web.tokens import create_token
-from clicktrail.worker import Worker
+from clicktrail.worker import Processor, Worker
 from collector.pages import PageTemplates
 from collector.settings import Settings
 from collector.sites import Site
@@ -51,7 +51,7 @@ def clicked(make_client: Callable[..., TestClient], redis_client: redis.Redis, s
         events.append(pageview(p="/cart", ts=at + 200, ref="/product/1", vw=width))
         events += [click(p="/cart", ts=at + 201 + i, vw=width) for i in range(on_cart)]
         assert client.post("/e", json=batch(site.key, events, sid=f"v{n}")).status_code == 202
-    processors = [Aggregator(PageTemplates(), 90), SessionBuilder(redis_client)]
+    processors: list[Processor] = [Aggregator(PageTemplates(), 90), SessionBuilder(redis_client)]
     Worker(redis_client, processors).run(burst=True)
     return site
 
