@@ -15,6 +15,7 @@ from collector.pages import PageTemplates
 from heatmap.grid import GRID_COLUMNS, grid_from_cells
 from heatmap.render import Legend, render_heatmap
 from heatmap.view import HeatmapRequest, HeatmapView
+from reports.analyses.channel_names import Channel
 from reports.analyses.channel_rules import ChannelRule
 from reports.analyses.journey_request import VisitFilter, load_visits
 from reports.sessions.layout import CLICK_RAGE, SESSION_GAP_MS, SESSION_MAX_MS, concat_ranges
@@ -60,7 +61,7 @@ def channel_click_view(
     )
     clicks = clicks[keep]
     grid = grid_from_cells(clicks["row"].astype(np.int64) * GRID_COLUMNS + clicks["col"])
-    label = f"{first} to {last}, {channel.replace('_', ' ')} visits"
+    label = f"{first} to {last}, {Channel(channel).label} visits only"
     legend = Legend(request.template, request.band, label, len(clicks), views, request.kind)
     image = render_heatmap(grid, legend, request.background, request.width, request.scale)
     return HeatmapView(image, len(clicks), views, request.template, request.band)
