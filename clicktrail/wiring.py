@@ -53,6 +53,7 @@ def limits(settings: Settings) -> Limits:
         events=settings.max_event_names_per_day,
         sources=settings.max_sources_per_day,
         properties=settings.max_properties_per_day,
+        labels=settings.max_labels_per_day,
     )
 
 

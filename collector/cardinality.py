@@ -20,6 +20,7 @@ import redis
 from collector import keys
 from collector.consumer import Commit
 from collector.days import DAY_MS, day_name
+from collector.labels import labelled
 from collector.pages import PageTemplates, normalize_path
 from collector.schema import Click, Custom, Event, RageClick
 
@@ -27,7 +28,7 @@ OVER_LIMIT = "(over limit)"  # not "(other)": the funnel table groups its long t
 # A day's sets outlive the day by this much: events arrive up to 48 h late (max_event_age_s),
 # and a worker retrying a run within it folds the same way.
 FOLD_KEEP_S = 4 * 86_400
-VALUE_KINDS = ("paths", "templates", "selectors", "events", "sources")
+VALUE_KINDS = ("paths", "templates", "selectors", "events", "sources", "properties", "labels")
 
 # KEYS: one set per (day, kind). ARGV per key: bound, expiry (epoch s), n, values...
 # Returns 1 (admitted) or 0 (over the bound) per value, in order.
@@ -66,6 +67,7 @@ class Limits:
     events: int = 1_000
     sources: int = 5_000
     properties: int = 5_000  # custom event property values (event, name and value together)
+    labels: int = 20_000  # element labels (selector and label together: label_value)
 
     def of(self, kind: str) -> int:
         return int(getattr(self, kind))
@@ -117,14 +119,17 @@ def fold_events(
     folder: Folder, site: str, dated: list[tuple[int, Event]], templates: PageTemplates
 ) -> Counter[str]:
     """Replace, in place, each path, selector and custom event name over the site's limits that
-    day with OVER_LIMIT; returns how many events were folded, by kind. A path folds when the
-    path or its page template is over its limit."""
+    day with OVER_LIMIT, and drop each label over them (or of a folded selector); returns how
+    many events were folded, by kind. A path folds when the path or its page template is over
+    its limit."""
     asked: list[Asked] = []
     for day, event in dated:
         path = normalize_path(event.p)
         asked += [(day, "paths", path), (day, "templates", templates.template(path))]
         if isinstance(event, Click | RageClick) and event.sel:
             asked.append((day, "selectors", event.sel))
+            if isinstance(event, Click) and event.label:
+                asked.append((day, "labels", labelled(event.sel, event.label)))
         elif isinstance(event, Custom):
             asked.append((day, "events", event.name))
     ok = folder.admitted(site, asked)
@@ -136,11 +141,19 @@ def fold_events(
         elif (day, "templates", templates.template(path)) not in ok:
             event.p, folded["templates"] = OVER_LIMIT, folded["templates"] + 1
         if isinstance(event, Click | RageClick) and event.sel:
+            if isinstance(event, Click) and event.label:
+                _fold_label(event, day, ok, folded)
             if (day, "selectors", event.sel) not in ok:
                 event.sel, folded["selectors"] = OVER_LIMIT, folded["selectors"] + 1
         elif isinstance(event, Custom) and (day, "events", event.name) not in ok:
             event.name, folded["events"] = OVER_LIMIT, folded["events"] + 1
     return folded
+
+
+def _fold_label(event: Click, day: int, ok: set[Asked], folded: Counter[str]) -> None:
+    admitted = (day, "labels", labelled(event.sel, event.label)) in ok
+    if not admitted or (day, "selectors", event.sel) not in ok:
+        event.label, folded["labels"] = "", folded["labels"] + 1
 
 
 def count_folded(commit: Commit, site: str, shard: int, group: str, folded: Counter[str]) -> None:

@@ -22,6 +22,7 @@ from collector.batch_writer import REDIS_DOWN, BatchWriter, BufferFullError, pre
 from collector.bounds import clamp_batch
 from collector.geo import Countries
 from collector.head_limit import HEADER_VALUE_MAX_BYTES
+from collector.labels import mask_labels
 from collector.metrics import Metrics
 from collector.privacy import VisitorHasher, client_ip, opted_out
 from collector.ratelimit import RateLimiter
@@ -140,6 +141,7 @@ class Collector:
         if isinstance(batch, tuple):
             return batch  # refused before it decoded
         clamped = clamp_batch(batch)
+        mask_labels(batch.events)  # the snippet masks them too, but not every client is the snippet
         site = await self.sites.lookup(batch.site)
         if site is None:
             return 403, {"error": "unknown site key", "field": "$.site"}, None

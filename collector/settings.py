@@ -228,6 +228,7 @@ SPECS: tuple[Spec, ...] = (
             ("event_names", "custom event names", 1_000),
             ("sources", "traffic sources (UTM sources, referrer hosts)", 5_000),
             ("properties", "custom event property values", 5_000),
+            ("labels", "element labels (selector and label together)", 20_000),
         )
     ),
 )
@@ -269,6 +270,7 @@ class Settings:
     max_event_names_per_day: int = 1_000
     max_sources_per_day: int = 5_000
     max_properties_per_day: int = 5_000
+    max_labels_per_day: int = 20_000
 
     @property
     def collector_url(self) -> str:

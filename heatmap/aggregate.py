@@ -13,10 +13,11 @@ from collector.cardinality import OVER_LIMIT, Folder, count_folded, fold_events
 from collector.consumer import Commit, DeepestBucket, Entry, decoded
 from collector.days import DAY_MS, day_name
 from collector.keys import WORKER_GROUP
+from collector.labels import labelled, mask_labels
 from collector.pages import BANDS, PageTemplates, bands_of
 from collector.schema import Click, Event, PageView, RageClick, Scroll
 from heatmap import keys
-from heatmap.grid import cells_of, x_extent
+from heatmap.grid import GRID_COLUMNS, IntArray, cells_of, x_extent
 
 SCROLL_BUCKET_PX = 50
 CLICK_KINDS = ("click", "dead", "rage")
@@ -37,6 +38,7 @@ class _Points:
     fixed: list[bool] = field(default_factory=list)
     kind: list[int] = field(default_factory=list)
     sel: list[str] = field(default_factory=list)
+    label: list[str] = field(default_factory=list)  # a click's label, "" for a dead or rage one
 
     def add(self, day: int, event: Click | RageClick, kind: int) -> None:
         self.day.append(day)
@@ -48,6 +50,9 @@ class _Points:
         self.fixed.append(event.fixed)
         self.kind.append(kind)
         self.sel.append(event.sel)
+        # once per click: not again for its dead-click count; rage bursts carry none
+        once = isinstance(event, Click) and kind == CLICK_KINDS.index("click")
+        self.label.append(event.label if isinstance(event, Click) and once else "")
 
 
 @dataclass
@@ -78,6 +83,8 @@ class Aggregator:
         commit = Commit(entry_ids=[])
         run = _Run()
         batches = list(decoded(entries, commit))
+        for _, events in batches:  # stored before ingest masked them, or by another writer
+            mask_labels(events)
         if self.folder:
             dated = [((e.ts + h.skew) // DAY_MS, e) for h, events in batches for e in events]
             folded = fold_events(self.folder, site, dated, self.templates)
@@ -141,26 +148,58 @@ class Aggregator:
                 site, shard, named, BANDS[b], CLICK_KINDS[k], LAYERS[lay], names[t]
             )
             self._add(commit, grid_key, str(cell), count, int(days[d]))
-        self._add_elements(commit, site, shard, days[day_index], band, templates, points)
+        where = list(zip(days[day_index].tolist(), band.tolist(), templates, strict=True))
+        self._add_elements(commit, site, shard, where, points)
+        self._add_boxes(commit, site, shard, where, points.sel, cells)
 
     def _add_elements(
         self,
         commit: Commit,
         site: str,
         shard: int,
-        day: np.ndarray,
-        band: np.ndarray,
-        templates: list[str],
+        where: list[tuple[int, int, str]],
         points: _Points,
     ) -> None:
-        counted = Counter(
-            zip(day.tolist(), band.tolist(), templates, points.kind, points.sel, strict=True)
-        )
-        for (d, b, template, kind, sel), count in counted.items():
+        counted = Counter(zip(where, points.kind, points.sel, strict=True))
+        for ((d, b, template), kind, sel), count in counted.items():
             element_key = keys.element_counts(site, shard, day_name(d), BANDS[b], template)
             self._add(commit, element_key, f"{'cdr'[kind]}|{sel}", count, d)
             page_key = keys.page_counts(site, shard, day_name(d))
             self._add(commit, page_key, f"{BANDS[b]}|{CLICK_KINDS[kind]}|{template}", count, d)
+        labels = Counter(
+            (at, labelled(sel, label))
+            for at, sel, label in zip(where, points.sel, points.label, strict=True)
+            if label and sel != OVER_LIMIT
+        )
+        for ((d, b, template), field_name), count in labels.items():
+            label_key = keys.element_labels(site, shard, day_name(d), BANDS[b], template)
+            self._add(commit, label_key, field_name, count, d)
+
+    def _add_boxes(
+        self,
+        commit: Commit,
+        site: str,
+        shard: int,
+        where: list[tuple[int, int, str]],
+        selectors: list[str],
+        cells: IntArray,
+    ) -> None:
+        """The cells around each element's clicks: ZADD GT keeps the widest box whatever the
+        order of runs, and a run committed again changes nothing."""
+        boxes: dict[tuple[tuple[int, int, str], str], list[int]] = {}
+        rows, columns = (a.tolist() for a in np.divmod(cells, GRID_COLUMNS))
+        for at, sel, row, column in zip(where, selectors, rows, columns, strict=True):
+            if sel == OVER_LIMIT:
+                continue
+            edges = [-column, -row, column, row]  # x0, y0 negated: the greatest is the least
+            box = boxes.setdefault((at, sel), edges)
+            box[:] = [max(a, b) for a, b in zip(box, edges, strict=True)]
+        for ((d, b, template), sel), edges in boxes.items():
+            box_key = keys.element_boxes(site, shard, day_name(d), BANDS[b], template)
+            for edge, score in zip(keys.BOX_EDGES, edges, strict=True):
+                member = (box_key, f"{edge}|{sel}")
+                commit.raises[member] = max(commit.raises.get(member, score), score)
+            self._expire(commit, box_key, d)
 
     def _add_views(self, commit: Commit, site: str, shard: int, run: _Run) -> None:
         for (day, band, path), count in run.views.items():

@@ -25,6 +25,22 @@ def element_counts(site: str, shard: int, day: str, band: str, template: str) ->
     return f"{PREFIX}:{shard_tag(site, shard)}:elements:{day}:{band}:{template}"
 
 
+def element_labels(site: str, shard: int, day: str, band: str, template: str) -> str:
+    """Hash: collector.labels.labelled(selector, label) -> clicks with that label; readers keep
+    each selector's most frequent label."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:labels:{day}:{band}:{template}"
+
+
+def element_boxes(site: str, shard: int, day: str, band: str, template: str) -> str:
+    """Sorted set: 'edge|selector' -> the cell edge of the box around the selector's clicks,
+    edge one of x0, y0 (scores negated, so that ZADD GT keeps the least), x1, y1 (grid columns
+    and rows, heatmap.grid). Clicks of both layers (document and fixed) as the map draws them."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:boxes:{day}:{band}:{template}"
+
+
+BOX_EDGES = ("x0", "y0", "x1", "y1")
+
+
 def scroll_depths(site: str, shard: int, day: str, band: str, template: str) -> str:
     """Hash: depth bucket -> page views whose deepest point is in it; 'views' -> page views;
     'fold' -> sum of their viewport heights."""

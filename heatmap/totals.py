@@ -11,6 +11,7 @@ import numpy.typing as npt
 import redis
 
 from collector.bounds import MAX_DOC_HEIGHT_PX
+from collector.labels import unlabelled
 from collector.pages import BANDS
 from collector.sites import Site
 from heatmap import keys
@@ -106,24 +107,68 @@ def unmatched_page(template: str, band: str) -> str:
 
 
 @dataclass(frozen=True)
+class Box:
+    """The grid cells around an element's clicks, edges included: x in columns (1 % of the
+    page's width each, 0 to 99), y in rows of ROW_PX from the top of the page."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+
+@dataclass(frozen=True)
 class ElementStats:
     selector: str
     clicks: int
     rage: int
     dead: int
+    label: str = ""  # its most frequent label, "" when its clicks sent none
+    box: Box | None = None  # None: stored before boxes were
 
 
 def load_elements(
     client: redis.Redis, site: Site, template: str, band: str, days: list[str]
 ) -> list[ElementStats]:
-    """Clicked elements of a page, most clicked first."""
+    """Clicked elements of a page, most clicked first, with their labels and boxes."""
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     names = _names(site, days, keys.element_counts, band, template)
     for name, count in _summed(client, names).items():
         kind, selector = name.split("|", 1)
         totals[selector][kind] += count
-    elements = [ElementStats(sel, c["c"], c["r"], c["d"]) for sel, c in totals.items()]
+    labels = _top_labels(client, _names(site, days, keys.element_labels, band, template))
+    boxes = _boxes(client, _names(site, days, keys.element_boxes, band, template))
+    elements = [
+        ElementStats(sel, c["c"], c["r"], c["d"], labels.get(sel, ""), boxes.get(sel))
+        for sel, c in totals.items()
+    ]
     return sorted(elements, key=lambda e: (-e.clicks, -e.rage, e.selector))
+
+
+def _top_labels(client: redis.Redis, names: list[str]) -> dict[str, str]:
+    """Each selector's most frequent label over the hashes (the first by name on a tie)."""
+    counted: dict[str, dict[str, int]] = defaultdict(dict)
+    for value, count in _summed(client, names).items():
+        selector, label = unlabelled(value)
+        counted[selector][label] = count
+    return {sel: min(found, key=lambda k: (-found[k], k)) for sel, found in counted.items()}
+
+
+def _boxes(client: redis.Redis, names: list[str]) -> dict[str, Box]:
+    """Each selector's box over the sorted sets (heatmap.keys.element_boxes)."""
+    pipe = client.pipeline(transaction=False)
+    for name in names:
+        pipe.zrange(name, 0, -1, withscores=True)
+    edges: dict[str, dict[str, int]] = defaultdict(dict)
+    for found in pipe.execute():
+        for member, score in found:
+            edge, selector = member.decode().split("|", 1)
+            edges[selector][edge] = max(edges[selector].get(edge, int(score)), int(score))
+    return {
+        sel: Box(-e["x0"], -e["y0"], e["x1"], e["y1"])
+        for sel, e in edges.items()
+        if len(e) == len(keys.BOX_EDGES)
+    }
 
 
 @dataclass(frozen=True)
