@@ -19,7 +19,9 @@ EMAIL = re.compile(r"\S+@\S+")
 DIGITS = re.compile(r"\d{4,}")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Text that makes the rules work: digits of several scripts, '@', white space of all kinds.
-PIECES = st.sampled_from(["@", "1234", "٣٤٥٦", "０１２３", " ", "\n", "\u2003", "\x1b[31m", "a."])
+PIECES = st.sampled_from(
+    ["@", "1234", "٣٤٥٦", "\uff10\uff11\uff12\uff13", " ", "\n", "\u2003", "\x1b[31m", "a."]
+)
 LABELS = st.lists(st.text(max_size=8) | PIECES, max_size=12).map("".join)
 
 
