@@ -3,7 +3,7 @@
    Optional: data-endpoint (first-party proxy URL), data-exclude ("/admin/*,/account"),
    data-hash="true" (count #fragments as pages), data-dnt="false" (ignore Do Not Track),
    data-consent="required" (send nothing until clicktrail("consent", true)),
-   data-labels="true" (short element text), data-rage="3,30,1000" (clicks, px, ms).
+   data-labels="false" (no element labels), data-rage="3,30,1000" (clicks, px, ms).
    The site's owner keeps a browser out with localStorage.clicktrail_ignore = "true", or by opening
    the site once with #clicktrail-ignore (#clicktrail-track undoes it): the dashboard links there. */
 (() => {
@@ -223,6 +223,16 @@
     return parts.join(">").slice(-512);
   }
 
+  // What the element is called or shows (aria-label, else its text, alt or title; not the text
+  // of a whole section), in 64 characters with e-mail addresses and runs of digits masked (the
+  // collector masks again); never from a form field or what is typed in one.
+  function label(el) {
+    if (el.closest("input,textarea,select,[contenteditable]") || el.querySelector("[contenteditable]")) return "";
+    const text = el.getAttribute("aria-label") || (el.textContent.length < 2e3 && el.innerText) || el.alt || el.title || "";
+    return [...text.replace(/\s+/g, " ").trim().replace(/\S+@\S+/g, "[email]").replace(/\d{4,}/g, "####")]
+      .slice(0, 64).join("").trim();
+  }
+
   function fixedAncestor(el) {
     for (let depth = 0; el && el.nodeType === 1 && depth < 25; el = el.parentElement, depth++) {
       if (/fixed|sticky/.test(getComputedStyle(el).position)) return true;
@@ -280,9 +290,7 @@
       ox: round(e.clientX - box.left), oy: round(e.clientY - box.top),
       ptr: /^(mouse|touch|pen)$/.test(e.pointerType) ? e.pointerType : "",
     }, base));
-    if (attr("labels") === "true" && !el.closest("input,textarea,select,[contenteditable]")) {
-      click.label = (el.innerText || "").trim().slice(0, 64);
-    }
+    if (attr("labels") !== "false") click.label = label(el);
     const previous = burst[burst.length - 1];
     if (previous && (e.timeStamp - previous.at > rageMs || Math.hypot(x - previous.x, y - previous.y) > ragePx)) endBurst();
     burst.push({ at: e.timeStamp, wall: Date.now(), x, y, base: Object.assign({ p: path, pv: pageView, ts: Date.now() }, base) });
