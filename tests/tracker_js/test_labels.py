@@ -14,10 +14,13 @@ pytestmark = pytest.mark.slow
 LABELLED = """<!doctype html>
 <html><head><meta charset="utf-8"><title>labels</title>{snippet}</head><body>
 <main>
-  <a id="card" href="#p" style="display:block;padding-bottom:20px"><h3 id="name">Blue   linen shirt</h3><p>19.99 €</p></a>
-  <button id="close" aria-label="Close the basket">×</button>
+  <a id="card" href="#p" style="display:block;padding-bottom:20px">
+    <h3 id="name">Blue   linen shirt</h3><p>19.99 €</p>
+  </a>
+  <button id="close" aria-label="Close the basket">&times;</button>
   <a id="logo" href="#home"><img id="home" alt="Shop home" width="40" height="20"></a>
-  <span id="tip" title="Free returns for 30 days" style="display:inline-block;width:20px;height:20px"></span>
+  <span id="tip" title="Free returns for 30 days"
+    style="display:inline-block;width:20px;height:20px"></span>
   <button id="order">Order 20261202 for ann@example.com</button>
   <button id="long">{long}</button>
   <input id="email" type="email" value="ann@example.com">
@@ -29,7 +32,7 @@ LONG = "Add the blue linen shirt in size M to the basket and go on shopping " * 
 LABELS = {
     "h3#name": "Blue linen shirt",
     "a#card": "Blue linen shirt 19.99 €",  # white space collapsed, a price kept
-    "button#close": "Close the basket",  # its aria-label, not its "×"
+    "button#close": "Close the basket",  # its aria-label, not its "&times;"
     "img#home": "Shop home",  # an image's alt
     "span#tip": "Free returns for 30 days",  # a title
     "button#order": "Order #### for [email]",

@@ -68,7 +68,7 @@ def test_clicks_arrive_with_document_coordinates_selector_and_offset(
     assert buy.dw == width  # the document's width: what x is binned as a share of
     assert (far.x, far.y, far.sel, far.ox, far.oy) == (130, 1215, "button#far", 30, 15)
     assert (header.x, header.y, header.fixed, header.sel) == (600, 25, True, "html>body>header")
-    assert (buy.label, header.label) == ("Add to cart", "")  # the header shows no text
+    assert (buy.label, header.label) == ("Add to cart", "Cart")  # their text
     [view] = of_type(events, "PageView")
     assert (view.p, view.vw, view.vh, view.dev) == ("/shop", 1280, 720, "desktop")
     assert {e.pv for e in events} == {view.pv}
