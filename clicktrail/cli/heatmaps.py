@@ -21,7 +21,9 @@ from collector.settings import Settings
 from collector.sites import Site, get_site
 from heatmap.render import save_png
 from heatmap.screenshots import load_screenshot
+from heatmap.selectors import ELLIPSIS, short_selector
 from heatmap.totals import (
+    ElementStats,
     StoredDataError,
     load_elements,
     load_page_views,
@@ -127,6 +129,9 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     elements.add_argument(
         "--limit", type=int_between(1, 1000), default=20, metavar="N", help="how many"
     )
+    elements.add_argument(
+        "--wide", action="store_true", help="print whole labels and selectors, however long"
+    )
     elements.add_argument("--json", action="store_true", help="print JSON")
     elements.set_defaults(run=cmd_elements, with_redis=True)
 
@@ -222,11 +227,41 @@ def cmd_elements(args: argparse.Namespace, settings: Settings, client: Any) -> i
     views = load_page_views(client, site, template, args.band, days)
     warn([] if views else [unmatched_page(template, args.band)])
     if args.json:
-        print(json.dumps([asdict(e) for e in elements], indent=2))
+        print(json.dumps([asdict(e) for e in elements], indent=2, ensure_ascii=False))
         return 0
-    print(f"{'element':<60} {'clicks':>8} {'rage %':>7} {'dead %':>7}")
-    for e in elements:
+    print_elements(elements, args.wide)
+    return 0
+
+
+LABEL_COLUMN = 28  # characters, without --wide
+SELECTOR_COLUMN = 40
+
+
+def print_elements(elements: list[ElementStats], wide: bool) -> None:
+    """The label first, then the selector shortened from the left (whole with `wide`)."""
+    rows = [(_printable(e.label) or "-", _printable(e.selector)) for e in elements]
+    if wide:
+        label_w = max([len("label"), *(len(label) for label, _ in rows)])
+        selector_w = max([len("element"), *(len(sel) for _, sel in rows)])
+    else:
+        label_w, selector_w = LABEL_COLUMN, SELECTOR_COLUMN
+        rows = [(_cut(label, label_w), short_selector(sel, selector_w)) for label, sel in rows]
+    print(
+        f"{'label':<{label_w}} {'element':<{selector_w}} {'clicks':>8} {'rage %':>7} {'dead %':>7}"
+    )
+    for (label, selector), e in zip(rows, elements, strict=True):
         rage = 100 * e.rage / e.clicks if e.clicks else 0
         dead = 100 * e.dead / e.clicks if e.clicks else 0
-        print(f"{e.selector[-60:]:<60} {e.clicks:>8,} {rage:>6.1f}% {dead:>6.1f}%")
-    return 0
+        print(
+            f"{label:<{label_w}} {selector:<{selector_w}} {e.clicks:>8,} {rage:>6.1f}% "
+            f"{dead:>6.1f}%"
+        )
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + ELLIPSIS
+
+
+def _printable(text: str) -> str:
+    """A stranger's string as a terminal shows it harmlessly: no escape sequences."""
+    return "".join(c if c.isprintable() else "?" for c in text)

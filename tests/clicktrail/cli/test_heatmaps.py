@@ -36,7 +36,9 @@ def aggregated(
             return click(p=page, x=x, y=y, **fields)  # noqa: B023 - called at once
 
         events = [pageview(p=page, vw=1280)]
-        events += [at(1000, 1060, 600, 640, sel="button#buy") for _ in range(8)]
+        events += [
+            at(1000, 1060, 600, 640, sel="button#buy", label="Add to cart") for _ in range(8)
+        ]
         events += [at(0, 1280, 0, 2000, sel="a.more", dead=True)]
         assert client.post("/e", json=batch(site.key, events)).status_code == 202
     Worker(redis_client, [Aggregator(PageTemplates(), 90)]).run(burst=True)
@@ -97,10 +99,39 @@ def test_pages_and_elements_list_what_was_clicked(
     _, out, _ = run(
         capsys, redis_url, "elements", "--site", "shop", "--page", "/product/9", "--json"
     )
-    assert json.loads(out) == [
-        {"selector": "button#buy", "clicks": 320, "rage": 0, "dead": 0},
-        {"selector": "a.more", "clicks": 40, "rage": 0, "dead": 40},
-    ]
+    buy, more = json.loads(out)
+    assert buy == {
+        "selector": "button#buy",
+        "label": "Add to cart",
+        "clicks": 320,
+        "rage": 0,
+        "dead": 0,
+        "box": {"x0": 78, "y0": 37, "x1": 82, "y1": 39},  # 1000-1060 of 1280 px, 600-640 px
+    }
+    assert (more["selector"], more["label"], more["clicks"], more["dead"]) == ("a.more", "", 40, 40)
+
+
+CARD = "html>body>main#shop>div.grid>div.card:nth-of-type(2)>a.product-link"
+
+
+def test_elements_show_the_label_first_and_the_selector_cut_at_its_parts(
+    client: TestClient, redis_client: redis.Redis, site: Site, redis_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    events = [pageview(p="/shop"), click(p="/shop", sel=CARD, label="Blue linen shirt 19.99 €")]
+    events.append(click(p="/shop", sel="a.x-" + "long" * 20, label="L" * 64))
+    assert client.post("/e", json=batch(site.key, events)).status_code == 202
+    Worker(redis_client, [Aggregator(PageTemplates(), 90)]).run(burst=True)
+    _, out, _ = run(capsys, redis_url, "elements", "--site", "shop", "--page", "/shop")
+    header, long, card = out.splitlines()  # one click each: by selector
+    assert header.split() == ["label", "element", "clicks", "rage", "%", "dead", "%"]
+    assert card.startswith("Blue linen shirt 19.99 €     …>div.card:nth-of-type(2)>a.product-link ")
+    assert long.startswith("L" * 27 + "… …ong" + "long" * 9 + " ")  # no '>' to cut at
+    assert all(len(line) == len(header) for line in (card, long))
+    _, out, _ = run(capsys, redis_url, "elements", "--site", "shop", "--page", "/shop", "--wide")
+    _, long, card = out.splitlines()
+    assert card.startswith(f"Blue linen shirt 19.99 € {' ' * 40}{CARD} ")
+    assert long.startswith("L" * 64 + " a.x-" + "long" * 20)
 
 
 @pytest.mark.parametrize(
@@ -189,7 +220,7 @@ def test_a_page_that_matches_nothing_is_said_and_answered_all_the_same(
 ) -> None:
     warning = "clicktrail: warning: page /nowhere matched no desktop page view in this range\n"
     code, out, err = run(capsys, redis_url, "elements", "--site", "shop", "--page", "/nowhere")
-    assert code == 0 and err == warning and out.startswith("element")
+    assert code == 0 and err == warning and out.startswith("label")
     code, out, err = run(
         capsys, redis_url, "elements", "--site", "shop", "--page", "/nowhere", "--json"
     )
