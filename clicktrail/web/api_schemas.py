@@ -17,10 +17,22 @@ PAGE_ROW = {
 }
 ELEMENT_ROW = {
     "type": "object",
-    "required": ["selector", "clicks", "rage", "dead"],
+    "required": ["selector", "label", "clicks", "rage", "dead", "box"],
     "properties": {
         "selector": {"type": "string"},
+        "label": {
+            "type": "string",
+            "description": "the element's most frequent label in the period, masked; '' if none",
+        },
         **{n: {"type": "integer"} for n in ("clicks", "rage", "dead")},
+        "box": {
+            "type": ["object", "null"],
+            "description": "the grid cells around the element's clicks, edges included: x0 and "
+            "x1 in columns of 1 % of the page's width (0 to 99), y0 and y1 in rows of 16 px from "
+            "the top of the page; null for clicks stored before boxes were",
+            "required": ["x0", "y0", "x1", "y1"],
+            "properties": {n: {"type": "integer"} for n in ("x0", "y0", "x1", "y1")},
+        },
     },
 }
 SITE = {

@@ -20,12 +20,16 @@ from clicktrail.cli.main import main
 from clicktrail.web.api import ENDPOINTS
 from clicktrail.web.app import create_web_app
 from clicktrail.web.tokens import create_token
+from clicktrail.worker import Worker
 from collector import sites
+from collector.pages import PageTemplates
 from collector.settings import Settings
 from collector.sites import Site, set_time_zone
 from heatmap import keys
+from heatmap.aggregate import Aggregator
 from heatmap.render import LEGEND_PX
 from tests.clicktrail.conftest import CART_BUTTON
+from tests.factories import batch, click
 
 FUNNEL = "step=/product/*&step=/cart&step=/checkout&step=/thanks"
 # One working request per route: the table the token and site checks run over.
@@ -197,7 +201,27 @@ def test_pages_and_elements_count_the_posted_traffic(
         == 30
     )
     elements = web.get("/api/sites/shop/elements?page=/cart&band=mobile", headers=auth).json()
-    assert elements == [{"selector": "#checkout", "clicks": 8, "rage": 0, "dead": 0}]
+    # 1100 px of 1280 at 375 px: column 85; 640 px: row 40. No label: the shop's clicks sent none.
+    box = {"x0": 85, "y0": 40, "x1": 85, "y1": 40}
+    assert elements == [
+        {"selector": "#checkout", "label": "", "clicks": 8, "rage": 0, "dead": 0, "box": box}
+    ]
+
+
+def test_elements_name_each_element_by_its_most_frequent_label(
+    web: TestClient, site: Site, token: str, client: TestClient, redis_client: redis.Redis
+) -> None:
+    shirt = [click(p="/shop", x=640, y=y, sel="a.product", label="Blue shirt") for y in (80, 96)]
+    other = click(p="/shop", x=960, y=112, sel="a.product", label="Order 123456 of ann@x.org")
+    assert client.post("/e", json=batch(site.key, [*shirt, other])).status_code == 202
+    Worker(redis_client, [Aggregator(PageTemplates(), 90)]).run(burst=True)
+    auth = {"Authorization": f"Bearer {token}"}
+    [element] = web.get("/api/sites/shop/elements?page=/shop", headers=auth).json()
+    box = {"x0": 50, "y0": 5, "x1": 75, "y1": 7}  # cells: 1 % of the width, 16 px rows
+    assert element == {
+        "selector": "a.product", "label": "Blue shirt", "clicks": 3, "rage": 0, "dead": 0,
+        "box": box,
+    }  # fmt: skip
 
 
 def test_the_heatmap_png_is_hottest_where_the_clicks_were(
