@@ -16,3 +16,10 @@ def short_selector(selector: str, width: int) -> str:
         if len(tail) <= width:
             return tail
     return ELLIPSIS + selector[len(selector) - width + 1 :]
+
+
+def selector_parts(selector: str) -> list[str]:
+    """The parts of a (shortened) selector, each but the last with its '>': where a display may
+    break the line, and nowhere else."""
+    parts = selector.split(">")
+    return [f"{part}>" for part in parts[:-1]] + parts[-1:]

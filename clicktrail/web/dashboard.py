@@ -37,6 +37,9 @@ from collector.days import FUNNEL_PERIOD_DAYS, PAGES_PERIOD_DAYS, day_names
 from collector.pages import BANDS
 from collector.settings import Settings
 from collector.sites import Site, list_sites
+from heatmap.grid import GRID_COLUMNS, ROW_PX
+from heatmap.render import LEGEND_PX
+from heatmap.selectors import selector_parts, short_selector
 from heatmap.totals import PageStats, load_elements, load_pages
 from heatmap.view import MAP_KINDS
 from reports.scheduled.config import ConfigError, ReportConfig
@@ -98,6 +101,12 @@ class Dashboard:
         )
         self.templates = Jinja2Templates(env=env)
         self.templates.env.globals |= {"bands": BANDS, "kinds": MAP_KINDS}
+        # "Most clicked": selectors shortened as the CLI does, and where a box's cells are drawn
+        self.templates.env.globals |= {
+            "short_selector": short_selector,
+            "selector_parts": selector_parts,
+            "map_cells": {"legend-px": LEGEND_PX, "row-px": ROW_PX, "columns": GRID_COLUMNS},
+        }
 
     def routes(self) -> list[BaseRoute]:
         return [

@@ -87,6 +87,38 @@
     setInterval(show, 10000);
   }
 
+  // "Most clicked": pointing at (or focusing) an element's row outlines the cells its clicks fell
+  // in on the map. The map is drawn below a legend strip, its page scaled to the image's width.
+  const map = document.querySelector("[data-map]");
+  if (map) {
+    const image = map.querySelector("img");
+    const outline = map.querySelector("[data-outline]");
+    const legendPx = Number(map.dataset.legendPx);
+    const rowPx = Number(map.dataset.rowPx);
+    const columns = Number(map.dataset.columns);
+    const show = (row) => {
+      if (!image.naturalWidth) return;
+      const [x0, y0, x1, y1] = row.dataset.box.split(" ").map(Number);
+      const scale = image.clientWidth / image.naturalWidth;
+      const top = (legendPx + y0 * rowPx) * scale;
+      const bottom = Math.min((legendPx + (y1 + 1) * rowPx) * scale, image.clientHeight);
+      if (top >= image.clientHeight) return; // below the drawn height
+      const left = image.offsetLeft + image.clientLeft;
+      outline.style.left = `${left + (x0 / columns) * image.clientWidth}px`;
+      outline.style.top = `${image.offsetTop + image.clientTop + top}px`;
+      outline.style.width = `${((x1 + 1 - x0) / columns) * image.clientWidth}px`;
+      outline.style.height = `${bottom - top}px`;
+      outline.hidden = false;
+    };
+    const hide = () => { outline.hidden = true; };
+    for (const row of document.querySelectorAll("tr[data-box]")) {
+      row.addEventListener("mouseenter", () => show(row));
+      row.addEventListener("focus", () => show(row));
+      row.addEventListener("mouseleave", hide);
+      row.addEventListener("blur", hide);
+    }
+  }
+
   // Funnel bars: widths come from data attributes, since the page's CSP allows no inline style.
   for (const fill of document.querySelectorAll("[data-share]")) {
     fill.style.width = `${Number(fill.dataset.share) || 0}%`;
