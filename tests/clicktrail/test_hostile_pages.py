@@ -210,7 +210,11 @@ def test_values_posted_by_strangers_run_nowhere_in_the_dashboard(
             dialogs,
             f"{base}/sites/shop/heatmap?{urlencode({'page': HOSTILE_PATHS[0], 'band': band})}",
         )
-    expect(page.locator("td.selector").first).to_be_visible()
+    expect(page.locator("td.element .selector").first).to_be_visible()
+    labels = page.locator("td.element .element-label").all_text_contents()  # as text
+    assert labels and set(labels) <= {p[:64] for p in PAYLOADS}, labels
+    page.locator("tr[data-box]").first.hover()  # the outline: positioned, nothing run
+    expect(page.locator("[data-outline]")).to_be_visible()
 
     # The funnel: hostile pages suggested for its steps, and as steps with their next pages.
     visit(page, dialogs, f"{base}/sites/shop/funnel")
