@@ -268,7 +268,7 @@ def test_the_overview_shows_the_apis_figures_grows_lists_downloads_and_filters_b
 def test_the_overview_fits_the_width(served: Served, browser: Browser, tmp_path: Path, width: int) -> None:
     errors: list[str] = []
     page = open_page(browser, served, width, errors)
-    api = shown(page, "period=30d&goal=purchase")
+    api = shown(page, "period=7d&goal=purchase")
     expect(page.locator("[data-chart] circle.point")).to_have_count(len(api["series"]))
     page.locator('[data-list="pages"]').get_by_role("button", name="Show all").click()
     expect(page.locator('[data-list="pages"] tbody tr')).to_have_count(len(overview(page, f"from={api['from']}&to={api['to']}&limit=0")["pages"]))  # fmt: skip
