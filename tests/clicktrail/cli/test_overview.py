@@ -22,9 +22,7 @@ purchase = "/thanks"
 """
 
 
-def run(
-    capsys: pytest.CaptureFixture[str], redis_url: str, *argv: str
-) -> tuple[int, str, str]:
+def run(capsys: pytest.CaptureFixture[str], redis_url: str, *argv: str) -> tuple[int, str, str]:
     try:
         code = main(["overview", *argv, "--site", "shop", "--redis-url", redis_url])
     except SystemExit as exc:

@@ -40,7 +40,7 @@ DAY_MS = 86_400_000
 PAGES = ["/", *(f"/product/{n}" for n in range(1, 11)), "/cart", "/checkout", "/thanks"]
 HOSTILE_SOURCE = PAYLOADS[0]  # <img src=x onerror="window.__xss=1">
 HOSTILE_PAGE = "/" + PAYLOADS[0]
-FORMULA_SOURCE = "=HYPERLINK(\"http://evil.example\",\"x\")"
+FORMULA_SOURCE = '=HYPERLINK("http://evil.example","x")'
 # (referrer, utm, click ids), from Direct to Unassigned: a source nobody classifies.
 TOUCHES: list[tuple[str, dict[str, str], list[str]]] = [
     ("", {}, []),
@@ -52,6 +52,7 @@ TOUCHES: list[tuple[str, dict[str, str], list[str]]] = [
     ("", {"source": HOSTILE_SOURCE, "campaign": HOSTILE_SOURCE}, []),
     ("", {"source": FORMULA_SOURCE}, []),
 ]
+MINUS = "\u2212"  # as the cards print a fall
 CONFIG = '[goals]\npurchase = "/thanks"\n'
 
 
@@ -146,7 +147,7 @@ def expected_change(now: float | None, was: float | None) -> str:
     text = f"{abs(100 * ratio):.{digits}f}"
     if float(text) == 0:
         return "±0 %"
-    return f"{'+' if ratio > 0 else '−'}{text} %"
+    return f"{'+' if ratio > 0 else MINUS}{text} %"
 
 
 def list_rows(page: Page, key: str) -> list[list[str]]:
@@ -185,7 +186,8 @@ def test_the_overview_shows_the_apis_figures_grows_lists_downloads_and_filters_b
 
     label = page.locator('[data-card="visitors"] .stat-label')
     expect(label).to_have_text("Unique visitors per day (summed)")
-    assert card(page, "visits") == (f"{api['visits']:,}", expected_change(api["visits"], api["previous"]["visits"]))  # fmt: skip
+    visits = (f"{api['visits']:,}", expected_change(api["visits"], api["previous"]["visits"]))
+    assert card(page, "visits") == visits
     assert card(page, "pageviews")[0] == f"{api['pageviews']:,}"
     assert card(page, "conversions") == (
         f"{api['conversions']:,}",
@@ -219,7 +221,8 @@ def test_the_overview_shows_the_apis_figures_grows_lists_downloads_and_filters_b
     assert len(list_rows(page, "pages")) == 10
     page.locator('[data-list="pages"]').get_by_role("button", name="Show all").click()
     expect(page.locator('[data-list="pages"] tbody tr')).to_have_count(len(everything["pages"]))
-    expect(page.locator('[data-list="pages"]').get_by_role("button", name="Show all")).to_be_hidden()
+    pages = page.locator('[data-list="pages"]')
+    expect(pages.get_by_role("button", name="Show all")).to_be_hidden()
     rows = list_rows(page, "pages")
     assert [r[0] for r in rows] == [p["page"] for p in everything["pages"]]
     assert HOSTILE_PAGE in [r[0] for r in rows]
@@ -235,7 +238,8 @@ def test_the_overview_shows_the_apis_figures_grows_lists_downloads_and_filters_b
         ("'" + s["source"] if s["source"].startswith("=") else s["source"], s["visits"])
         for s in everything["sources"]
     ]
-    assert "'" + FORMULA_SOURCE.lower() in [r["source"] for r in saved_rows]  # sources are lowercased
+    # Sources arrive lowercased; the formula is kept as text.
+    assert "'" + FORMULA_SOURCE.lower() in [r["source"] for r in saved_rows]
 
     # Strangers' strings: text, never markup.
     expect(sources.get_by_role("cell", name=HOSTILE_SOURCE, exact=True)).to_be_visible()
@@ -265,17 +269,20 @@ def test_the_overview_shows_the_apis_figures_grows_lists_downloads_and_filters_b
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_the_overview_fits_the_width(served: Served, browser: Browser, tmp_path: Path, width: int) -> None:
+def test_the_overview_fits_the_width(
+    served: Served, browser: Browser, tmp_path: Path, width: int
+) -> None:
     errors: list[str] = []
     page = open_page(browser, served, width, errors)
     api = shown(page, "period=7d&goal=purchase")
     expect(page.locator("[data-chart] circle.point")).to_have_count(len(api["series"]))
     page.locator('[data-list="pages"]').get_by_role("button", name="Show all").click()
-    expect(page.locator('[data-list="pages"] tbody tr')).to_have_count(len(overview(page, f"from={api['from']}&to={api['to']}&limit=0")["pages"]))  # fmt: skip
+    every = overview(page, f"from={api['from']}&to={api['to']}&limit=0")["pages"]
+    expect(page.locator('[data-list="pages"] tbody tr')).to_have_count(len(every))
     no_overflow(page)
     for selector in ("[data-chart] svg", "[data-list] table", ".stats"):
         too_wide = page.locator(selector).evaluate_all(
-            "es => es.filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5).length"
+            "es => es.filter((e) => e.getBoundingClientRect().right > innerWidth + 0.5).length"
         )
         assert too_wide == 0, f"{selector} overflows at {width} px"
     keep(page, tmp_path, "overview.png" if width > 500 else "overview-phone.png")
