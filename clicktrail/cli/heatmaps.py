@@ -14,6 +14,7 @@ from PIL import Image, UnidentifiedImageError
 from clicktrail.cli.errors import CommandError, warn
 from clicktrail.cli.options import int_between, iso_date, period, site_option
 from clicktrail.cli.parser import command
+from clicktrail.wiring import report_config
 from collector.days import PAGES_PERIOD_DAYS, day_names
 from collector.pages import BANDS, PageTemplates
 from collector.settings import Settings
@@ -28,6 +29,8 @@ from heatmap.totals import (
     unmatched_page,
 )
 from heatmap.view import MAP_KINDS, SCALES, HeatmapRequest, heatmap_view
+from reports.analyses.channel_clicks import ChannelMapError, channel_click_view
+from reports.analyses.visit_channels import CHANNEL_SLUGS
 
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}  # by -o's extension
 
@@ -94,6 +97,13 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         help="how heat maps to colour",
     )
     heat.add_argument(
+        "--channel",
+        choices=CHANNEL_SLUGS,
+        metavar="CHANNEL",
+        help="only the clicks of visits of this channel (click and rage maps), from the "
+        f"sessions' click rows: {', '.join(CHANNEL_SLUGS)}",
+    )
+    heat.add_argument(
         "-o",
         "--output",
         type=image_file,
@@ -144,20 +154,27 @@ def cmd_heatmap(args: argparse.Namespace, settings: Settings, client: Any) -> in
     background = _background(args.background)
     if background is None:  # the page's picture, if `clicktrail screenshot` stored one
         background = load_screenshot(client, site.name, args.band, template)
+    request = HeatmapRequest(
+        site=site,
+        template=template,
+        band=args.band,
+        kind=args.kind,
+        period=(first, last),
+        background=background,
+        width=args.width,
+        scale=args.scale,
+    )
     try:
-        view = heatmap_view(
-            client,
-            HeatmapRequest(
-                site=site,
-                template=template,
-                band=args.band,
-                kind=args.kind,
-                period=(first, last),
-                background=background,
-                width=args.width,
-                scale=args.scale,
-            ),
-        )
+        if args.channel:
+            rules = report_config(args.config).channel_rules
+            gap_ms, max_ms = settings.session_ms
+            view = channel_click_view(
+                client, request, args.channel, rules, settings.page_templates, gap_ms, max_ms
+            )
+        else:
+            view = heatmap_view(client, request)
+    except ChannelMapError as exc:
+        raise CommandError(f"--channel: {exc}") from None
     except StoredDataError as exc:
         raise CommandError(str(exc)) from None
     _save(view.image, args.output)

@@ -87,7 +87,7 @@ def format_overview(result: dict[str, Any]) -> str:
         lines.append(f"  {result['spam_visits']:,} visits from referrer spam left out")
     for title, rows in _lists(result):
         lines += ["", title]
-        lines += [f"  {_text(name)[:60]:<60} {value:>22}" for name, value in rows] or ["  (none)"]
+        lines += [f"  {_text(name)[:48]:<48} {value:>20}" for name, value in rows] or ["  (none)"]
     return "\n".join(lines)
 
 

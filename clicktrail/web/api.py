@@ -30,6 +30,7 @@ from clicktrail.web.api_schemas import (
 )
 from clicktrail.web.auth import authenticate, visible_site
 from clicktrail.web.journey_reads import (
+    CHANNEL,
     CHANNELS_PARAMS,
     JOURNEY_PARAMS,
     PATHS_PARAMS,
@@ -52,6 +53,7 @@ from heatmap.totals import (
     unmatched_page,
 )
 from heatmap.view import MAP_KINDS, SCALES, HeatmapRequest, heatmap_view
+from reports.analyses.channel_clicks import ChannelMapError, channel_click_view
 
 PNG_CACHE = "private, max-age=60"
 WARNINGS_HEADER = "X-Clicktrail-Warnings"
@@ -122,20 +124,32 @@ def _png(api: ApiState, site: Site, values: dict[str, Any], kind: str) -> Respon
     template = api.templates.template(values["page"])
     band = values["band"]
     background = load_screenshot(api.client, site.name, band, template)
+    request = HeatmapRequest(
+        site=site,
+        template=template,
+        band=band,
+        kind=kind,
+        period=p.period(values),
+        background=background,
+        width=values["width"],
+        scale=values.get("scale") or "sqrt",
+    )
     try:
-        view = heatmap_view(
-            api.client,
-            HeatmapRequest(
-                site=site,
-                template=template,
-                band=band,
-                kind=kind,
-                period=p.period(values),
-                background=background,
-                width=values["width"],
-                scale=values.get("scale") or "sqrt",
-            ),
-        )
+        if values.get("channel"):
+            gap_ms, max_ms = api.settings.session_ms
+            view = channel_click_view(
+                api.client,
+                request,
+                values["channel"],
+                api.channel_rules(),
+                api.settings.page_templates,
+                gap_ms,
+                max_ms,
+            )
+        else:
+            view = heatmap_view(api.client, request)
+    except ChannelMapError as exc:
+        return error(400, str(exc), "channel")
     except StoredDataError as exc:  # not the client's mistake, nor a crash: the data's state
         return error(409, str(exc), None)
     out = io.BytesIO()
@@ -246,6 +260,13 @@ _SCALE = p.Param(
     p.one_of(*SCALES),
     default="sqrt",
 )
+_CHANNEL = p.Param(
+    "channel",
+    "Only the clicks of visits of this channel, drawn from the sessions' click rows (click and "
+    "rage maps).",
+    CHANNEL.schema,
+    CHANNEL.parse,
+)
 _STRICT = p.Param(
     "strict",
     "Any other page view between two steps breaks the chain.",
@@ -285,7 +306,7 @@ ENDPOINTS = (
     Endpoint(
         "/sites/{site}/heatmap.png",
         "Click, rage-click, dead-click or scroll map of a page, as a PNG",
-        (p.PAGE, p.BAND, _KIND, *_DATES, p.WIDTH, _SCALE),
+        (p.PAGE, p.BAND, _KIND, *_DATES, p.WIDTH, _SCALE, _CHANNEL),
         get_heatmap,
         PNG,
     ),

@@ -6,19 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from clicktrail.web import params as p
-from clicktrail.web.journey_reads import BAND, CHANNEL, SOURCE, TO
+from clicktrail.web.journey_reads import BAND, CHANNEL, GOAL, SOURCE, TO
 from clicktrail.web.reads import ApiState
 from collector.days import OVERVIEW_PERIOD_DAYS
 from collector.sites import Site
 from reports.analyses.journey_request import JourneyError, VisitFilter
 from reports.analyses.overview_request import MAX_LIMIT, OverviewRequest, run_overview
-
-
-def _goal(raw: str) -> str:
-    if len(raw) > p.MAX_PATH_CHARS or not raw.isprintable():
-        raise ValueError(f"a goal's name or pattern of at most {p.MAX_PATH_CHARS} characters")
-    return raw
-
 
 OVERVIEW_PARAMS = (
     p.Param(
@@ -32,13 +25,7 @@ OVERVIEW_PARAMS = (
     BAND,
     SOURCE,
     CHANNEL,
-    p.Param(
-        "goal",
-        "A goal's name in [goals] of clicktrail.toml, or a page or custom event (event:signup): "
-        "conversions and conversion rates.",
-        {"type": "string", "minLength": 1, "maxLength": p.MAX_PATH_CHARS},
-        _goal,
-    ),
+    GOAL,
     p.Param(
         "limit",
         f"Rows per list; 0 for all (at most {MAX_LIMIT}). Default 10.",

@@ -24,9 +24,10 @@ from collector.sites import Site
 from reports.analyses import overview as o
 from reports.analyses.channel_names import Channel
 from reports.analyses.funnel_request import day_range_ms, midnight_ms
+from reports.analyses.goals import goal_step
 from reports.analyses.journey_request import JourneyError, VisitFilter, _band, _zone
 from reports.analyses.overview_result import PeriodJson, overview_json
-from reports.analyses.steps import Step, parse_step, step_matrix
+from reports.analyses.steps import Step, step_matrix
 from reports.analyses.visit_channels import entry_channels
 from reports.sessions.layout import SESSION_GAP_MS, SESSION_MAX_MS
 from reports.sessions.rollup_reader import VisitTable, load_visits_rolled
@@ -89,18 +90,9 @@ def run_overview(
     chosen = request.visits
     zone = _zone(chosen.zone)
     band = _band(chosen)
-    goals = {name: _goal(name, pattern, chosen) for name, pattern in request.goals.items()}
-    goal = None
-    if request.goal in goals:
-        goal = goals[request.goal]
-    elif request.goal is not None:
-        try:
-            goal = parse_step(request.goal, PageTemplates(chosen.templates))
-        except ValueError as exc:
-            known = ", ".join(goals) or "none"
-            raise JourneyError(
-                "goal", f"{exc}; nor is it a goal's name in [goals] (known: {known})"
-            ) from None
+    templates = PageTemplates(chosen.templates)
+    goals = {name: goal_step(name, request.goals, templates, name) for name in request.goals}
+    goal = None if request.goal is None else goal_step(request.goal, request.goals, templates)
     if not 0 <= request.limit <= MAX_LIMIT:
         raise JourneyError("limit", f"from 0 (all) to {MAX_LIMIT}")
     try:
@@ -161,13 +153,6 @@ def _period(visits: o.Visits, period: Period) -> PeriodJson:
         pageviews=views,
         zone=period.zone,
     )
-
-
-def _goal(parameter: str, pattern: str, chosen: VisitFilter) -> Step:
-    try:
-        return parse_step(pattern, PageTemplates(chosen.templates))
-    except ValueError as exc:
-        raise JourneyError(parameter, str(exc)) from None
 
 
 def _matches(step: Step, table: VisitTable) -> o.Bools:

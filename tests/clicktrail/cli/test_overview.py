@@ -94,7 +94,7 @@ def test_bad_arguments_get_one_line_and_exit_2(
     argv: list[str],
     message: str,
 ) -> None:
-    code, _out, err = run(capsys, redis_url, *argv)
+    code, _, err = run(capsys, redis_url, *argv)
     assert code == 2
     assert message in err
     assert "Traceback" not in err and len(err.strip().splitlines()) <= 3

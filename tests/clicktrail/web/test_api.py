@@ -39,6 +39,7 @@ ROUTES = {
     "/api/sites/{site}/journeys": "",
     "/api/sites/{site}/paths": "start=/product/*&end=/thanks",
     "/api/sites/{site}/channels": "goal=/thanks",
+    "/api/sites/{site}/overview": "goal=/thanks&limit=0",
     "/api/sites/{site}/live": "",
 }
 
@@ -67,7 +68,7 @@ def test_the_openapi_document_lists_exactly_the_routes(web: TestClient) -> None:
     assert set(document["paths"]) == set(ROUTES) == {f"/api{e.path}" for e in ENDPOINTS}
     heatmap = document["paths"]["/api/sites/{site}/heatmap.png"]["get"]
     names = [p["name"] for p in heatmap["parameters"]]
-    assert names == ["site", "page", "band", "kind", "from", "to", "width", "scale"]
+    assert names == ["site", "page", "band", "kind", "from", "to", "width", "scale", "channel"]
     assert set(heatmap["responses"]) == {"200", "400", "401", "404", "409", "431"}
 
 

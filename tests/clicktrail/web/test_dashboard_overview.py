@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import redis
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
 from starlette.testclient import TestClient
 
 from clicktrail.demo.background import BackgroundServer, free_port
@@ -112,7 +112,12 @@ def open_page(browser: Browser, served: Served, width: int, errors: list[str]) -
     page = context.new_page()
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("dialog", lambda d: (errors.append(f"dialog: {d.message}"), d.dismiss()))
+
+    def dismiss(dialog: Dialog) -> None:
+        errors.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
     page.goto(f"{served.url}/login#token={served.token}")
     page.wait_for_url(f"{served.url}/")
     return page
