@@ -38,8 +38,10 @@ from collector.days import FUNNEL_PERIOD_DAYS, PAGES_PERIOD_DAYS, day_names
 from collector.pages import BANDS
 from collector.settings import Settings
 from collector.sites import Site, list_sites
-from heatmap.totals import PageStats, load_elements, load_pages
+from heatmap.page_selection import select_pages
+from heatmap.totals import PageStats, load_elements, load_page_views, load_pages
 from heatmap.view import MAP_KINDS
+from reports.analyses.channel_clicks import CHANNEL_KINDS
 from reports.scheduled.config import ConfigError, ReportConfig
 
 HERE = Path(__file__).parent
@@ -204,18 +206,24 @@ class Dashboard:
         for row in load_pages(self.api.client, site, days):
             views[row.template] += row.views
         pages = sorted(views)
-        chosen = self.api.templates.template(values["page"]) if values.get("page") else None
         # Unasked, the most viewed page: not the first by name, which anyone can pick by
         # posting a path like "/!".
-        chosen = chosen or min(views, key=lambda t: (-views[t], t), default="/")
+        asked = values.get("page") or min(views, key=lambda t: (-views[t], t), default="/")
+        selection = select_pages(asked, list(views.items()), self.api.templates)
         band, kind = values.get("band") or "desktop", values.get("kind") or "click"
-        elements = load_elements(self.api.client, site, chosen, band, days)[:15]
-        query = {"page": chosen, "band": band, "kind": kind, "from": first, "to": last}
-        png = f"/api/sites/{site.name}/heatmap.png?{urlencode(query)}"
+        client = self.api.client
+        elements = load_elements(client, site, selection.templates, band, days)[:15]
+        shown = load_page_views(client, site, selection.templates, band, days)
+        channel = values.get("channel")
+        by_channel = channel if kind in CHANNEL_KINDS else None
+        query = {"page": asked, "band": band, "kind": kind, "from": first, "to": last}
+        png = f"/api/sites/{site.name}/heatmap.png?{urlencode(query | _only(channel=by_channel))}"
         return self.page(request, "heatmap.html.j2", 400 if error else 200,
-                         site=site_json(self.api, site), pages=pages, page=chosen, band=band,
-                         kind=kind, first=first, last=last, elements=elements, png=png,
-                         channel=values.get("channel"), error=error)  # fmt: skip
+                         site=site_json(self.api, site), pages=pages, page=asked,
+                         label=selection.label, notes=selection.warnings_for(shown, band),
+                         band=band, kind=kind, first=first, last=last, elements=elements,
+                         png=png, channel=channel, map_channel=by_channel,
+                         error=error)  # fmt: skip
 
     def funnel_view(self, request: Request, site: Site) -> Response:
         # Unused step boxes of the form arrive empty: not steps.
@@ -362,3 +370,8 @@ def _reports(state: DashboardState, site: Site) -> tuple[list[Any], str | None]:
     except ConfigError as exc:
         return [], f"clicktrail.toml: {exc}"
     return [r for r in config.reports.values() if r.site == site.name], None
+
+
+def _only(**values: str | None) -> dict[str, str]:
+    """The query parameters that are set."""
+    return {name: value for name, value in values.items() if value}
