@@ -80,7 +80,7 @@ def ensure_data(ns: list[int]) -> None:
         if parquet.exists():
             continue
         print(f"generating the clickstream for N={n:,} ...", file=sys.stderr)
-        made = save(OUT, n, ORIGINS)
+        made = run_child("data", n, 1)  # its own process: a child inherits the parent's peak RSS
         print(f"  {made}", file=sys.stderr)
         files = [str(OUT / f"clickstream_{n}.npz"), str(OUT / "strings.json"), str(parquet)]
         subprocess.run([str(PEERS_PYTHON), str(PEERS_MODULE), "parquet", *files], check=True)
@@ -215,7 +215,9 @@ def query_ours(reps: int) -> Result:
 
 def child(what: str, n: int, reps: int) -> None:
     """Ours only: the peers run bench/overview_peers.py, which their venv can import."""
-    if what == "file":
+    if what == "data":
+        result = save(OUT, n, ORIGINS)
+    elif what == "file":
         result = file_visits(n)
     elif what == "clicktrail":
         result = query_ours(reps)
