@@ -3,6 +3,9 @@
 -- "duplicate"). Arguments after --: site key, per-request delay in ms (0 = as fast as possible).
 -- With CT_PORTS set (comma-separated collector ports), wrk thread i sends to port i mod n, the
 -- way a load balancer spreads connections; CT_RUN then prefixes the ids (unique per run).
+-- With CT_CLIENTS set (a Lua file returning {{user_agent, address}, ...}: bench/client_mix.py),
+-- each request is the next client's, sent as User-Agent and X-Forwarded-For (the collector must
+-- trust 127.0.0.1 as a proxy), so the collector's parser cache and country lookup are exercised.
 local threads_made = 0
 
 function setup(thread)
@@ -19,6 +22,9 @@ end
 
 local counter = 0
 local key, pause
+local clients = nil
+local FIXED_HEADERS = {["Content-Type"] = "text/plain",
+  ["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0"}
 
 function init(args)
   key = args[1]
@@ -27,6 +33,19 @@ function init(args)
     math.randomseed(os.time() + os.clock() * 1e6)
     prefix = string.format("%07x", math.random(0, 0xfffffff))
   end
+  local path = os.getenv("CT_CLIENTS")
+  if path and path ~= "" then
+    clients = dofile(path)
+  end
+end
+
+local function headers()
+  if not clients then
+    return FIXED_HEADERS
+  end
+  local client = clients[counter % #clients + 1]
+  return {["Content-Type"] = "text/plain", ["User-Agent"] = client[1],
+    ["X-Forwarded-For"] = client[2]}
 end
 
 function request()
@@ -40,8 +59,7 @@ function request()
   end
   local body = string.format('{"site":"%s","sid":"s%s%d","sent_at":%d,"events":[%s]}',
     key, prefix, counter % 5000, now, table.concat(events, ","))
-  return wrk.format("POST", "/e", {["Content-Type"] = "text/plain",
-    ["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0"}, body)
+  return wrk.format("POST", "/e", headers(), body)
 end
 
 function delay()

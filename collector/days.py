@@ -15,6 +15,7 @@ MAX_RANGE_DAYS = 366  # the longest range any command, route or report reads: a 
 PAGES_PERIOD_DAYS = 30  # pages, elements and heatmaps read the last 30 days unless asked
 FUNNEL_PERIOD_DAYS = 7  # funnels the last 7: a week of attempts, each day of the week once
 JOURNEY_PERIOD_DAYS = 7  # journeys and A-to-B too: a week of visits
+OVERVIEW_PERIOD_DAYS = 30  # the overview a month, as Plausible's and Umami's open on
 
 
 def parse_zone(name: str) -> ZoneInfo:

@@ -22,14 +22,8 @@ from reports.analyses.channel_names import Channel
 from reports.analyses.channel_report import ChannelsRequest, ChannelsResult, run_channels
 from reports.analyses.channels import Touchpoint, explain
 from reports.analyses.journey_request import JourneyError
-from reports.analyses.steps import parse_step
 
 MAX_URL_CHARS = 4096
-
-
-def _goal(raw: str) -> str:
-    parse_step(raw)
-    return raw
 
 
 def _landing_url(raw: str) -> str:
@@ -47,7 +41,9 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     site_option(channels)
     channels.add_argument(
-        "--goal", type=checked(_goal), metavar="PAGE", help="a page or event:NAME: conversions"
+        "--goal",
+        metavar="GOAL",
+        help="a goal's name in [goals] of clicktrail.toml, or a page or event:NAME: conversions",
     )
     visit_options(channels)
     channels.add_argument(
@@ -64,14 +60,15 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def cmd_channels(args: argparse.Namespace, settings: Settings, client: Any) -> int:
     site = get_site(client, args.site)
-    rules = report_config(args.config).channel_rules
+    config = report_config(args.config)
+    rules = config.channel_rules
     if args.explain is not None:
         touch = landing_touch(args.explain, args.referrer)
         decision = explain(touch, site.origins, rules)
         print(f"{decision.channel.value} ({decision.channel.label}): {decision.reason}")
         return 0
     chosen = replace(visit_filter(args, settings, site.time_zone), channel_rules=rules)
-    request = ChannelsRequest(visits=chosen, goal=args.goal)
+    request = ChannelsRequest(visits=chosen, goal=args.goal, goals=config.goals)
     gap_ms, max_ms = settings.session_ms
     try:
         result = run_channels(client, site, request, gap_ms=gap_ms, max_ms=max_ms)

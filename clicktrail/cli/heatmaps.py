@@ -14,20 +14,22 @@ from PIL import Image, UnidentifiedImageError
 from clicktrail.cli.errors import CommandError, warn
 from clicktrail.cli.options import int_between, iso_date, period, site_option
 from clicktrail.cli.parser import command
+from clicktrail.wiring import report_config
 from collector.days import PAGES_PERIOD_DAYS, day_names
 from collector.pages import BANDS, PageTemplates
 from collector.settings import Settings
 from collector.sites import Site, get_site
+from heatmap.page_selection import PageSelection
 from heatmap.render import save_png
-from heatmap.screenshots import load_screenshot
 from heatmap.totals import (
     StoredDataError,
     load_elements,
     load_page_views,
     load_pages,
-    unmatched_page,
 )
-from heatmap.view import MAP_KINDS, SCALES, HeatmapRequest, heatmap_view
+from heatmap.view import MAP_KINDS, SCALES, heatmap_view, selected, selection_request
+from reports.analyses.channel_clicks import ChannelMapError, channel_click_view
+from reports.analyses.visit_channels import CHANNEL_SLUGS
 
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}  # by -o's extension
 
@@ -94,6 +96,13 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         help="how heat maps to colour",
     )
     heat.add_argument(
+        "--channel",
+        choices=CHANNEL_SLUGS,
+        metavar="CHANNEL",
+        help="only the clicks of visits of this channel (click and rage maps), from the "
+        f"sessions' click rows: {', '.join(CHANNEL_SLUGS)}",
+    )
+    heat.add_argument(
         "-o",
         "--output",
         type=image_file,
@@ -126,6 +135,15 @@ def _period(args: argparse.Namespace) -> tuple[date, date, list[str]]:
     return first, last, day_names(first, last)
 
 
+def _selection(
+    client: Any, site: Site, page: str, days: list[str], settings: Settings
+) -> PageSelection:
+    try:
+        return selected(client, site, page, days, PageTemplates(settings.page_templates))
+    except ValueError as exc:
+        raise CommandError(f"--page: {exc}") from None
+
+
 def _background(path: Path | None) -> Image.Image | None:
     if path is None:
         return None
@@ -139,30 +157,37 @@ def _background(path: Path | None) -> Image.Image | None:
 
 def cmd_heatmap(args: argparse.Namespace, settings: Settings, client: Any) -> int:
     site: Site = get_site(client, args.site)
-    template = PageTemplates(settings.page_templates).template(args.page)
-    first, last, _ = _period(args)
+    first, last, days = _period(args)
+    selection = _selection(client, site, args.page, days, settings)
+    # Else the picture of its most viewed template, if one was stored.
     background = _background(args.background)
-    if background is None:  # the page's picture, if `clicktrail screenshot` stored one
-        background = load_screenshot(client, site.name, args.band, template)
+    request = selection_request(
+        client,
+        site,
+        selection,
+        args.band,
+        args.kind,
+        (first, last),
+        args.width,
+        args.scale,
+        background,
+    )
     try:
-        view = heatmap_view(
-            client,
-            HeatmapRequest(
-                site=site,
-                template=template,
-                band=args.band,
-                kind=args.kind,
-                period=(first, last),
-                background=background,
-                width=args.width,
-                scale=args.scale,
-            ),
-        )
+        if args.channel:
+            rules = report_config(args.config).channel_rules
+            gap_ms, max_ms = settings.session_ms
+            view = channel_click_view(
+                client, request, args.channel, rules, settings.page_templates, gap_ms, max_ms
+            )
+        else:
+            view = heatmap_view(client, request)
+    except ChannelMapError as exc:
+        raise CommandError(f"--channel: {exc}") from None
     except StoredDataError as exc:
         raise CommandError(str(exc)) from None
     _save(view.image, args.output)
     print(
-        f"wrote {args.output}: {template}, {args.band}, {first} to {last}: {view.events:,} "
+        f"wrote {args.output}: {selection.label}, {args.band}, {first} to {last}: {view.events:,} "
         f"{args.kind} events, {view.views:,} page views"
     )
     warn(view.warnings)
@@ -199,11 +224,11 @@ def cmd_pages(args: argparse.Namespace, settings: Settings, client: Any) -> int:
 
 def cmd_elements(args: argparse.Namespace, settings: Settings, client: Any) -> int:
     site = get_site(client, args.site)
-    template = PageTemplates(settings.page_templates).template(args.page)
     _, _, days = _period(args)
-    elements = load_elements(client, site, template, args.band, days)[: args.limit]
-    views = load_page_views(client, site, template, args.band, days)
-    warn([] if views else [unmatched_page(template, args.band)])
+    selection = _selection(client, site, args.page, days, settings)
+    elements = load_elements(client, site, selection.templates, args.band, days)[: args.limit]
+    views = load_page_views(client, site, selection.templates, args.band, days)
+    warn(selection.warnings_for(views, args.band))
     if args.json:
         print(json.dumps([asdict(e) for e in elements], indent=2))
         return 0

@@ -121,8 +121,8 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     paths.set_defaults(run=cmd_paths, with_redis=True)
 
 
-def visit_options(parser: argparse.ArgumentParser) -> None:
-    days_options(parser, "the visits' starts", JOURNEY_PERIOD_DAYS)
+def visit_options(parser: argparse.ArgumentParser, default_days: int = JOURNEY_PERIOD_DAYS) -> None:
+    days_options(parser, "the visits' starts", default_days)
     parser.add_argument("--band", choices=BANDS, help="only this device band (default: all)")
     parser.add_argument(
         "--source", metavar="SOURCE", help="only visits from this entry source: (direct), a host"
@@ -163,8 +163,13 @@ def _write_png(image: Image.Image, path: Path, what: str) -> None:
     print(f"wrote {path}: {what}", file=sys.stderr)
 
 
-def visit_filter(args: argparse.Namespace, settings: Settings, time_zone: str) -> VisitFilter:
-    first, last = period(args.first, args.last, JOURNEY_PERIOD_DAYS)
+def visit_filter(
+    args: argparse.Namespace,
+    settings: Settings,
+    time_zone: str,
+    default_days: int = JOURNEY_PERIOD_DAYS,
+) -> VisitFilter:
+    first, last = period(args.first, args.last, default_days)
     return VisitFilter(
         first=first,
         last=last,

@@ -17,6 +17,7 @@ from clicktrail.cli import (
     demo,
     heatmaps,
     journeys,
+    overview,
     reports,
     screenshots,
     serve,
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_parsers(commands, common)
     journeys.add_parsers(commands, common)
     channels.add_parsers(commands, common)
+    overview.add_parsers(commands, common)
     reports.add_report_parsers(commands, common)
     serve.add_scheduler_parser(commands, common)
     tokens.add_parsers(commands, common)

@@ -30,7 +30,15 @@ class BackgroundServer:
         http: type[asyncio.Protocol] | str = "auto",
     ) -> None:
         config = uvicorn.Config(
-            app, host=host, port=port, http=http, log_level="warning", access_log=False
+            app,
+            host=host,
+            port=port,
+            http=http,
+            log_level="warning",
+            access_log=False,
+            # As `clicktrail serve`: X-Forwarded-For is read by the collector, from its trusted
+            # proxies only; uvicorn's default would believe it from 127.0.0.1 for every app.
+            proxy_headers=False,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

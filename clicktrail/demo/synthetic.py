@@ -22,6 +22,7 @@ from typing import NamedTuple
 import msgspec
 
 from clicktrail.demo import visitors as v
+from clicktrail.demo.addresses import pick_addresses
 from clicktrail.demo.shop import CATEGORIES, Product, featured, in_category, related
 from collector.schema import CLICK_IDS, Batch, Click, Event, PageView, RageClick, Scroll
 
@@ -210,12 +211,13 @@ def post_visits(
 ) -> int:
     """Post each visit's page views as batches to `POST /e`; returns the events accepted.
     Visits end at random times over the `spread_s` seconds before now (the collector must accept
-    events that old: its max_event_age_s)."""
+    events that old: its max_event_age_s). Each visit comes from one of the demo's addresses,
+    named in X-Forwarded-For (believed only by a collector that trusts 127.0.0.1 as a proxy)."""
     rng = random.Random(seed)
     endpoint = collector_url.rstrip("/") + "/e"
     now_ms = time.time() * 1000
     accepted = 0
-    for visit in visits:
+    for visit, address in zip(visits, pick_addresses(len(visits), seed), strict=True):
         sid = _token()
         pages = page_events(visit, rng)
         shift = int(now_ms - rng.uniform(0, spread_s * 1000)) - pages[-1][-1].ts
@@ -223,7 +225,7 @@ def post_visits(
             for event in events:
                 event.ts += shift
             batch = Batch(site_key, int(time.time() * 1000), sid, events)
-            accepted += _post(endpoint, batch, origin, visit.user_agent)
+            accepted += _post(endpoint, batch, origin, visit.user_agent, address)
     return accepted
 
 
@@ -364,9 +366,14 @@ def _token() -> str:
     return "".join(ID_ALPHABET[byte % 36] for byte in os.urandom(16))
 
 
-def _post(endpoint: str, batch: Batch, origin: str, user_agent: str) -> int:
+def _post(endpoint: str, batch: Batch, origin: str, user_agent: str, address: str) -> int:
     """Events accepted of one batch; 429 and 503 replies are waited out, as the snippet does."""
-    headers = {"Content-Type": "text/plain", "Origin": origin, "User-Agent": user_agent}
+    headers = {
+        "Content-Type": "text/plain",
+        "Origin": origin,
+        "User-Agent": user_agent,
+        "X-Forwarded-For": address,
+    }
     request = urllib.request.Request(endpoint, msgspec.json.encode(batch), headers, method="POST")
     for attempt in range(POST_TRIES):
         try:

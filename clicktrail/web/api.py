@@ -22,6 +22,7 @@ from clicktrail.web.api_schemas import (
     FUNNEL,
     JOURNEYS,
     LIVE,
+    OVERVIEW,
     PAGE_ROW,
     PATHS,
     PNG,
@@ -29,6 +30,7 @@ from clicktrail.web.api_schemas import (
 )
 from clicktrail.web.auth import authenticate, visible_site
 from clicktrail.web.journey_reads import (
+    CHANNEL,
     CHANNELS_PARAMS,
     JOURNEY_PARAMS,
     PATHS_PARAMS,
@@ -36,20 +38,21 @@ from clicktrail.web.journey_reads import (
     get_journeys_result,
     get_paths_result,
 )
+from clicktrail.web.overview_reads import OVERVIEW_PARAMS, get_overview_result
 from clicktrail.web.reads import ApiState, get_funnel_result, iso_time, site_json
 from clicktrail.web.tokens import Token
 from collector.days import FUNNEL_PERIOD_DAYS, day_names
 from collector.sites import Site, list_sites
 from heatmap.live import load_live
-from heatmap.screenshots import load_screenshot
+from heatmap.page_selection import PageSelection
 from heatmap.totals import (
     StoredDataError,
     load_elements,
     load_page_views,
     load_pages,
-    unmatched_page,
 )
-from heatmap.view import MAP_KINDS, SCALES, HeatmapRequest, heatmap_view
+from heatmap.view import MAP_KINDS, SCALES, heatmap_view, selected, selection_request
+from reports.analyses.channel_clicks import ChannelMapError, channel_click_view
 
 PNG_CACHE = "private, max-age=60"
 WARNINGS_HEADER = "X-Clicktrail-Warnings"
@@ -96,13 +99,22 @@ def get_pages(call: Call) -> Response:
     return JSONResponse([asdict(page) for page in pages])
 
 
+def _selection(api: ApiState, site: Site, values: dict[str, Any]) -> PageSelection:
+    try:
+        return selected(
+            api.client, site, values["page"], day_names(*p.period(values)), api.templates
+        )
+    except ValueError as exc:
+        raise p.ParamError("page", str(exc)) from None
+
+
 def get_elements(call: Call) -> Response:
     api, site, values = call.api, call.site, call.values
-    template = api.templates.template(values["page"])
+    selection = _selection(api, site, values)
     days = day_names(*p.period(values))
-    elements = load_elements(api.client, site, template, values["band"], days)
-    views = load_page_views(api.client, site, template, values["band"], days)
-    warnings = [] if views else [unmatched_page(template, values["band"])]
+    elements = load_elements(api.client, site, selection.templates, values["band"], days)
+    views = load_page_views(api.client, site, selection.templates, values["band"], days)
+    warnings = selection.warnings_for(views, values["band"])
     return JSONResponse(
         [asdict(e) for e in elements[: values["limit"]]], headers=warnings_header(warnings)
     )
@@ -117,23 +129,32 @@ def get_scrollmap(call: Call) -> Response:
 
 
 def _png(api: ApiState, site: Site, values: dict[str, Any], kind: str) -> Response:
-    template = api.templates.template(values["page"])
-    band = values["band"]
-    background = load_screenshot(api.client, site.name, band, template)
+    request = selection_request(
+        api.client,
+        site,
+        _selection(api, site, values),
+        values["band"],
+        kind,
+        p.period(values),
+        values["width"],
+        values.get("scale") or "sqrt",
+    )
     try:
-        view = heatmap_view(
-            api.client,
-            HeatmapRequest(
-                site=site,
-                template=template,
-                band=band,
-                kind=kind,
-                period=p.period(values),
-                background=background,
-                width=values["width"],
-                scale=values.get("scale") or "sqrt",
-            ),
-        )
+        if values.get("channel"):
+            gap_ms, max_ms = api.settings.session_ms
+            view = channel_click_view(
+                api.client,
+                request,
+                values["channel"],
+                api.channel_rules(),
+                api.settings.page_templates,
+                gap_ms,
+                max_ms,
+            )
+        else:
+            view = heatmap_view(api.client, request)
+    except ChannelMapError as exc:
+        return error(400, str(exc), "channel")
     except StoredDataError as exc:  # not the client's mistake, nor a crash: the data's state
         return error(409, str(exc), None)
     out = io.BytesIO()
@@ -167,6 +188,10 @@ def get_paths(call: Call) -> Response:
 
 def get_channels(call: Call) -> Response:
     return JSONResponse(get_channels_result(call.api, call.site, call.values))
+
+
+def get_overview(call: Call) -> Response:
+    return JSONResponse(get_overview_result(call.api, call.site, call.values))
 
 
 def get_live(call: Call) -> Response:
@@ -240,6 +265,13 @@ _SCALE = p.Param(
     p.one_of(*SCALES),
     default="sqrt",
 )
+_CHANNEL = p.Param(
+    "channel",
+    "Only the clicks of visits of this channel, drawn from the sessions' click rows (click and "
+    "rage maps).",
+    CHANNEL.schema,
+    CHANNEL.parse,
+)
 _STRICT = p.Param(
     "strict",
     "Any other page view between two steps breaks the chain.",
@@ -279,7 +311,7 @@ ENDPOINTS = (
     Endpoint(
         "/sites/{site}/heatmap.png",
         "Click, rage-click, dead-click or scroll map of a page, as a PNG",
-        (p.PAGE, p.BAND, _KIND, *_DATES, p.WIDTH, _SCALE),
+        (p.PAGE, p.BAND, _KIND, *_DATES, p.WIDTH, _SCALE, _CHANNEL),
         get_heatmap,
         PNG,
     ),
@@ -310,6 +342,15 @@ ENDPOINTS = (
         PATHS_PARAMS,
         get_paths,
         PATHS,
+    ),
+    Endpoint(
+        "/sites/{site}/overview",
+        "Traffic overview: visitors, visits, page views, bounce rate, duration, a series, the "
+        "previous period, top pages, channels, sources, devices, countries, events and goals "
+        "(`clicktrail overview --json`)",
+        OVERVIEW_PARAMS,
+        get_overview,
+        OVERVIEW,
     ),
     Endpoint(
         "/sites/{site}/channels",

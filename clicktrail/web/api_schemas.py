@@ -3,6 +3,8 @@ handlers and their parameters are in clicktrail.web.api)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 OBJECT = {"type": "object"}
 PAGE_ROW = {
     "type": "object",
@@ -266,3 +268,67 @@ CHANNELS = {
         },
     },
 }
+
+
+def _rows(*fields: str, **typed: dict[str, Any]) -> dict[str, Any]:
+    """An array of objects with these fields (integers unless typed)."""
+    properties = {name: typed.get(name, _INT) for name in fields}
+    return {
+        "type": "array",
+        "items": {"type": "object", "required": list(fields), "properties": properties},
+    }
+
+
+_TOTALS = {
+    "visitors": {**_INT, "description": "unique visitors per day (daily visitor hash), summed"},
+    "visits": _INT,
+    "pageviews": _INT,
+    "pages_per_visit": _NUMBER_OR_NULL,
+    "bounce_rate": {**_RATE, "description": "visits with one page view / visits"},
+    "median_duration_s": {**_NUMBER_OR_NULL, "description": "first to last event, seconds"},
+    "conversions": {"type": ["integer", "null"], "description": "null without a goal"},
+    "conversion_rate": _RATE,
+}
+_SERIES = _rows("t", "visits", "pageviews", t={"type": "string"})
+_NAME = {"type": "string"}
+OVERVIEW = {
+    "type": "object",
+    "required": [
+        "site", "from", "to", "time_zone", "as_of", "warnings", *_TOTALS, "series",
+        "previous", "pages", "entry_pages", "exit_pages", "channels", "sources", "campaigns",
+        "devices", "browsers", "os", "countries", "events",
+    ],
+    "properties": {
+        "warnings": _WARNINGS,
+        **_TOTALS,
+        "spam_visits": {**_INT, "description": "visits from referrer spam, left out"},
+        "series": {**_SERIES, "description": "hourly up to 2 days, else daily, local times"},
+        "previous": {
+            "type": "object",
+            "description": "the period of as many days right before",
+            "required": ["from", "to", *_TOTALS, "series"],
+            "properties": {**_TOTALS, "series": _SERIES},
+        },
+        "pages": _rows("page", "visits", "pageviews", page=_NAME),
+        "entry_pages": _rows("page", "visits", page=_NAME),
+        "exit_pages": _rows("page", "exits", "exit_rate", page=_NAME, exit_rate=_RATE),
+        "channels": _rows(
+            "channel", "name", "visits", "conversions", "conversion_rate",
+            channel=_NAME, name=_NAME, conversions={"type": ["integer", "null"]},
+            conversion_rate=_RATE,
+        ),
+        **{
+            key: _rows(field, "visits", **{field: _NAME})
+            for key, field in (
+                ("sources", "source"), ("campaigns", "campaign"), ("terms", "term"),
+                ("contents", "content"), ("devices", "band"), ("browsers", "browser"),
+                ("os", "os"), ("countries", "country"), ("hostnames", "hostname"),
+            )
+        },
+        "events": _rows(
+            "name", "visits", "count", "conversion_rate", "properties",
+            name=_NAME, conversion_rate=_RATE, properties={"type": "array", "items": OBJECT},
+        ),
+        "goals": {"type": "array", "items": OBJECT},
+    },
+}  # fmt: skip

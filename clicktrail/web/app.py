@@ -17,13 +17,12 @@ from clicktrail.web.api import api_routes
 from clicktrail.web.dashboard import Dashboard, DashboardState
 from clicktrail.web.headers import ForwardedScheme, SecurityHeaders
 from clicktrail.web.openapi import openapi_document
-from clicktrail.web.reads import ApiState
+from clicktrail.web.reads import ApiState, no_config
 from clicktrail.wiring import report_config, report_sender
 from collector.app import create_app
 from collector.connections import close_client, sync_client
 from collector.settings import Settings
 from collector.sites import SiteError
-from reports.analyses.channel_rules import ChannelRule
 from reports.scheduled.config import ConfigError, ReportConfig
 
 log = logging.getLogger(__name__)
@@ -53,14 +52,14 @@ def create_web_app(
     config: Path | None,
     send_report: Callable[[str], list[str]],
 ) -> Starlette:
-    def channel_rules() -> tuple[ChannelRule, ...]:
+    def channels_and_goals() -> ReportConfig:
         try:
-            return report_config(config).channel_rules
+            return report_config(config)
         except ConfigError as exc:  # the dashboard's funnel page shows it; counted as none
-            log.error("channel rules not read: %s", exc)
-            return ()
+            log.error("channel rules and goals not read: %s", exc)
+            return no_config()
 
-    api = ApiState(sync_client(redis_url), settings, channel_rules)
+    api = ApiState(sync_client(redis_url), settings, channels_and_goals)
     routes = read_routes(api, config, send_report)
     app = create_app(settings, redis_url, routes, on_close=[lambda: close_client(api.client)])
     # Outermost first: the scheme is settled before any route or header sees the request.

@@ -165,15 +165,25 @@ def get_paths_result(api: ApiState, site: Site, values: dict[str, Any]) -> Paths
         raise p.ParamError(exc.parameter, exc.problem) from None
 
 
-CHANNELS_PARAMS = (
-    _pattern("goal", "A page or custom event (event:signup) that counts as converting."),
-    *VISITS,
+def _goal(raw: str) -> str:
+    if len(raw) > p.MAX_PATH_CHARS or not raw.isprintable():
+        raise ValueError(f"a goal's name or pattern of at most {p.MAX_PATH_CHARS} characters")
+    return raw
+
+
+GOAL = p.Param(
+    "goal",
+    "A goal's name in [goals] of clicktrail.toml, or a page or custom event (event:signup): "
+    "conversions and conversion rates.",
+    {"type": "string", "minLength": 1, "maxLength": p.MAX_PATH_CHARS},
+    _goal,
 )
+CHANNELS_PARAMS = (GOAL, *VISITS)
 
 
 def get_channels_result(api: ApiState, site: Site, values: dict[str, Any]) -> ChannelsResult:
     chosen = replace(_visit_filter(api, site, values), channel_rules=api.channel_rules())
-    request = ChannelsRequest(visits=chosen, goal=values.get("goal"))
+    request = ChannelsRequest(visits=chosen, goal=values.get("goal"), goals=api.goals())
     gap_ms, max_ms = api.settings.session_ms
     try:
         return run_channels(api.client, site, request, gap_ms=gap_ms, max_ms=max_ms)

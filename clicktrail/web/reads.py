@@ -5,7 +5,7 @@ this module; neither imports the other."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,20 +23,27 @@ from heatmap.totals import load_pages
 from reports.analyses.channel_rules import ChannelRule
 from reports.analyses.funnel_request import FunnelRequest, run_funnel
 from reports.analyses.funnel_result import FunnelResult
+from reports.scheduled.config import ReportConfig
 
 
-def no_rules() -> tuple[ChannelRule, ...]:
-    return ()
+def no_config() -> ReportConfig:
+    return ReportConfig({}, {})
 
 
 @dataclass(frozen=True)
 class ApiState:
-    """What every read needs: the Redis client, the settings and the channel rules of
-    clicktrail.toml (read when asked: the file may change while the app runs)."""
+    """What every read needs: the Redis client, the settings and what clicktrail.toml says of
+    channels and goals (read when asked: the file may change while the app runs)."""
 
     client: redis.Redis
     settings: Settings
-    channel_rules: Callable[[], tuple[ChannelRule, ...]] = no_rules
+    config: Callable[[], ReportConfig] = no_config
+
+    def channel_rules(self) -> tuple[ChannelRule, ...]:
+        return self.config().channel_rules
+
+    def goals(self) -> Mapping[str, str]:
+        return self.config().goals
 
     @property
     def templates(self) -> PageTemplates:

@@ -10,7 +10,8 @@ channel. Rates are between 0 and 1, null when nobody came.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TypedDict
 
 import numpy as np
@@ -19,8 +20,9 @@ import redis
 from collector.pages import PageTemplates
 from collector.sites import Site
 from reports.analyses.channel_names import Channel
-from reports.analyses.journey_request import JourneyError, VisitFilter, load_visits
-from reports.analyses.steps import PAGE, parse_step, step_matrix
+from reports.analyses.goals import goal_step
+from reports.analyses.journey_request import VisitFilter, load_visits
+from reports.analyses.steps import PAGE, step_matrix
 from reports.analyses.visit_channels import entry_channels
 from reports.sessions.layout import SESSION_GAP_MS, SESSION_MAX_MS
 
@@ -62,7 +64,8 @@ ChannelsResult = TypedDict(
 @dataclass(frozen=True)
 class ChannelsRequest:
     visits: VisitFilter
-    goal: str | None = None
+    goal: str | None = None  # a goal's name in `goals`, or a page or event pattern
+    goals: Mapping[str, str] = field(default_factory=dict)  # [goals] of clicktrail.toml
 
 
 def run_channels(
@@ -75,10 +78,8 @@ def run_channels(
 ) -> ChannelsResult:
     goal = None
     if request.goal is not None:
-        try:
-            goal = parse_step(request.goal, PageTemplates(request.visits.templates))
-        except ValueError as exc:
-            raise JourneyError("goal", str(exc)) from None
+        templates = PageTemplates(request.visits.templates)
+        goal = goal_step(request.goal, request.goals, templates)
     loaded = load_visits(client, site, request.visits, now_ms, gap_ms, max_ms)
     table, sessions = loaded.table, loaded.sessions
     slugs = np.asarray(entry_channels(table.vocab, site.origins, request.visits.channel_rules))

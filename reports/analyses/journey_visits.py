@@ -16,7 +16,7 @@ import numpy as np
 from collector.pages import PageTemplates
 from reports.analyses.journeys import EVENT_PREFIX, BoolArray, Visits
 from reports.analyses.steps import PAGE, Step, page_mask, step_matrix
-from reports.sessions.layout import IntArray, SessionTable, offsets_of
+from reports.sessions.layout import IntArray, SessionTable, concat_ranges, offsets_of
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def visits_from_table(
     if exclude:
         kept_entry &= ~step_matrix(exclude, table.vocab).any(axis=0)
     lengths = np.diff(table.offsets)[sessions]
-    all_rows = _ranges(table.offsets[sessions], lengths)
+    all_rows = concat_ranges(table.offsets[sessions], table.offsets[sessions + 1])
     owner = np.repeat(np.arange(len(sessions), dtype=np.int64), lengths)
     kept = kept_entry[table.item[all_rows]]
     rows = all_rows[kept]
@@ -92,13 +92,3 @@ def visits_from_table(
         items=names,
     )
     return VisitRows(visits, sessions, rows, all_rows, carry)
-
-
-def _ranges(starts: IntArray, lengths: IntArray) -> IntArray:
-    """The concatenation of range(start, start + length) for each pair."""
-    total = int(lengths.sum())
-    if not total:
-        return np.zeros(0, dtype=np.int64)
-    shift = np.repeat(starts - offsets_of(lengths)[:-1], lengths)
-    out: IntArray = np.arange(total, dtype=np.int64) + shift
-    return out

@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from collector.pages import BANDS
 from reports.analyses.channel_names import Channel
+from reports.sessions.layout import concat_ranges
 from reports.sessions.rollup import parse_property
 from reports.sessions.rollup_reader import PAGE_PREFIX, VisitTable
 from reports.sessions.touches import Touch, parse_entry
@@ -154,23 +155,12 @@ def item_counts(visits: Visits) -> ItemCounts:
     table = visits.table
     size = len(table.vocab)
     starts, ends = table.item_offsets[visits.rows], table.item_offsets[visits.rows + 1]
-    picked = _ranges(starts, ends)
+    picked = concat_ranges(starts, ends)
     items = table.items[picked]
     return ItemCounts(
         np.bincount(items["item"], minlength=size).astype(np.int64),
         np.bincount(items["item"], weights=items["count"], minlength=size).astype(np.int64),
     )
-
-
-def _ranges(starts: Ints, ends: Ints) -> Ints:
-    """The concatenated integer ranges [starts[i], ends[i])."""
-    lengths = ends - starts
-    total = int(lengths.sum())
-    if not total:
-        return np.zeros(0, np.int64)
-    shift = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    out: Ints = np.arange(total, dtype=np.int64) + shift
-    return out
 
 
 def reached(visits: VisitTable, rows: Ints, matches: Bools) -> Bools:

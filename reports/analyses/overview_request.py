@@ -24,16 +24,19 @@ from collector.sites import Site
 from reports.analyses import overview as o
 from reports.analyses.channel_names import Channel
 from reports.analyses.funnel_request import day_range_ms, midnight_ms
+from reports.analyses.goals import goal_step
 from reports.analyses.journey_request import JourneyError, VisitFilter, _band, _zone
 from reports.analyses.overview_result import PeriodJson, overview_json
-from reports.analyses.steps import Step, parse_step, step_matrix
+from reports.analyses.steps import Step, step_matrix
 from reports.analyses.visit_channels import entry_channels
 from reports.sessions.layout import SESSION_GAP_MS, SESSION_MAX_MS
 from reports.sessions.rollup_reader import VisitTable, load_visits_rolled
+from reports.sessions.touches import SOURCE_PREFIX, TOUCH_PREFIX, parse_entry
 
 HOURLY_UP_TO_DAYS = 2
 HOUR_MS = 3_600_000
 DEFAULT_LIMIT = 10
+MAX_LIMIT = 100_000  # rows per list: "show all" in the dashboard
 
 
 @dataclass(frozen=True)
@@ -87,12 +90,11 @@ def run_overview(
     chosen = request.visits
     zone = _zone(chosen.zone)
     band = _band(chosen)
-    goals = {name: _goal(name, pattern, chosen) for name, pattern in request.goals.items()}
-    goal = None
-    if request.goal is not None:
-        goal = goals.get(request.goal) or _goal("goal", request.goal, chosen)
-    if request.limit < 0:
-        raise JourneyError("limit", "must be 0 (all) or more")
+    templates = PageTemplates(chosen.templates)
+    goals = {name: goal_step(name, request.goals, templates, name) for name in request.goals}
+    goal = None if request.goal is None else goal_step(request.goal, request.goals, templates)
+    if not 0 <= request.limit <= MAX_LIMIT:
+        raise JourneyError("limit", f"from 0 (all) to {MAX_LIMIT}")
     try:
         bounds = day_range_ms(chosen.first, chosen.last, zone)
     except ValueError as exc:
@@ -108,6 +110,8 @@ def run_overview(
         keep &= table.visits["band"] == band
     if chosen.channel is not None:
         keep &= (slugs == chosen.channel)[touch]
+    if chosen.source is not None:
+        keep &= _of_source(table, chosen.source)[touch]
     start = table.visits["start"]
     now = datetime.fromtimestamp((time.time() * 1000 if now_ms is None else now_ms) / 1000, zone)
     warnings = []
@@ -152,13 +156,17 @@ def _period(visits: o.Visits, period: Period) -> PeriodJson:
     )
 
 
-def _goal(parameter: str, pattern: str, chosen: VisitFilter) -> Step:
-    try:
-        return parse_step(pattern, PageTemplates(chosen.templates))
-    except ValueError as exc:
-        raise JourneyError(parameter, str(exc)) from None
-
-
 def _matches(step: Step, table: VisitTable) -> o.Bools:
     matches: o.Bools = step_matrix([step], table.vocab)[0]
     return matches
+
+
+def _of_source(table: VisitTable, source: str) -> o.Bools:
+    """Per vocabulary entry: is it a touch of this entry source (funnels' `--by source` name)."""
+    return np.array(
+        [
+            entry[:2] in (SOURCE_PREFIX, TOUCH_PREFIX) and parse_entry(entry).source_name == source
+            for entry in table.vocab
+        ],
+        dtype=bool,
+    )

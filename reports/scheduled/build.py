@@ -39,7 +39,7 @@ from reports.scheduled.numbers import (
     ReportNumbers,
 )
 from reports.scheduled.periods import covers
-from reports.sessions.layout import CLICK_RAGE
+from reports.sessions.layout import CLICK_RAGE, concat_ranges
 
 FloatGrid = npt.NDArray[np.float64]
 MIN_ROWS = 900 // 16  # a laptop viewport, in 16 px grid rows
@@ -163,7 +163,7 @@ def abandoned_clicks(run: FunnelRun, k: int, templates: tuple[str, ...] = ()) ->
     )
     on_page = step_matrix(run.steps, table.vocab)[k]
     counts = np.diff(table.click_offsets)[sessions]
-    click_rows = _ranges(table.click_offsets[sessions], counts)
+    click_rows = concat_ranges(table.click_offsets[sessions], table.click_offsets[sessions + 1])
     owner = np.repeat(np.arange(len(sessions)), counts)
     clicks = table.clicks[click_rows]
     keep = on_page[clicks["item"]] & (clicks["ts"] >= arrived[owner])
@@ -181,15 +181,6 @@ def abandoned_clicks(run: FunnelRun, k: int, templates: tuple[str, ...] = ()) ->
     return AbandonedClicks(
         k + 1, run.steps[k].pattern, band, len(sessions), len(clicks), rage, grid, page
     )
-
-
-def _ranges(starts: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Concatenated arange(start, start + count) for every pair, without a Python loop."""
-    total = int(counts.sum())
-    if not total:
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
-    return offsets + np.arange(total)
 
 
 def _change(current: FunnelResult, previous: FunnelResult) -> ConversionChange:

@@ -12,6 +12,10 @@
     time_zone = "Europe/Paris"  # optional: the site's (`clicktrail site set NAME --tz ZONE`)
     deliver = [{type = "dir", path = "reports"}, {type = "webhook", url = "https://..."}]
 
+    [goals]                  # pages or events the overview counts conversions of
+    purchase = "/thanks"
+    signup = "event:signup"
+
 Every mistake is reported with the key that holds it.
 """
 
@@ -20,7 +24,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -34,13 +38,14 @@ from reports.analyses.funnel_request import (
     DEFAULT_WINDOW_MS,
     FunnelRequest,
 )
-from reports.analyses.steps import parse_steps
+from reports.analyses.steps import parse_step, parse_steps
 from reports.delivery.config import parse_target
 from reports.delivery.targets import Target
 from reports.scheduled.periods import DEFAULT_PERIOD, PERIODS
 
 # A report's name is a folder under --out: one path segment, never '.', '..' or hidden.
 REPORT_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
+GOAL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class ConfigError(ValueError):
@@ -103,6 +108,7 @@ class ReportConfig:
     funnels: dict[str, FunnelDefinition]
     reports: dict[str, ReportDef]
     channel_rules: tuple[ChannelRule, ...] = ()
+    goals: Mapping[str, str] = field(default_factory=dict)  # name -> page or event pattern
 
     def funnel(self, name: str | None) -> FunnelDefinition:
         """The funnel `name`; unnamed, the only one configured."""
@@ -141,10 +147,26 @@ def parse_report_config(data: Mapping[str, Any], where: str = "clicktrail.toml")
         rules = tuple(parse_rules(channels))
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-    config = ReportConfig(funnels, {}, rules)
+    config = ReportConfig(funnels, {}, rules, _goals(data.get("goals", {}), where))
     for name, raw in _table(data, "reports", where).items():
         config.reports[name] = _report(name, raw, f"{where}: reports.{name}", config)
     return config
+
+
+def _goals(raw: Any, where: str) -> dict[str, str]:
+    """[goals]: name = "a page or event:NAME", checked as funnel steps are."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f'{where}: [goals] must be a table of name = "page or event:NAME"')
+    for name, pattern in raw.items():
+        if not isinstance(pattern, str):
+            raise ConfigError(f'{where}: goals.{name} must be a string, like "/thanks"')
+        if not GOAL_NAME.fullmatch(name):
+            raise ConfigError(f"{where}: goals.{name}: a name of 1 to 64 letters, digits, _ or -")
+        try:
+            parse_step(pattern)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: goals.{name}: {exc}") from None
+    return dict(raw)
 
 
 def _table(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:

@@ -101,3 +101,16 @@ def test_a_bad_rule_in_the_file_is_one_line_and_exit_2(
     code, _, err = run(capsys, redis_url, "--config", str(config))
     assert code == 2 and "channels rule 1: channel 'tv' is not one of" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_goal_can_be_named_in_the_settings_file(
+    shop: Site, redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "clicktrail.toml"
+    config.write_text('[goals]\npurchase = "/thanks"\n')
+    code, out, _ = run(capsys, redis_url, "--goal", "purchase", "--json", "--config", str(config))
+    assert code == 0
+    assert json.loads(out)["channels"][0]["conversions"] == 10
+    code, _, err = run(capsys, redis_url, "--goal", "sale", "--config", str(config))
+    assert code == 2
+    assert "nor is it a goal's name in [goals] (known: purchase)" in err

@@ -39,6 +39,7 @@ ROUTES = {
     "/api/sites/{site}/journeys": "",
     "/api/sites/{site}/paths": "start=/product/*&end=/thanks",
     "/api/sites/{site}/channels": "goal=/thanks",
+    "/api/sites/{site}/overview": "goal=/thanks&limit=0",
     "/api/sites/{site}/live": "",
 }
 
@@ -67,7 +68,7 @@ def test_the_openapi_document_lists_exactly_the_routes(web: TestClient) -> None:
     assert set(document["paths"]) == set(ROUTES) == {f"/api{e.path}" for e in ENDPOINTS}
     heatmap = document["paths"]["/api/sites/{site}/heatmap.png"]["get"]
     names = [p["name"] for p in heatmap["parameters"]]
-    assert names == ["site", "page", "band", "kind", "from", "to", "width", "scale"]
+    assert names == ["site", "page", "band", "kind", "from", "to", "width", "scale", "channel"]
     assert set(heatmap["responses"]) == {"200", "400", "401", "404", "409", "431"}
 
 
@@ -118,7 +119,7 @@ def test_another_sites_data_is_not_found(
         ("/pages?colour=red", "colour", "unknown parameter (this route takes: from, to)"),
         ("/live?minutes=5&x=1", "x", "unknown parameter (this route takes: minutes)"),
         ("/elements", "page", "required"),
-        ("/elements?page=cart", "page", "starting with /"),
+        ("/elements?page=cart", "page", "must start with '/' or 're:'"),
         ("/elements?page=/cart&band=watch", "band", "expected one of mobile, tablet, desktop"),
         ("/elements?page=/cart&limit=0", "limit", "from 1 to 500"),
         ("/elements?page=/cart&limit=1e3", "limit", "whole number"),

@@ -15,6 +15,7 @@ from playwright.sync_api import Browser
 
 from reports.analyses.channel_report import ChannelsRequest, run_channels
 from reports.analyses.journey_request import JourneyRequest, run_journeys
+from reports.analyses.overview_request import OverviewRequest, run_overview
 from tests.reports.analyses.browser_visits import Browsed, S, Shop, Visitor, browse_and_file
 
 pytestmark = pytest.mark.slow
@@ -110,3 +111,27 @@ def test_journeys_of_one_channel_count_only_its_visits(browsed: Browsed) -> None
         1,
         [{"from": "1:/product/:id", "to": "2:/thanks", "visits": 1, "goal": 1}],
     )
+
+
+def test_the_overview_counts_the_same_visits_and_conversions(browsed: Browsed) -> None:
+    request = OverviewRequest(browsed.visits, goal="/thanks", limit=0)
+    got = run_overview(browsed.client, browsed.site, request, now_ms=browsed.now_ms)
+    kept = [a for a in ARRIVALS if "semalt" not in a[1]]
+    channels = run_channels(
+        browsed.client, browsed.site, ChannelsRequest(browsed.visits, goal="/thanks"),
+        now_ms=browsed.now_ms,
+    )  # fmt: skip
+    assert (got["visits"], got["spam_visits"]) == (len(kept), 1)
+    assert got["pageviews"] == sum(1 + len(pages) for _, _, pages in kept)
+    assert got["bounce_rate"] == sum(not pages for _, _, pages in kept) / len(kept)
+    assert got["conversions"] == sum("/thanks" in pages for _, _, pages in kept) == 4
+    assert {(c["channel"], c["visits"], c["conversions"]) for c in got["channels"]} == {
+        (c["channel"], c["visits"], c["conversions"]) for c in channels["channels"]
+    }
+    # each visitor a minute apart, ten seconds per page: the duration is 10 s per page after
+    # the first, the median over the visits' 0, 10 and 20 s
+    durations = sorted(10 * len(pages) for _, _, pages in kept)
+    assert got["median_duration_s"] == float(durations[len(durations) // 2])
+    assert got["browsers"] == [{"browser": "Chrome", "visits": len(kept)}]
+    assert got["devices"] == [{"band": "desktop", "visits": len(kept)}]
+    assert {e["page"] for e in got["entry_pages"]} == {"/", "/product/1", "/product/2"}
