@@ -39,6 +39,7 @@ from collector.pages import BANDS
 from collector.settings import Settings
 from collector.sites import Site, list_sites
 from heatmap.page_selection import select_pages
+from heatmap.render import BAND_WIDTHS_PX
 from heatmap.totals import PageStats, load_elements, load_page_views, load_pages
 from heatmap.view import MAP_KINDS
 from reports.analyses.channel_clicks import CHANNEL_KINDS
@@ -223,6 +224,7 @@ class Dashboard:
                          label=selection.label, notes=selection.warnings_for(shown, band),
                          band=band, kind=kind, first=first, last=last, elements=elements,
                          png=png, channel=channel, map_channel=by_channel,
+                         page_width=BAND_WIDTHS_PX[band],
                          error=error)  # fmt: skip
 
     def funnel_view(self, request: Request, site: Site) -> Response:
