@@ -25,7 +25,7 @@ from reports.analyses import overview as o
 from reports.analyses.channel_names import Channel
 from reports.analyses.funnel_request import day_range_ms, midnight_ms
 from reports.analyses.goals import goal_step
-from reports.analyses.journey_request import JourneyError, VisitFilter, _band, _zone
+from reports.analyses.journey_request import JourneyError, VisitFilter, chosen_band, zone_of
 from reports.analyses.overview_result import PeriodJson, overview_json
 from reports.analyses.steps import Step, step_matrix
 from reports.analyses.visit_channels import entry_channels
@@ -88,8 +88,8 @@ def run_overview(
     max_ms: int = SESSION_MAX_MS,
 ) -> dict[str, Any]:
     chosen = request.visits
-    zone = _zone(chosen.zone)
-    band = _band(chosen)
+    zone = zone_of(chosen.zone)
+    band = chosen_band(chosen)
     templates = PageTemplates(chosen.templates)
     goals = {name: goal_step(name, request.goals, templates, name) for name in request.goals}
     goal = None if request.goal is None else goal_step(request.goal, request.goals, templates)
