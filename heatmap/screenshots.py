@@ -130,3 +130,11 @@ def _flattened(image: Image.Image) -> Image.Image:
         page.paste(rgba, (0, 0), rgba)
         return page
     return image.convert("RGB")
+
+
+def screenshot_width(client: redis.Redis, site: str, band: str, template: str) -> int | None:
+    """The stored picture's width in px, read from its PNG header alone; None without one."""
+    head = client.getrange(keys.screenshot(site, band, template), 0, 23)
+    if not isinstance(head, bytes) or len(head) < 24 or not head.startswith(b"\x89PNG"):
+        return None
+    return int.from_bytes(head[16:20], "big")  # IHDR: width, then height

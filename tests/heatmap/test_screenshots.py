@@ -21,6 +21,7 @@ from heatmap.screenshots import (
     list_screenshots,
     load_screenshot,
     save_screenshot,
+    screenshot_width,
 )
 
 BLUE = (10, 120, 200)
@@ -171,3 +172,9 @@ def test_deleting_says_whether_there_was_a_screenshot(
     assert delete_screenshot(redis_client, site.name, "mobile", "/") is False
     assert load_screenshot(redis_client, site.name, "mobile", "/") is None
     assert list_screenshots(redis_client, site.name) == []
+
+
+def test_a_pictures_width_is_read_from_its_header(redis_client: redis.Redis, site: Site) -> None:
+    save_screenshot(redis_client, site.name, "desktop", "/cart", image_bytes(1265, 900, "JPEG"))
+    assert screenshot_width(redis_client, site.name, "desktop", "/cart") == 1265
+    assert screenshot_width(redis_client, site.name, "mobile", "/cart") is None

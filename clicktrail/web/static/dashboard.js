@@ -33,6 +33,17 @@
     location.replace(resume.dataset.resume);
   }
 
+  // A map is drawn at the width it is shown at (the API's width), so its legend's text keeps
+  // its size instead of shrinking with the picture; the link opens it at full size.
+  for (const img of document.querySelectorAll("img[data-fit]")) {
+    const shown = Math.floor((img.parentElement.clientWidth - 2) / 10) * 10; // 2: its border
+    const full = new URL(img.getAttribute("src"), location.href);
+    if (shown >= 320 && shown < Number(img.dataset.fit) && !full.searchParams.has("width")) {
+      full.searchParams.set("width", String(shown));
+      img.src = full.pathname + full.search;
+    }
+  }
+
   const liveUrl = (site, minutes) =>
     `/api/sites/${encodeURIComponent(site)}/live?minutes=${minutes}`;
 
@@ -88,20 +99,21 @@
   }
 
   // "Most clicked": pointing at (or focusing) an element's row outlines the cells its clicks fell
-  // in on the map. The map is drawn below a legend strip, its page scaled to the image's width.
+  // in on the map. The image is a legend strip, then the page (page-px wide) scaled to the
+  // image's width; the image is shown scaled again.
   const map = document.querySelector("[data-map]");
   if (map) {
     const image = map.querySelector("img");
     const outline = map.querySelector("[data-outline]");
-    const legendPx = Number(map.dataset.legendPx);
-    const rowPx = Number(map.dataset.rowPx);
-    const columns = Number(map.dataset.columns);
+    const { legendPx, rowPx, columns, pagePx } = Object.fromEntries(
+      Object.entries(map.dataset).map(([name, value]) => [name, Number(value)]));
     const show = (row) => {
       if (!image.naturalWidth) return;
       const [x0, y0, x1, y1] = row.dataset.box.split(" ").map(Number);
       const scale = image.clientWidth / image.naturalWidth;
-      const top = (legendPx + y0 * rowPx) * scale;
-      const bottom = Math.min((legendPx + (y1 + 1) * rowPx) * scale, image.clientHeight);
+      const rowDrawn = (rowPx * image.naturalWidth) / pagePx; // a row's height in the image
+      const top = (legendPx + y0 * rowDrawn) * scale;
+      const bottom = Math.min((legendPx + (y1 + 1) * rowDrawn) * scale, image.clientHeight);
       if (top >= image.clientHeight) return; // below the drawn height
       const left = image.offsetLeft + image.clientLeft;
       outline.style.left = `${left + (x0 / columns) * image.clientWidth}px`;

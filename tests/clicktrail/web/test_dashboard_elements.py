@@ -128,17 +128,19 @@ def test_most_clicked_names_the_card_and_pointing_at_it_outlines_its_clicks(
         """(img) => {
         const r = img.getBoundingClientRect();
         return {left: r.left + img.clientLeft, top: r.top + img.clientTop,
-                scale: img.clientWidth / img.naturalWidth, width: img.clientWidth};
+                scale: img.clientWidth / img.naturalWidth, width: img.clientWidth,
+                natural: img.naturalWidth};
     }"""
     )
     box = outline.bounding_box()
     assert box is not None
-    scale, legend = drawn["scale"], 64
+    # The legend strip keeps its 64 px; the page below it is drawn at the image's width.
+    scale, legend, row_px = drawn["scale"], 64, 16 * drawn["natural"] / 1280
     expected = {
         "x": drawn["left"] + 0.29 * drawn["width"],
-        "y": drawn["top"] + (legend + 23 * 16) * scale,
+        "y": drawn["top"] + (legend + 23 * row_px) * scale,
         "width": 0.22 * drawn["width"],  # columns 29 to 50
-        "height": 2 * 16 * scale,  # rows 23 and 24
+        "height": 2 * row_px * scale,  # rows 23 and 24
     }
     assert box == pytest.approx(expected, abs=1.5)
     page.screenshot(path=tmp_path / "heatmap-elements-1280.png", full_page=True)
