@@ -217,7 +217,7 @@ SPECS: tuple[Spec, ...] = (
         "auto_pictures",
         "CLICKTRAIL_AUTO_PICTURES",
         parse_bool,
-        "Take page pictures in headless Chromium in the worker, when it is installed. Default true.",
+        "Take page pictures in headless Chromium in the worker, if installed. Default true.",
     ),
     *(
         Spec(f"picture_{name}", f"CLICKTRAIL_PICTURE_{name.upper()}", int_between(1, top), text)
