@@ -103,10 +103,13 @@ def load_example(client: redis.Redis, site: Site, template: str, now_ms: int) ->
     pipe = client.pipeline(transaction=False)
     for shard, day in names:
         pipe.hgetall(keys.picture_paths(site.name, shard, day, template))
-        pipe.pfcount(keys.picture_visitors(site.name, shard, day, template))
-    replies = pipe.execute()
+    # One by one: a Redis Cluster pipeline refuses PFCOUNT (a many-key command).
+    visitors = sum(
+        client.pfcount(keys.picture_visitors(site.name, shard, day, template))
+        for shard, day in names
+    )
     views: Counter[tuple[str, str]] = Counter()
-    for found in replies[0::2]:
+    for found in pipe.execute():
         for name, count in found.items():
             seen = parse_example(name)
             if seen is not None:
@@ -115,11 +118,11 @@ def load_example(client: redis.Redis, site: Site, template: str, now_ms: int) ->
     for (_, path), count in views.items():
         by_path[path] += count
     if not by_path:
-        return Example(0, sum(replies[1::2]), "", "")
+        return Example(0, visitors, "", "")
     # Most viewed, then the shortest and first in order: the same example on every scan.
     path = min(by_path, key=lambda p: (-by_path[p], len(p), p))
     host = max((h for h, p in views if p == path), key=lambda h: (views[(h, path)], h))
-    return Example(sum(by_path.values()), sum(replies[1::2]), path, host)
+    return Example(sum(by_path.values()), visitors, path, host)
 
 
 def example_url(site: Site, example: Example) -> str:
