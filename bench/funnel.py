@@ -74,6 +74,7 @@ def npy(n: int, column: str) -> Path:
 
 
 def ensure_data(ns: list[int]) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
     missing = [n for n in ns if not (OUT / f"events_{n}.parquet").exists()]
     if missing:
         print(f"generating the clickstream for N={missing} ...", file=sys.stderr)
@@ -305,15 +306,16 @@ def against_peers(
     run: Callable[[argparse.Namespace], dict[int, dict[str, Result]]],
     report: Callable[[dict[int, dict[str, Result]], int], list[str]],
     targets: Callable[[dict[int, dict[str, Result]]], None],
+    ensure: Callable[[list[int]], None] = ensure_data,
 ) -> None:
     """What every engine-against-peers benchmark does once its engines are chosen: the peers'
-    venv and the data, every engine's runs, the table, the targets; fails when counts differ."""
+    venv and the data (`ensure`: the peers' clickstream unless told), every engine's runs, the
+    table, the targets; fails when counts differ."""
     if not PEERS_DIR.is_dir():  # before the peers' install, which takes a minute
         raise SystemExit(f"{PEERS_DIR} not found: the peers' folder goes beside the repo")
     ensure_peers_venv()
-    for folder in (OUT, out):
-        folder.mkdir(parents=True, exist_ok=True)
-    ensure_data(args.ns)
+    out.mkdir(parents=True, exist_ok=True)
+    ensure(args.ns)
     results = run(args)
     (out / "results.json").write_text(json.dumps({"results": results, "args": vars(args)}))
     mismatches = report(results, args.reps)

@@ -67,16 +67,18 @@ def duckdb_events(parquet: str, threads: int | None) -> tuple[Any, float]:
     return con, time.perf_counter() - start
 
 
-def chdb_events(parquet: str) -> tuple[Any, float]:
-    """A chDB session holding the clickstream as Memory table `ev` (LowCardinality paths), and
-    the seconds it took."""
+CHDB_COLUMNS = "session_id Int64, ts Int64, path LowCardinality(String)"
+
+
+def chdb_events(parquet: str, columns: str = CHDB_COLUMNS) -> tuple[Any, float]:
+    """A chDB session holding the Parquet file as Memory table `ev` of these columns (the
+    clickstream's by default: LowCardinality paths), and the seconds it took."""
     from chdb import session  # in the peers' venv only
 
     db = session.Session()
     start = time.perf_counter()
     db.query(
-        "CREATE TABLE ev (session_id Int64, ts Int64, path LowCardinality(String)) ENGINE = Memory"
-        f" AS SELECT * FROM file('{parquet}', Parquet)"
+        f"CREATE TABLE ev ({columns}) ENGINE = Memory AS SELECT * FROM file('{parquet}', Parquet)"
     )
     return db, time.perf_counter() - start
 

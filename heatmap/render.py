@@ -282,18 +282,37 @@ def finish(out: Image.Image, legend: Legend, width: int | None) -> Image.Image:
 
 
 def draw_legend(out: Image.Image, legend: Legend) -> None:
+    """The legend strip: what the map shows, its counts, and the colour scale, which a narrow
+    map keeps too (smaller, beside its second and third lines)."""
     draw = ImageDraw.Draw(out)
+    narrow = out.width < NARROW_LEGEND_PX
+    bar_w = max(60, min(100, out.width // 4)) if narrow else 160
+    bar_x, bar_y = out.width - bar_w - 12, (26 if narrow else 14)
     for y, text, size, colour in _legend_lines(legend, out.width):
-        draw.text((10, y), text, fill=colour, font=ImageFont.load_default(size=size))
-    bar_x, bar_w = max(10, out.width - 230), 160
-    if bar_x > 420:
-        small = ImageFont.load_default(size=12)
-        for i in range(bar_w):
-            colour = RAMP[min(255, 1 + i * 255 // bar_w)]
-            draw.line([(bar_x + i, 14), (bar_x + i, 28)], fill=tuple(int(c) for c in colour[:3]))
-        draw.text((bar_x, 32), "fewer", fill=(90, 90, 90), font=small)
-        draw.text((bar_x + bar_w - 30, 32), "more", fill=(90, 90, 90), font=small)
+        font = ImageFont.load_default(size=size)
+        room = (out.width if narrow and y < bar_y else bar_x) - 22
+        draw.text((10, y), _fitted(text, font, room), fill=colour, font=font)
+    small = ImageFont.load_default(size=11 if narrow else 12)
+    scroll = legend.kind == "scroll"
+    for i in range(bar_w):
+        colour = RAMP[min(255, 1 + i * 254 // (bar_w - 1))]
+        draw.line(
+            [(bar_x + i, bar_y), (bar_x + i, bar_y + 12)], fill=tuple(int(c) for c in colour[:3])
+        )
+    low, high = ("0 %", "100 %") if scroll else ("fewer", "more")
+    draw.text((bar_x, bar_y + 15), low, fill=(90, 90, 90), font=small)
+    right = bar_x + bar_w - small.getlength(high)
+    draw.text((right, bar_y + 15), high, fill=(90, 90, 90), font=small)
     draw.line([(0, LEGEND_PX - 1), (out.width, LEGEND_PX - 1)], fill=(200, 200, 200))
+
+
+def _fitted(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, room: float) -> str:
+    """The text cut with a trailing '…' to fit `room` px."""
+    if font.getlength(text) <= room:
+        return text
+    while text and font.getlength(text + "…") > room:
+        text = text[:-1]
+    return text + "…"
 
 
 NARROW_LEGEND_PX = 640  # below this width the legend takes three short lines
@@ -303,15 +322,16 @@ def _legend_lines(legend: Legend, width: int) -> list[tuple[int, str, int, tuple
     """(y, text, font size, colour) of each line of the legend strip."""
     dark, grey, red = (30, 30, 30), (90, 90, 90), (170, 20, 20)
     counts = f"{legend.clicks:,} {legend.kind} events  ·  {legend.views:,} page views"
+    period = legend.period.replace(" ", "  ")  # the font's spaces are 2 px: dates ran together
     cut = cut_note(legend)
     if width < NARROW_LEGEND_PX:  # a phone-width map: short lines that fit
-        second = (cut, red) if cut else (f"{legend.kind} map  ·  {legend.period}", grey)
+        second = (cut, red) if cut else (f"{legend.kind} map  ·  {period}", grey)
         return [
             (6, f"{legend.page}  ·  {legend.band}", 13, dark),
             (25, second[0], 11, second[1]),
             (42, counts, 11, grey),
         ]
-    title = f"{legend.page}  ·  {legend.band}  ·  {legend.kind} map  ·  {legend.period}"
+    title = f"{legend.page}  ·  {legend.band}  ·  {legend.kind} map  ·  {period}"
     if cut:  # says more than the colour note, which it replaces
         return [(8, title, 15, dark), (32, f"{counts}  ·  {cut}", 12, red)]
     note = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,17 +47,29 @@ def _names(site: Site, days: list[str], key: Callable[..., str], *rest: str) -> 
     return [key(site.name, shard, day, *rest) for shard in range(site.shards) for day in days]
 
 
+Templates = str | Sequence[str]  # one page template, or several whose counts are summed
+
+
+def _of_templates(
+    site: Site, days: list[str], key: Callable[..., str], templates: Templates, *rest: str
+) -> list[str]:
+    """The key of every shard, day and template; `key` takes (site, shard, day, *rest,
+    template)."""
+    names = [templates] if isinstance(templates, str) else list(templates)
+    return [n for t in names for n in _names(site, days, key, *rest, t)]
+
+
 def load_grid(
     client: redis.Redis,
     site: Site,
-    template: str,
+    templates: Templates,
     band: str,
     kind: str,
     layer: str,
     days: list[str],
 ) -> npt.NDArray[np.float64]:
-    """Clicks per cell, rows x GRID_COLUMNS."""
-    names = _names(site, days, keys.grid, band, kind, layer, template)
+    """Clicks per cell, rows x GRID_COLUMNS (summed over the templates)."""
+    names = _of_templates(site, days, keys.grid, templates, band, kind, layer)
     cells: list[int] = []
     counts: list[int] = []
     for found in _hashes(client, names):
@@ -91,12 +103,14 @@ def load_pages(client: redis.Redis, site: Site, days: list[str]) -> list[PageSta
 
 
 def load_page_views(
-    client: redis.Redis, site: Site, template: str, band: str, days: list[str]
+    client: redis.Redis, site: Site, templates: Templates, band: str, days: list[str]
 ) -> int:
-    """Page views of one page template in one band."""
+    """Page views of page templates in one band."""
+    wanted = [templates] if isinstance(templates, str) else list(templates)
     pipe = client.pipeline(transaction=False)
     for name in _names(site, days, keys.page_counts):
-        pipe.hget(name, f"{band}|views|{template}")
+        for template in wanted:
+            pipe.hget(name, f"{band}|views|{template}")
     return sum(int(count) for count in pipe.execute() if count is not None)
 
 
@@ -114,11 +128,11 @@ class ElementStats:
 
 
 def load_elements(
-    client: redis.Redis, site: Site, template: str, band: str, days: list[str]
+    client: redis.Redis, site: Site, templates: Templates, band: str, days: list[str]
 ) -> list[ElementStats]:
-    """Clicked elements of a page, most clicked first."""
+    """Clicked elements of a page (or several, summed), most clicked first."""
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    names = _names(site, days, keys.element_counts, band, template)
+    names = _of_templates(site, days, keys.element_counts, templates, band)
     for name, count in _summed(client, names).items():
         kind, selector = name.split("|", 1)
         totals[selector][kind] += count
@@ -138,11 +152,12 @@ class ScrollStats:
 
 
 def load_scroll(
-    client: redis.Redis, site: Site, template: str, band: str, days: list[str]
+    client: redis.Redis, site: Site, templates: Templates, band: str, days: list[str]
 ) -> ScrollStats:
-    """Share of page views reaching each depth; StoredDataError when the stored histogram
-    does not add up (a bucket below zero, or counts that are not one per page view)."""
-    names = _names(site, days, keys.scroll_depths, band, template)
+    """Share of page views reaching each depth (of several templates: of all their page views);
+    StoredDataError when the stored histogram does not add up (a bucket below zero, or counts
+    that are not one per page view)."""
+    names = _of_templates(site, days, keys.scroll_depths, templates, band)
     totals = _summed(client, names)
     views, fold = totals.pop("views", 0), totals.pop("fold", 0)
     deepest = {int(bucket): count for bucket, count in totals.items()}
@@ -150,7 +165,7 @@ def load_scroll(
     if below_zero or sum(deepest.values()) != views:
         problem = f"bucket {below_zero[0]} is below zero" if below_zero else "counts do not add up"
         raise StoredDataError(
-            f"the stored scroll depths of {template} ({band}) are inconsistent: {problem} "
+            f"the stored scroll depths of {_named(templates)} ({band}) are inconsistent: {problem} "
             f"({sum(deepest.values())} deepest points for {views} page views)"
         )
     if not views:
@@ -160,3 +175,7 @@ def load_scroll(
     np.add.at(counts, np.minimum(list(deepest), MAX_SCROLL_BUCKETS - 1), list(deepest.values()))
     reached = counts[::-1].cumsum()[::-1] / views  # reached bucket b: deepest at b or below
     return ScrollStats(reached, views, fold / views)
+
+
+def _named(templates: Templates) -> str:
+    return templates if isinstance(templates, str) else ", ".join(templates)

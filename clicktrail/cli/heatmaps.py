@@ -20,17 +20,16 @@ from collector.days import PAGES_PERIOD_DAYS, day_names
 from collector.pages import BANDS, PageTemplates
 from collector.settings import Settings
 from collector.sites import Site, get_site
+from heatmap.page_selection import PageSelection
 from heatmap.pictures import missing_picture_note
 from heatmap.render import draw_note, save_png
-from heatmap.screenshots import load_screenshot
 from heatmap.totals import (
     StoredDataError,
     load_elements,
     load_page_views,
     load_pages,
-    unmatched_page,
 )
-from heatmap.view import MAP_KINDS, SCALES, HeatmapRequest, heatmap_view
+from heatmap.view import MAP_KINDS, SCALES, heatmap_view, selected, selection_request
 from reports.analyses.channel_clicks import ChannelMapError, channel_click_view
 from reports.analyses.visit_channels import CHANNEL_SLUGS
 
@@ -138,6 +137,15 @@ def _period(args: argparse.Namespace) -> tuple[date, date, list[str]]:
     return first, last, day_names(first, last)
 
 
+def _selection(
+    client: Any, site: Site, page: str, days: list[str], settings: Settings
+) -> PageSelection:
+    try:
+        return selected(client, site, page, days, PageTemplates(settings.page_templates))
+    except ValueError as exc:
+        raise CommandError(f"--page: {exc}") from None
+
+
 def _background(path: Path | None) -> Image.Image | None:
     if path is None:
         return None
@@ -151,20 +159,20 @@ def _background(path: Path | None) -> Image.Image | None:
 
 def cmd_heatmap(args: argparse.Namespace, settings: Settings, client: Any) -> int:
     site: Site = get_site(client, args.site)
-    template = PageTemplates(settings.page_templates).template(args.page)
-    first, last, _ = _period(args)
+    first, last, days = _period(args)
+    selection = _selection(client, site, args.page, days, settings)
+    # Else the picture of its most viewed template, if one was stored.
     background = _background(args.background)
-    if background is None:  # the page's picture, if `clicktrail screenshot` stored one
-        background = load_screenshot(client, site.name, args.band, template)
-    request = HeatmapRequest(
-        site=site,
-        template=template,
-        band=args.band,
-        kind=args.kind,
-        period=(first, last),
-        background=background,
-        width=args.width,
-        scale=args.scale,
+    request = selection_request(
+        client,
+        site,
+        selection,
+        args.band,
+        args.kind,
+        (first, last),
+        args.width,
+        args.scale,
+        background,
     )
     try:
         if args.channel:
@@ -180,15 +188,16 @@ def cmd_heatmap(args: argparse.Namespace, settings: Settings, client: Any) -> in
     except StoredDataError as exc:
         raise CommandError(str(exc)) from None
     warnings = view.warnings
-    if request.background is None and view.views:  # says why it is drawn on the ruler
+    if request.background is None and view.views and selection.templates:  # on the ruler: why
+        pictured = selection.templates[0]  # the template whose picture a map is drawn over
         note = missing_picture_note(
-            client, site, template, picture_rules(settings), int(time.time() * 1000)
+            client, site, pictured, picture_rules(settings), int(time.time() * 1000)
         )
         draw_note(view.image, note)
         warnings = [*warnings, note]
     _save(view.image, args.output)
     print(
-        f"wrote {args.output}: {template}, {args.band}, {first} to {last}: {view.events:,} "
+        f"wrote {args.output}: {selection.label}, {args.band}, {first} to {last}: {view.events:,} "
         f"{args.kind} events, {view.views:,} page views"
     )
     warn(warnings)
@@ -225,11 +234,11 @@ def cmd_pages(args: argparse.Namespace, settings: Settings, client: Any) -> int:
 
 def cmd_elements(args: argparse.Namespace, settings: Settings, client: Any) -> int:
     site = get_site(client, args.site)
-    template = PageTemplates(settings.page_templates).template(args.page)
     _, _, days = _period(args)
-    elements = load_elements(client, site, template, args.band, days)[: args.limit]
-    views = load_page_views(client, site, template, args.band, days)
-    warn([] if views else [unmatched_page(template, args.band)])
+    selection = _selection(client, site, args.page, days, settings)
+    elements = load_elements(client, site, selection.templates, args.band, days)[: args.limit]
+    views = load_page_views(client, site, selection.templates, args.band, days)
+    warn(selection.warnings_for(views, args.band))
     if args.json:
         print(json.dumps([asdict(e) for e in elements], indent=2))
         return 0

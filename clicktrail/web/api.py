@@ -45,17 +45,16 @@ from clicktrail.wiring import picture_rules
 from collector.days import FUNNEL_PERIOD_DAYS, day_names
 from collector.sites import Site, list_sites
 from heatmap.live import load_live
+from heatmap.page_selection import PageSelection
 from heatmap.pictures import missing_picture_note
 from heatmap.render import draw_note
-from heatmap.screenshots import load_screenshot
 from heatmap.totals import (
     StoredDataError,
     load_elements,
     load_page_views,
     load_pages,
-    unmatched_page,
 )
-from heatmap.view import MAP_KINDS, SCALES, HeatmapRequest, heatmap_view
+from heatmap.view import MAP_KINDS, SCALES, heatmap_view, selected, selection_request
 from reports.analyses.channel_clicks import ChannelMapError, channel_click_view
 
 PNG_CACHE = "private, max-age=60"
@@ -103,13 +102,22 @@ def get_pages(call: Call) -> Response:
     return JSONResponse([asdict(page) for page in pages])
 
 
+def _selection(api: ApiState, site: Site, values: dict[str, Any]) -> PageSelection:
+    try:
+        return selected(
+            api.client, site, values["page"], day_names(*p.period(values)), api.templates
+        )
+    except ValueError as exc:
+        raise p.ParamError("page", str(exc)) from None
+
+
 def get_elements(call: Call) -> Response:
     api, site, values = call.api, call.site, call.values
-    template = api.templates.template(values["page"])
+    selection = _selection(api, site, values)
     days = day_names(*p.period(values))
-    elements = load_elements(api.client, site, template, values["band"], days)
-    views = load_page_views(api.client, site, template, values["band"], days)
-    warnings = [] if views else [unmatched_page(template, values["band"])]
+    elements = load_elements(api.client, site, selection.templates, values["band"], days)
+    views = load_page_views(api.client, site, selection.templates, values["band"], days)
+    warnings = selection.warnings_for(views, values["band"])
     return JSONResponse(
         [asdict(e) for e in elements[: values["limit"]]], headers=warnings_header(warnings)
     )
@@ -124,18 +132,16 @@ def get_scrollmap(call: Call) -> Response:
 
 
 def _png(api: ApiState, site: Site, values: dict[str, Any], kind: str) -> Response:
-    template = api.templates.template(values["page"])
-    band = values["band"]
-    background = load_screenshot(api.client, site.name, band, template)
-    request = HeatmapRequest(
-        site=site,
-        template=template,
-        band=band,
-        kind=kind,
-        period=p.period(values),
-        background=background,
-        width=values["width"],
-        scale=values.get("scale") or "sqrt",
+    selection = _selection(api, site, values)
+    request = selection_request(
+        api.client,
+        site,
+        selection,
+        values["band"],
+        kind,
+        p.period(values),
+        values["width"],
+        values.get("scale") or "sqrt",
     )
     try:
         if values.get("channel"):
@@ -156,9 +162,10 @@ def _png(api: ApiState, site: Site, values: dict[str, Any], kind: str) -> Respon
     except StoredDataError as exc:  # not the client's mistake, nor a crash: the data's state
         return error(409, str(exc), None)
     warnings = view.warnings
-    if background is None and view.views:  # the map says why it is drawn on the ruler
+    if request.background is None and view.views and selection.templates:  # on the ruler: why
+        pictured = selection.templates[0]  # the template whose picture a map is drawn over
         note = missing_picture_note(
-            api.client, site, template, picture_rules(api.settings), int(time.time() * 1000)
+            api.client, site, pictured, picture_rules(api.settings), int(time.time() * 1000)
         )
         draw_note(view.image, note)
         warnings = [*warnings, note]

@@ -30,15 +30,19 @@ from clicktrail.web.auth import (
 )
 from clicktrail.web.funnel_form import funnel_form
 from clicktrail.web.journey_form import JourneyForm, journey_form
-from clicktrail.web.journey_reads import get_paths_result
+from clicktrail.web.journey_reads import CHANNEL, get_paths_result
+from clicktrail.web.overview_form import CHANNEL_NAMES, PRESETS, carried, overview_form
 from clicktrail.web.reads import ApiState, get_funnel_result, site_json
 from clicktrail.web.tokens import find_token
 from collector.days import FUNNEL_PERIOD_DAYS, PAGES_PERIOD_DAYS, day_names
 from collector.pages import BANDS
 from collector.settings import Settings
 from collector.sites import Site, list_sites
-from heatmap.totals import PageStats, load_elements, load_pages
+from heatmap.page_selection import select_pages
+from heatmap.render import BAND_WIDTHS_PX
+from heatmap.totals import PageStats, load_elements, load_page_views, load_pages
 from heatmap.view import MAP_KINDS
+from reports.analyses.channel_clicks import CHANNEL_KINDS
 from reports.scheduled.config import ConfigError, ReportConfig
 
 HERE = Path(__file__).parent
@@ -97,7 +101,12 @@ class Dashboard:
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
         )
         self.templates = Jinja2Templates(env=env)
-        self.templates.env.globals |= {"bands": BANDS, "kinds": MAP_KINDS}
+        self.templates.env.globals |= {
+            "bands": BANDS,
+            "kinds": MAP_KINDS,
+            "channel_names": CHANNEL_NAMES,
+            "presets": PRESETS,
+        }
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -106,6 +115,7 @@ class Dashboard:
             Route("/login", self.login_post, methods=["POST"]),
             Route("/logout", self.logout, methods=["POST"]),
             Route("/sites/{site}", self.for_site(self.site_view)),
+            Route("/sites/{site}/pages", self.for_site(self.pages_view)),
             Route("/sites/{site}/heatmap", self.for_site(self.heatmap_view)),
             Route("/sites/{site}/funnel", self.for_site(self.funnel_view)),
             Route("/sites/{site}/journeys", self.for_site(self.journeys_view)),
@@ -119,6 +129,9 @@ class Dashboard:
         ]
 
     def page(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
+        """The template; its site nav's links carry the period and channel (`nav`, else the
+        request's own)."""
+        context.setdefault("nav", carried(request.query_params))
         return self.templates.TemplateResponse(request, name, context, status_code=status)
 
     def for_site(self, view: SiteView) -> Callable[[Request], Response]:
@@ -168,39 +181,57 @@ class Dashboard:
         return response
 
     def site_view(self, request: Request, site: Site) -> Response:
-        values, error = _read(request.query_params, (p.FROM, p.TO))
+        """The overview's form; the cards, chart and lists are drawn in the browser
+        (static/overview.js) from the API's JSON."""
+        form = overview_form(request.query_params, site.time_zone)
+        api = f"/api/sites/{site.name}/overview?{form.api_query()}"
+        nav = urlencode({"from": form.first, "to": form.last} | _chosen(form.field("channel")))
+        return self.page(request, "site.html.j2", 400 if form.error else 200,
+                         site=site_json(self.api, site), form=form, api=api, nav=nav,
+                         goals=sorted(self.api.goals()), error=form.error)  # fmt: skip
+
+    def pages_view(self, request: Request, site: Site) -> Response:
+        values, error = _read(request.query_params, (p.FROM, p.TO, CHANNEL))
         first, last = _period(values)
         pages = page_rows(load_pages(self.api.client, site, day_names(first, last)))
-        return self.page(request, "site.html.j2", 400 if error else 200,
+        return self.page(request, "pages.html.j2", 400 if error else 200,
                          site=site_json(self.api, site), pages=pages, first=first, last=last,
-                         error=error)  # fmt: skip
+                         channel=values.get("channel"), error=error)  # fmt: skip
 
     def heatmap_view(self, request: Request, site: Site) -> Response:
-        values, error = _read(request.query_params, (p.PAGE_OPTIONAL, p.BAND, _KIND, p.FROM, p.TO))
+        specs = (p.PAGE_OPTIONAL, p.BAND, _KIND, p.FROM, p.TO, CHANNEL)
+        values, error = _read(request.query_params, specs)
         first, last = _period(values)
         days = day_names(first, last)
         views: Counter[str] = Counter()
         for row in load_pages(self.api.client, site, days):
             views[row.template] += row.views
         pages = sorted(views)
-        chosen = self.api.templates.template(values["page"]) if values.get("page") else None
         # Unasked, the most viewed page: not the first by name, which anyone can pick by
         # posting a path like "/!".
-        chosen = chosen or min(views, key=lambda t: (-views[t], t), default="/")
+        asked = values.get("page") or min(views, key=lambda t: (-views[t], t), default="/")
+        selection = select_pages(asked, list(views.items()), self.api.templates)
         band, kind = values.get("band") or "desktop", values.get("kind") or "click"
-        elements = load_elements(self.api.client, site, chosen, band, days)[:15]
-        query = {"page": chosen, "band": band, "kind": kind, "from": first, "to": last}
-        png = f"/api/sites/{site.name}/heatmap.png?{urlencode(query)}"
+        client = self.api.client
+        elements = load_elements(client, site, selection.templates, band, days)[:15]
+        shown = load_page_views(client, site, selection.templates, band, days)
+        channel = values.get("channel")
+        by_channel = channel if kind in CHANNEL_KINDS else None
+        query = {"page": asked, "band": band, "kind": kind, "from": first, "to": last}
+        png = f"/api/sites/{site.name}/heatmap.png?{urlencode(query | _only(channel=by_channel))}"
         return self.page(request, "heatmap.html.j2", 400 if error else 200,
-                         site=site_json(self.api, site), pages=pages, page=chosen, band=band,
-                         kind=kind, first=first, last=last, elements=elements, png=png,
+                         site=site_json(self.api, site), pages=pages, page=asked,
+                         label=selection.label, notes=selection.warnings_for(shown, band),
+                         band=band, kind=kind, first=first, last=last, elements=elements,
+                         png=png, channel=channel, map_channel=by_channel,
+                         page_width=BAND_WIDTHS_PX[band],
                          error=error)  # fmt: skip
 
     def funnel_view(self, request: Request, site: Site) -> Response:
         # Unused step boxes of the form arrive empty: not steps.
         query = QueryParams([(k, v) for k, v in request.query_params.multi_items() if v.strip()])
         asked = "step" in query  # else the form only, with the configured steps or none
-        specs = (p.STEP, p.WINDOW, p.FROM, p.TO, _STRICT_BOX, _SENT)
+        specs = (p.STEP, p.WINDOW, p.FROM, p.TO, _STRICT_BOX, _SENT, _BY, CHANNEL)
         values, error = _read(query, specs if asked else specs[1:])
         configured = _configured_steps(self.state)
         form = funnel_form(request.query_params, configured)
@@ -211,8 +242,11 @@ class Dashboard:
         asked = asked and not error
         first, last = _period(values, FUNNEL_PERIOD_DAYS)
         result = None
+        # A channel carried from the overview: the funnel by channel, its row marked.
+        by = values.get("by") or ("channel" if values.get("channel") else None)
         if asked:
-            result = get_funnel_result(self.api, site, values | {"from": first, "to": last})
+            asked_for = values | {"from": first, "to": last, "by": by}
+            result = get_funnel_result(self.api, site, asked_for)
         days = day_names(first, last)
         seen = _suggestions(load_pages(self.api.client, site, days), self.api.settings)
         reports, config_error = _reports(self.state, site)
@@ -220,7 +254,8 @@ class Dashboard:
                          site=site_json(self.api, site), form=form,
                          unconfigured=not configured,
                          strict=bool(values.get("strict")), first=first, last=last,
-                         result=result, templates_seen=seen, reports=reports,
+                         by=by, channel=values.get("channel"), result=result,
+                         templates_seen=seen, reports=reports,
                          error=error or config_error,
                          sent=request.query_params.get("sent"))  # fmt: skip
 
@@ -281,6 +316,7 @@ def _to_login(request: Request) -> Response:
 
 _KIND = p.Param("kind", "", {}, p.one_of(*MAP_KINDS), default="click")
 _SENT = p.Param("sent", "", {}, str)  # the outcome of "send now", shown once
+_BY = p.Param("by", "", {}, p.one_of("band", "source", "channel"))
 _STRICT_BOX = p.Param("strict", "", {}, lambda raw: raw in ("on", "true", "1"), default=False)
 
 
@@ -290,6 +326,10 @@ def _read(query: QueryParams, specs: tuple[p.Param, ...]) -> tuple[dict[str, Any
         return p.read_params(query, specs), None
     except p.ParamError as exc:
         return {}, f"{exc.name}: {exc.problem}"
+
+
+def _chosen(channel: str) -> dict[str, str]:
+    return {"channel": channel} if channel else {}
 
 
 def _period(values: dict[str, Any], days: int = PAGES_PERIOD_DAYS) -> tuple[Any, Any]:
@@ -332,3 +372,8 @@ def _reports(state: DashboardState, site: Site) -> tuple[list[Any], str | None]:
     except ConfigError as exc:
         return [], f"clicktrail.toml: {exc}"
     return [r for r in config.reports.values() if r.site == site.name], None
+
+
+def _only(**values: str | None) -> dict[str, str]:
+    """The query parameters that are set."""
+    return {name: value for name, value in values.items() if value}

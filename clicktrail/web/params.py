@@ -12,6 +12,7 @@ from starlette.datastructures import QueryParams
 
 from collector import days, inputs
 from collector.days import parse_zone
+from collector.page_patterns import parse_page
 from collector.pages import BANDS
 from reports.analyses.durations import parse_duration_ms
 from reports.analyses.steps import MAX_STEPS, MIN_STEPS, parse_step
@@ -98,8 +99,10 @@ iso_day = inputs.iso_date
 
 
 def page_path(raw: str) -> str:
-    if not raw.startswith("/") or len(raw) > MAX_PATH_CHARS or not raw.isprintable():
-        raise ValueError(f"expected a page path starting with / (at most {MAX_PATH_CHARS} chars)")
+    """A page in the one page syntax (collector.page_patterns): checked here, resolved later."""
+    if len(raw) > MAX_PATH_CHARS or not raw.isprintable():
+        raise ValueError(f"expected a page of at most {MAX_PATH_CHARS} printable characters")
+    parse_page(raw)
     return raw
 
 
@@ -145,8 +148,10 @@ FROM = Param(
 TO = Param("to", "Last day (UTC), included. Default: today.", DATE, iso_day)
 PAGE = Param(
     "page",
-    "Page path or template, e.g. /cart or /product/:id (ids collapse automatically).",
-    {"type": "string", "pattern": "^/", "maxLength": MAX_PATH_CHARS},
+    "A page: a path (/product/1 is drawn as its template /product/:id), a template, a glob "
+    "(/product/*: every template whose name matches, summed) or re: and an RE2 regular "
+    "expression over template names.",
+    {"type": "string", "pattern": "^(/|re:)", "maxLength": MAX_PATH_CHARS},
     page_path,
     required=True,
 )

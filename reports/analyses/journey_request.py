@@ -121,8 +121,8 @@ def journeys_of(
     step's own event, not at the first page view like it."""
     steps = _parse(request)
     chosen = request.visits
-    kept = sessions[_band_and_source(table, chosen, _band(chosen))[sessions]]
-    zone = _zone(chosen.zone)
+    kept = sessions[_band_and_source(table, chosen, chosen_band(chosen))[sessions]]
+    zone = zone_of(chosen.zone)
     as_of = datetime.fromtimestamp(now_ms / 1000, zone).isoformat(timespec="seconds")
     return _map(site, table, kept, request, steps, as_of, anchors)
 
@@ -287,12 +287,12 @@ def load_visits(
     max_ms: int,
 ) -> LoadedVisits:
     """The table of sessions around the range and the ones that count."""
-    zone = _zone(chosen.zone)
+    zone = zone_of(chosen.zone)
     try:
         start_ms, end_ms = day_range_ms(chosen.first, chosen.last, zone)
     except ValueError as exc:
         raise JourneyError("from", str(exc)) from None
-    band = _band(chosen)
+    band = chosen_band(chosen)
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     table = load_sessions(client, site, start_ms, end_ms, 0, gap_ms, max_ms, now_ms)
     in_range = (table.start >= start_ms) & (table.start < end_ms)
@@ -301,14 +301,14 @@ def load_visits(
     return LoadedVisits(table, np.flatnonzero(keep), PageTemplates(chosen.templates), as_of)
 
 
-def _zone(name: str) -> ZoneInfo:
+def zone_of(name: str) -> ZoneInfo:
     try:
         return parse_zone(name)
     except ValueError as exc:
         raise JourneyError("tz", str(exc)) from None
 
 
-def _band(chosen: VisitFilter) -> int | None:
+def chosen_band(chosen: VisitFilter) -> int | None:
     try:
         return None if chosen.band is None else band_index(chosen.band)
     except ValueError as exc:

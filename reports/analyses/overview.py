@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -55,16 +56,45 @@ class Totals:
 
 @dataclass(frozen=True)
 class Visits:
-    """The visits an overview counts, with what is known of each: rows of the table, the
-    channel slug of each, and which converted (None: no goal)."""
+    """The visits an overview counts: rows of the table, the channel slug of each vocabulary
+    id (a visit's channel is its touch's), and which converted (None: no goal). What several
+    lists read is worked out once, on first use."""
 
     table: VisitTable
     rows: Ints
-    channels: npt.NDArray[np.str_]
+    slugs: npt.NDArray[np.str_]
     converted: Bools | None
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    @cached_property
+    def chosen(self) -> npt.NDArray[np.void]:
+        """The VISIT_ROWs of the chosen visits (gathered as opaque records: faster)."""
+        visits = self.table.visits
+        records = np.dtype((np.void, visits.dtype.itemsize))
+        return visits.view(records)[self.rows].view(visits.dtype)
+
+    @cached_property
+    def touch(self) -> Ints:
+        touch: Ints = self.chosen["touch"].astype(np.int64)
+        return touch
+
+    @cached_property
+    def per_touch(self) -> Ints:
+        """Visits per vocabulary id of their touch."""
+        found: Ints = np.bincount(self.touch, minlength=len(self.table.vocab))
+        return found
+
+    @cached_property
+    def touches(self) -> list[tuple[Touch, int]]:
+        """Each distinct touch of the visits, parsed once, and its visits."""
+        vocab = self.table.vocab
+        found = self.per_touch
+        return [
+            (parse_entry(vocab[i]) if i < len(vocab) else Touch(), int(found[i]))
+            for i in np.flatnonzero(found).tolist()
+        ]
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -72,7 +102,7 @@ def rate(part: int, whole: int) -> float | None:
 
 
 def totals(visits: Visits, day_of: Callable[[Ints], Ints]) -> Totals:
-    rows = visits.table.visits[visits.rows]
+    rows = visits.chosen
     views = rows["views"].astype(np.int64)
     duration = rows["duration_s"]
     return Totals(
@@ -86,18 +116,24 @@ def totals(visits: Visits, day_of: Callable[[Ints], Ints]) -> Totals:
 
 
 def _visitors(rows: npt.NDArray[np.void], day_of: Callable[[Ints], Ints]) -> int:
-    """Distinct (day, visitor hash) pairs; a visit without a hash is its own visitor."""
+    """Distinct (day, visitor hash) pairs; a visit without a hash is its own visitor. Counted
+    day by day: sorting each day's hashes is several times faster than np.unique of pairs."""
     visitor = rows["visitor"]
     hashed = visitor != 0
-    pairs = np.stack([day_of(rows["start"][hashed]).astype(np.uint64), visitor[hashed]], axis=1)
-    return (
-        int(len(np.unique(pairs, axis=0)) + (~hashed).sum()) if len(pairs) else int((~hashed).sum())
-    )
+    day = day_of(rows["start"][hashed])
+    order = np.argsort(day, kind="stable")
+    day, visitor = day[order], visitor[hashed][order]
+    cuts = np.flatnonzero(day[1:] != day[:-1]) + 1
+    distinct = 0
+    for part in np.split(visitor, cuts):
+        part.sort()
+        distinct += int(np.count_nonzero(part[1:] != part[:-1])) + 1 if len(part) else 0
+    return distinct + int((~hashed).sum())
 
 
 def series(visits: Visits, edges: Ints) -> tuple[Ints, Ints]:
     """Visits and page views per bucket [edges[k], edges[k + 1]) of start time."""
-    rows = visits.table.visits[visits.rows]
+    rows = visits.chosen
     bucket = np.searchsorted(edges, rows["start"], side="right") - 1
     n = len(edges) - 1
     inside = (bucket >= 0) & (bucket < n)
@@ -128,14 +164,14 @@ def item_counts(visits: Visits) -> ItemCounts:
 
 
 def reached(visits: VisitTable, rows: Ints, matches: Bools) -> Bools:
-    """Per chosen visit: did any of its items match (a goal's step matrix row)."""
+    """Per chosen visit: did any of its items match (a goal's step matrix row). Hits are
+    summed over every item row once, then read per visit: cheaper than gathering its rows."""
     if not len(rows):
         return np.zeros(0, bool)
-    starts, ends = visits.item_offsets[rows], visits.item_offsets[rows + 1]
-    picked = concat_ranges(starts, ends)
-    hit = matches[visits.items["item"][picked]].astype(np.int64)
-    owner = np.repeat(np.arange(len(rows)), ends - starts)
-    return np.bincount(owner, weights=hit, minlength=len(rows)) > 0
+    hits = np.zeros(len(visits.items) + 1, np.int64)
+    np.cumsum(matches[visits.items["item"]], out=hits[1:])
+    reached: Bools = hits[visits.item_offsets[rows + 1]] > hits[visits.item_offsets[rows]]
+    return reached
 
 
 def pages(visits: Visits, counts: ItemCounts) -> list[tuple[str, int, int]]:
@@ -152,7 +188,7 @@ def pages(visits: Visits, counts: ItemCounts) -> list[tuple[str, int, int]]:
 
 def landing(visits: Visits, field: str) -> Ranked:
     """Visits per entry or exit page ("entry" or "exit")."""
-    rows = visits.table.visits[visits.rows]
+    rows = visits.chosen
     ids = rows[field][rows["views"] > 0]
     found = np.bincount(ids, minlength=len(visits.table.vocab))
     vocab = visits.table.vocab
@@ -189,26 +225,32 @@ def properties(visits: Visits, counts: ItemCounts) -> dict[str, list[tuple[str, 
 
 def by_touch(visits: Visits, name: Callable[[Touch], str]) -> Ranked:
     """Visits per value a touch gives (its source, browser, country...); "" values left out."""
-    touch = visits.table.visits["touch"][visits.rows]
-    ids, found = np.unique(touch, return_counts=True)
-    vocab = visits.table.vocab
     named: dict[str, int] = {}
-    for i, n in zip(ids.tolist(), found.tolist(), strict=True):
-        value = name(parse_entry(vocab[i]) if 0 <= i < len(vocab) else Touch())
+    for touch, n in visits.touches:
+        value = name(touch)
         if value:
             named[value] = named.get(value, 0) + n
     return _ranked(named.items())
 
 
 def by_channel(visits: Visits) -> list[tuple[str, int, int | None]]:
-    """(slug, visits, conversions) per channel, most visits first."""
-    slugs, found = np.unique(visits.channels, return_counts=True)
-    out = []
-    for slug, n in zip(slugs.tolist(), found.tolist(), strict=True):
-        conversions = None
-        if visits.converted is not None:
-            conversions = int(visits.converted[visits.channels == slug].sum())
-        out.append((str(slug), int(n), conversions))
+    """(slug, visits, conversions) per channel, most visits first: summed over the distinct
+    touches."""
+    touch, found = visits.touch, visits.per_touch
+    ids = np.flatnonzero(found)
+    slugs = visits.slugs[ids].tolist()
+    converted = None
+    if visits.converted is not None:
+        converted = np.bincount(touch, weights=visits.converted, minlength=len(found))[ids]
+    per_slug: dict[str, list[int]] = {}
+    for k, slug in enumerate(slugs):
+        row = per_slug.setdefault(str(slug), [0, 0])
+        row[0] += int(found[ids[k]])
+        row[1] += 0 if converted is None else int(converted[k])
+    out = [
+        (slug, n, None if visits.converted is None else conversions)
+        for slug, (n, conversions) in per_slug.items()
+    ]
     out.sort(key=lambda row: (-row[1], row[0]))
     return out
 

@@ -25,7 +25,7 @@ from reports.analyses import overview as o
 from reports.analyses.channel_names import Channel
 from reports.analyses.funnel_request import day_range_ms, midnight_ms
 from reports.analyses.goals import goal_step
-from reports.analyses.journey_request import JourneyError, VisitFilter, _band, _zone
+from reports.analyses.journey_request import JourneyError, VisitFilter, chosen_band, zone_of
 from reports.analyses.overview_result import PeriodJson, overview_json
 from reports.analyses.steps import Step, step_matrix
 from reports.analyses.visit_channels import entry_channels
@@ -88,8 +88,8 @@ def run_overview(
     max_ms: int = SESSION_MAX_MS,
 ) -> dict[str, Any]:
     chosen = request.visits
-    zone = _zone(chosen.zone)
-    band = _band(chosen)
+    zone = zone_of(chosen.zone)
+    band = chosen_band(chosen)
     templates = PageTemplates(chosen.templates)
     goals = {name: goal_step(name, request.goals, templates, name) for name in request.goals}
     goal = None if request.goal is None else goal_step(request.goal, request.goals, templates)
@@ -103,25 +103,26 @@ def run_overview(
     previous = current.before()
     table = load_visits_rolled(client, site, previous.start_ms, current.end_ms, gap_ms, max_ms)
     slugs = np.asarray(entry_channels(table.vocab, site.origins, chosen.channel_rules) or [""])
-    channel = slugs[table.visits["touch"]] if len(table) else np.zeros(0, str)
-    keep = channel != Channel.SPAM.value
+    touch = table.visits["touch"]
+    is_spam = (slugs == Channel.SPAM.value)[touch]  # per vocabulary id first: no string per visit
+    keep = ~is_spam
     if band is not None:
         keep &= table.visits["band"] == band
     if chosen.channel is not None:
-        keep &= channel == chosen.channel
+        keep &= (slugs == chosen.channel)[touch]
     if chosen.source is not None:
-        keep &= _of_source(table, chosen.source)[table.visits["touch"]]
+        keep &= _of_source(table, chosen.source)[touch]
     start = table.visits["start"]
     now = datetime.fromtimestamp((time.time() * 1000 if now_ms is None else now_ms) / 1000, zone)
     warnings = []
-    spam = int(((channel == Channel.SPAM.value) & (start >= current.start_ms)).sum())
+    spam = int((is_spam & (start >= current.start_ms)).sum())
 
     def chosen_visits(period: Period, goal_step: Step | None) -> o.Visits:
         rows = np.flatnonzero(keep & (start >= period.start_ms) & (start < period.end_ms))
         converted = None
         if goal_step is not None:
             converted = o.reached(table, rows, _matches(goal_step, table))
-        return o.Visits(table, rows, channel[rows], converted)
+        return o.Visits(table, rows, slugs, converted)
 
     now_visits = chosen_visits(current, goal)
     if goal is not None and now_visits.converted is not None and not now_visits.converted.any():

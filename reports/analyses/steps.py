@@ -1,8 +1,6 @@
-"""Funnel steps: which page views or custom events a step matches.
+"""Funnel steps: which page views or custom events a step matches. Pages take the one page
+syntax of collector.page_patterns, matched against raw paths; custom events their name:
 
-    /cart             the page /cart, or every page of the template /cart (e.g. /product/:id)
-    /product/*        a glob over the normalised path ('*' also crosses '/')
-    re:/blog/\\d{4}/.*  a regular expression over the normalised path (whole path)
     event:signup      the custom event named signup (globs allowed: event:checkout_*)
 
 Matching runs once per vocabulary entry, never per event: the engine looks the answers up.
@@ -18,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from collector.pages import PageTemplates, normalize_path
-from collector.regex import compile_fullmatch
+from collector.page_patterns import REGEX_PREFIX, parse_page
+from collector.pages import PageTemplates
 
 MIN_STEPS, MAX_STEPS = 2, 20
 PAGE, EVENT = "p:", "e:"
@@ -47,18 +45,13 @@ def parse_step(pattern: str, templates: PageTemplates | None = None) -> Step:
         if not name:
             raise ValueError(f"step {pattern!r} names no event")
         return Step(text, EVENT, _glob_or_exact(name))
-    if text.startswith("re:"):
-        try:
-            fullmatch = compile_fullmatch(text[3:])
-        except ValueError as exc:
-            raise ValueError(f"step {pattern!r}: {exc}") from None
-        return Step(text, PAGE, lambda path: fullmatch(path) is not None)
-    if not text.startswith("/"):
+    if not text.startswith(("/", REGEX_PREFIX)):
         raise ValueError(f"step {pattern!r} must start with '/', 're:' or 'event:'")
-    if _GLOB_CHARS & set(text):
-        return Step(text, PAGE, _glob_or_exact(text))
-    wanted = normalize_path(text)
-    return Step(text, PAGE, lambda path: path == wanted or templates.template(path) == wanted)
+    try:
+        page = parse_page(text, templates)
+    except ValueError as exc:
+        raise ValueError(f"step {pattern!r}: {str(exc).partition(': ')[2]}") from None
+    return Step(text, PAGE, page.matches_path)
 
 
 def parse_steps(patterns: Sequence[str], templates: PageTemplates | None = None) -> list[Step]:

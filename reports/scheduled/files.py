@@ -84,10 +84,13 @@ def report_title(report: ReportData) -> str:
 
 
 def heatmap_links(report: ReportData, base_url: str) -> dict[str, str]:
-    """Dashboard links to the full heatmap of each step's page, for the report's days."""
+    """Dashboard links to the full heatmap of each step's page (a glob or a regular expression:
+    the sum of the templates it matches), for the report's days; custom events have none."""
     data = report.data
     links = {}
     for step in data["current"]["steps"]:
+        if step["pattern"].startswith("event:"):
+            continue
         query = urlencode(
             {"page": step["pattern"], "from": data["period"]["from"], "to": data["period"]["to"]}
         )

@@ -67,10 +67,9 @@ def load_visits_rolled(
         lut = np.zeros(max(shard_vocab.values(), default=0) + 1, dtype=np.int32)
         for name, shard_id in shard_vocab.items():
             lut[shard_id] = vocab.setdefault(name, len(vocab))
-        parts.extend(_in_range(_relabelled(r, lut), start_ms, end_ms) for r in rolled)
-    visits = np.concatenate([p.visits for p in parts]) if parts else np.zeros(0, VISIT_ROW)
-    items = np.concatenate([p.items for p in parts]) if parts else np.zeros(0, ITEM_ROW)
-    return VisitTable(visits, items, item_offsets(visits), list(vocab))
+        parts.append(_in_range(_relabelled(_joined(rolled), lut), start_ms, end_ms))
+    whole = parts[0] if len(parts) == 1 else _joined(parts)
+    return VisitTable(whole.visits, whole.items, item_offsets(whole.visits), list(vocab))
 
 
 def _shard(
@@ -127,10 +126,17 @@ def _from_logs(
     return out
 
 
+def _joined(parts: list[Rolled]) -> Rolled:
+    """The visits of every part in one Rolled, in new (writable) arrays."""
+    visits = np.concatenate([p.visits for p in parts]) if parts else np.zeros(0, VISIT_ROW)
+    items = np.concatenate([p.items for p in parts]) if parts else np.zeros(0, ITEM_ROW)
+    return Rolled(visits, items)
+
+
 def _relabelled(rolled: Rolled, lut: npt.NDArray[np.int32]) -> Rolled:
     """The same visits with shard vocabulary ids turned into site-wide ones (an id the shard's
-    vocabulary no longer names reads as 0)."""
-    visits, items = rolled.visits.copy(), rolled.items.copy()
+    vocabulary no longer names reads as 0), in place: the arrays are _joined's own."""
+    visits, items = rolled.visits, rolled.items
     for name in ("touch", "entry", "exit"):
         visits[name] = _looked_up(visits[name], lut)
     items["item"] = _looked_up(items["item"], lut)
@@ -138,8 +144,10 @@ def _relabelled(rolled: Rolled, lut: npt.NDArray[np.int32]) -> Rolled:
 
 
 def _looked_up(ids: npt.NDArray[Any], lut: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
-    known = (ids >= 0) & (ids < len(lut))
-    return np.where(known, lut[np.where(known, ids, 0)], 0).astype(np.int32)
+    padded = np.append(lut, np.int32(0)).astype(np.int32)  # past the end: unknown, reads 0
+    at = np.minimum(ids.astype(np.int32).view(np.uint32), len(lut))  # negative ids: past it
+    out: npt.NDArray[np.int32] = padded[at]
+    return out
 
 
 def _in_range(rolled: Rolled, start_ms: int, end_ms: int) -> Rolled:

@@ -234,9 +234,18 @@ def test_values_posted_by_strangers_run_nowhere_in_the_dashboard(
     assert any(HOSTILE_PATHS[0] in name for name in names)
     assert_nothing_ran(page, dialogs, "the journey map")
 
-    # Shown as text: the values reached the pages, escaped.
-    visit(page, dialogs, f"{base}/sites/shop")
+    # Shown as text: the values reached the pages, escaped (the overview's lists in the browser).
+    visit(page, dialogs, f"{base}/sites/shop/pages")
     expect(page.get_by_role("cell", name=HOSTILE_PATHS[0]).first).to_be_visible()
+    visit(page, dialogs, f"{base}/sites/shop")
+    page.wait_for_selector("[data-overview][data-loaded]")
+    for button in page.get_by_role("button", name="Show all").all():
+        if button.is_visible():
+            button.click()
+    expect(page.get_by_role("cell", name=HOSTILE_PATHS[0]).first).to_be_visible()
+    expect(page.locator('[data-list="sources"]')).to_contain_text(PAYLOADS[2].lower())
+    page.locator("[data-chart] rect.overlay").hover()
+    assert_nothing_ran(page, dialogs, "the overview")
     page.wait_for_function("() => document.querySelector('[data-live-types]').textContent !== ''")
     assert_nothing_ran(page, dialogs, "the live panel")
 

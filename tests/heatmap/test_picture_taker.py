@@ -184,7 +184,7 @@ def test_pictures_are_taken_by_themselves_and_the_maps_drawn_over_them(
     secret, _ = create_token(redis_client, "tests")
     auth = {"Authorization": f"Bearer {secret}"}
     with TestClient(app) as web:
-        shown = web.get("/api/sites/shop/heatmap.png?page=/product/1&band=desktop", headers=auth)
+        shown = web.get("/api/sites/shop/heatmap.png?page=/product/:id&band=desktop", headers=auth)
         members = web.get("/api/sites/shop/heatmap.png?page=/members&band=desktop", headers=auth)
         denied = web.get("/api/sites/shop/heatmap.png?page=/settings&band=desktop", headers=auth)
     assert shown.status_code == members.status_code == denied.status_code == 200

@@ -33,6 +33,17 @@
     location.replace(resume.dataset.resume);
   }
 
+  // A map is drawn at the width it is shown at (the API's width), so its legend's text keeps
+  // its size instead of shrinking with the picture; the link opens it at full size.
+  for (const img of document.querySelectorAll("img[data-fit]")) {
+    const shown = Math.floor((img.parentElement.clientWidth - 2) / 10) * 10; // 2: its border
+    const full = new URL(img.getAttribute("src"), location.href);
+    if (shown >= 320 && shown < Number(img.dataset.fit) && !full.searchParams.has("width")) {
+      full.searchParams.set("width", String(shown));
+      img.src = full.pathname + full.search;
+    }
+  }
+
   const liveUrl = (site, minutes) =>
     `/api/sites/${encodeURIComponent(site)}/live?minutes=${minutes}`;
 

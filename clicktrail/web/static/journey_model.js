@@ -132,7 +132,7 @@ const CSV_COLUMNS = ["kind", "id", "step", "page", "event", "other", "visits", "
   "in_progress", "beyond", "repeats", "returns", "goal", "median_next_s", "from", "to"];
 
 // A cell a spreadsheet would read as a formula (=, +, -, @) is kept as text.
-function csvCell(value) {
+export function csvCell(value) {
   if (value === null || value === undefined) return "";
   let text = String(value);
   if (typeof value === "string" && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;

@@ -119,7 +119,7 @@ def test_another_sites_data_is_not_found(
         ("/pages?colour=red", "colour", "unknown parameter (this route takes: from, to)"),
         ("/live?minutes=5&x=1", "x", "unknown parameter (this route takes: minutes)"),
         ("/elements", "page", "required"),
-        ("/elements?page=cart", "page", "starting with /"),
+        ("/elements?page=cart", "page", "must start with '/' or 're:'"),
         ("/elements?page=/cart&band=watch", "band", "expected one of mobile, tablet, desktop"),
         ("/elements?page=/cart&limit=0", "limit", "from 1 to 500"),
         ("/elements?page=/cart&limit=1e3", "limit", "whole number"),

@@ -131,15 +131,20 @@ def test_log_in_see_heatmaps_change_band_and_follow_the_funnel(
     page.screenshot(path=tmp_path / "sites.png", full_page=True)
 
     page.get_by_role("link", name="shop", exact=True).click()
-    expect(page.get_by_role("cell", name="/cart", exact=True)).to_have_count(1)  # all bands
-    cart = page.get_by_role("row").filter(has=page.get_by_role("cell", name="/cart", exact=True))
-    expect(cart.locator("[data-label='Page views']")).to_have_text("25")  # of both bands
-    expect(cart.get_by_role("link")).to_have_text(["mobile", "desktop"])
+    # The site opens on its overview; the live panel and the snippet are below it.
+    page.wait_for_selector("[data-overview][data-loaded]")
+    expect(page.locator('[data-card="visits"] .stat-value')).to_have_text("31")
     # The shop's history arrived just now but happened three hours ago: one visit is live.
     expect(page.locator("[data-live-events]")).to_have_text("3")
     expect(page.locator("[data-live-types]")).to_have_text("2 page views · 1 click")
     exclude = page.get_by_role("link", name=f"Exclude this browser on {ORIGIN}")
     expect(exclude).to_have_attribute("href", f"{ORIGIN}/#clicktrail-ignore")
+
+    page.get_by_role("link", name="Pages", exact=True).click()
+    expect(page.get_by_role("cell", name="/cart", exact=True)).to_have_count(1)  # all bands
+    cart = page.get_by_role("row").filter(has=page.get_by_role("cell", name="/cart", exact=True))
+    expect(cart.locator("[data-label='Page views']")).to_have_text("25")  # of both bands
+    expect(cart.get_by_role("link")).to_have_text(["mobile", "desktop"])
     page.screenshot(path=tmp_path / "pages.png", full_page=True)
 
     cart.get_by_role("link", name="desktop").click()
@@ -231,7 +236,9 @@ def test_the_funnel_form_keeps_what_was_typed_marks_the_faulty_step_and_removes_
 
 
 @pytest.mark.parametrize("width", [375, 390])
-@pytest.mark.parametrize("path", ["/", "/sites/shop", "/sites/shop/heatmap", "/sites/shop/funnel"])
+@pytest.mark.parametrize(
+    "path", ["/", "/sites/shop", "/sites/shop/pages", "/sites/shop/heatmap", "/sites/shop/funnel"]
+)
 def test_every_view_fits_a_phone(
     dashboard: Dashboard, long_paths: tuple[str, ...], browser: Browser, path: str, width: int
 ) -> None:
@@ -245,8 +252,10 @@ def test_every_view_fits_a_phone(
             if "funnel" in path
             else dashboard.url + path
         )
-        if path == "/sites/shop":
+        if path == "/sites/shop/pages":
             expect(page.get_by_role("cell", name=long_paths[1])).to_be_visible()
+        if path == "/sites/shop":  # the overview's lists (test_dashboard_overview: long ones)
+            page.wait_for_selector("[data-overview][data-loaded]")
         assert fits_the_width(page), f"{path} scrolls sideways on a phone"
     finally:
         context.close()

@@ -38,7 +38,7 @@ def test_the_heatmap_page_opens_on_the_most_viewed_page_not_the_first_by_name(
         page = web.get("/sites/shop/heatmap", headers={"Authorization": f"Bearer {secret}"})
     assert page.status_code == 200
     assert "<title>Heatmap /cart · shop · clicktrail</title>" in page.text
-    assert '<option value="/!" >/!</option>' in page.text  # still offered
+    assert '<option value="/!"></option>' in page.text  # still offered
 
 
 def test_the_funnel_page_of_a_site_without_a_funnel_suggests_its_own_pages(

@@ -40,12 +40,14 @@ deliver = [{type = "dir", path = "sent"}]
 DASHBOARD_PARAMS = {
     "/": (),
     "/login": ("next",),
-    "/sites/shop": ("from", "to"),
-    "/sites/shop/heatmap": ("page", "band", "kind", "from", "to"),
-    "/sites/shop/funnel": ("step", "window", "from", "to", "strict", "sent"),
+    "/sites/shop": ("period", "from", "to", "band", "channel", "goal"),
+    "/sites/shop/pages": ("from", "to", "channel"),
+    "/sites/shop/heatmap": ("page", "band", "kind", "from", "to", "channel"),
+    "/sites/shop/funnel": ("step", "window", "from", "to", "strict", "sent", "by", "channel"),
     "/sites/shop/journeys": ("start", "end", "goal", "converted", "steps", "rows", "events",
-                             "exclude", "merge_templates", "from", "to", "band", "source"),
-    "/sites/shop/journeys/a-to-b": ("start", "end", "from", "to", "band", "source"),
+                             "exclude", "merge_templates", "from", "to", "band", "source",
+                             "channel"),
+    "/sites/shop/journeys/a-to-b": ("start", "end", "from", "to", "band", "source", "channel"),
 }  # fmt: skip
 API_ROUTES = ("/api/sites", "/api/sites/shop/pages", "/api/openapi.json")
 PROXY = "10.0.0.5"
@@ -155,6 +157,7 @@ def test_values_strangers_posted_are_escaped_on_every_page(
     pages = [
         "/",
         "/sites/shop",
+        "/sites/shop/pages",
         *(f"/sites/shop/heatmap?band={b}&kind={k}" for b in ("mobile", "tablet", "desktop")
           for k in ("click", "rage", "dead", "scroll")),
     ]  # fmt: skip
