@@ -14,6 +14,10 @@ from collector.connections import sync_client
 from collector.pages import PageTemplates
 from collector.settings import Settings, config_file
 from heatmap.aggregate import Aggregator
+from heatmap.capture import chromium_missing
+from heatmap.examples import SiteHosts
+from heatmap.picture_taker import PictureTaker
+from heatmap.pictures import PictureRules
 from reports.scheduled.config import ReportConfig, load_report_config
 from reports.scheduled.scheduler import ReportScheduler, SchedulerSettings
 from reports.sessions.builder import SessionBuilder
@@ -23,11 +27,34 @@ def make_worker(settings: Settings, url: str, batch: int = 256) -> Worker:
     client = sync_client(url)
     # One folder for both consumer groups: they fold a value alike, and ask Redis once.
     folder = Folder(client, limits(settings))
+    templates = PageTemplates(settings.page_templates)
     processors: list[Processor] = [
-        Aggregator(PageTemplates(settings.page_templates), settings.retention_days, folder),
+        Aggregator(templates, settings.retention_days, folder, SiteHosts(client)),
         session_builder(client, settings, folder),
     ]
     return Worker(client, processors, claim_idle_ms=settings.claim_idle_ms, batch_entries=batch)
+
+
+def picture_rules(settings: Settings) -> PictureRules:
+    """When pages get their pictures, and why not at all when they do not."""
+    off = ""
+    if not settings.auto_pictures:
+        off = "automatic pictures are off (auto_pictures = false)"
+    elif chromium_missing():
+        off = "automatic pictures need Chromium, which is not installed here"
+    return PictureRules(
+        min_views=settings.picture_min_views,
+        min_visitors=settings.picture_min_visitors,
+        max_age_days=settings.picture_max_age_days,
+        deny=settings.picture_deny,
+        off=off,
+    )
+
+
+def make_picture_taker(settings: Settings, url: str) -> PictureTaker | None:
+    """The background thread's job that takes page pictures; None when they are off."""
+    rules = picture_rules(settings)
+    return None if rules.off else PictureTaker(sync_client(url), rules)
 
 
 def session_builder(

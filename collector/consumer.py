@@ -35,7 +35,7 @@ MAX_DELIVERIES = 10
 # ARGV: group, n ids, ids..., n increments, (key index, field, amount)..., n expiries,
 # (key index, ttl_s)..., n dead, (id, reason)..., n appends, (key index, bytes)...,
 # n raises, (key index, member, score)..., n deepest, (histogram key index, peak key index,
-# member, bucket, n firsts, (field, amount)...)...
+# member, bucket, n firsts, (field, amount)...)..., n counted, (key index, member)...
 # Returns the ids that are no longer pending (nothing applied then), or an empty list.
 COMMIT_LUA = """
 local stream, group = KEYS[1], ARGV[1]
@@ -98,6 +98,12 @@ for i = 1, count do
   end
   pos = pos + 5 + 2 * firsts
 end
+count = tonumber(ARGV[pos])
+pos = pos + 1
+for i = 1, count do
+  redis.call('PFADD', KEYS[tonumber(ARGV[pos])], ARGV[pos + 1])
+  pos = pos + 2
+end
 for i = 0, expiries - 1 do
   redis.call('EXPIRE', KEYS[tonumber(ARGV[expire_from + 2 * i])], ARGV[expire_from + 2 * i + 1])
 end
@@ -158,6 +164,8 @@ class Commit:
     # applied only when higher than the member's current score (ZADD GT)
     # (histogram, peak hash, member) -> its deepest bucket: see DeepestBucket
     deepest: dict[tuple[str, str, str], DeepestBucket] = field(default_factory=dict)
+    # (HyperLogLog, member): distinct members counted (PFADD); twice is the same as once
+    counted: set[tuple[str, str]] = field(default_factory=set)
 
 
 def decoded(entries: list[Entry], commit: Commit) -> Iterator[tuple[StoredHeader, list[Event]]]:
@@ -244,6 +252,7 @@ class StreamReader:
                 + list(commit.appends)
                 + [key for key, _ in commit.raises]
                 + [key for hist_peak in commit.deepest for key in hist_peak[:2]]
+                + [key for key, _ in commit.counted]
             )
         )
         index = {key: i + 3 for i, key in enumerate(counter_keys)}  # Lua counts from 1
@@ -267,6 +276,9 @@ class StreamReader:
         for (hist, peaks, member), deepest in commit.deepest.items():
             args += [index[hist], index[peaks], member, deepest.bucket, len(deepest.firsts)]
             args += [part for first in deepest.firsts for part in first]
+        args.append(len(commit.counted))
+        for key, member in sorted(commit.counted):
+            args += [index[key], member]
         script_keys = [stream, dead_stream, *counter_keys]
         try:
             gone: Any = self.client.evalsha(COMMIT_SHA, len(script_keys), *script_keys, *args)

@@ -213,6 +213,27 @@ SPECS: tuple[Spec, ...] = (
         int_between(100, 1_000_000),
         "Events after which a session ends even if the visitor stays active. Default 10000.",
     ),
+    Spec(
+        "auto_pictures",
+        "CLICKTRAIL_AUTO_PICTURES",
+        parse_bool,
+        "Take page pictures in headless Chromium in the worker, if installed. Default true.",
+    ),
+    *(
+        Spec(f"picture_{name}", f"CLICKTRAIL_PICTURE_{name.upper()}", int_between(1, top), text)
+        for name, top, text in (
+            ("min_views", 10**7, "Page views in 14 days before a page's picture. Default 10."),
+            ("min_visitors", 10**7, "Visitors in 14 days before a page's picture. Default 3."),
+            ("max_age_days", 3650, "Days before an automatic picture is retaken. Default 30."),
+        )
+    ),
+    Spec(
+        "picture_deny",
+        "CLICKTRAIL_PICTURE_DENY",
+        parse_templates,
+        "Paths never captured: globs (/account/*) or regexes (re:^/admin). Default none.",
+        many=True,
+    ),
     *(
         Spec(
             f"max_{kind}_per_day",
@@ -264,6 +285,11 @@ class Settings:
     session_gap_min: int = 30
     session_max_h: int = 24
     session_max_rows: int = 10_000
+    auto_pictures: bool = True
+    picture_min_views: int = 10
+    picture_min_visitors: int = 3
+    picture_max_age_days: int = 30
+    picture_deny: tuple[str, ...] = ()
     max_paths_per_day: int = 20_000  # collector.cardinality.Limits
     max_templates_per_day: int = 5_000
     max_selectors_per_day: int = 20_000

@@ -17,6 +17,7 @@ from collector.labels import labelled, mask_labels
 from collector.pages import BANDS, PageTemplates, bands_of
 from collector.schema import Click, Event, PageView, RageClick, Scroll
 from heatmap import keys
+from heatmap.examples import Hosts, count_examples
 from heatmap.grid import GRID_COLUMNS, IntArray, cells_of, x_extent
 
 SCROLL_BUCKET_PX = 50
@@ -70,11 +71,16 @@ class Aggregator:
     group = WORKER_GROUP
 
     def __init__(
-        self, templates: PageTemplates, retention_days: int, folder: Folder | None = None
+        self,
+        templates: PageTemplates,
+        retention_days: int,
+        folder: Folder | None = None,
+        hosts: Hosts | None = None,
     ) -> None:
         self.templates = templates
         self.retention_days = retention_days
         self.folder = folder  # None: no per-site limits on distinct values
+        self.hosts = hosts  # None: the hosts pages are seen on are not kept
 
     def tick(self, site: str, shard: int) -> int:
         return 0  # counters need no upkeep: their keys expire by themselves
@@ -94,6 +100,8 @@ class Aggregator:
             self._count_live(run.live, header.recv, header.skew, events)
         self._add_points(commit, site, shard, run.points)
         self._add_views(commit, site, shard, run)
+        hosts = self.hosts(site) if self.hosts else ()
+        count_examples(commit, site, shard, batches, self._template, hosts)
         for (minute, name), count in run.live.items():
             live_key = keys.live_counts(site, shard, minute)
             commit.increments[(live_key, name)] = count

@@ -19,7 +19,7 @@ from heatmap.lockdown import MAX_REDIRECTS, Lockdown, origin_of
 from heatmap.screenshots import MAX_HEIGHT_PX, MAX_PIXELS, MAX_WIDTH_PX, MIN_WIDTH_PX
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Request, Response
+    from playwright.sync_api import Browser, Page, Playwright, Request, Response
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -80,33 +80,93 @@ def capture_pages(
     for url, width in shots:
         _check_request(url, width, max_height)
     allowed = set(origins) if origins is not None else {origin_of(url) for url, _ in shots}
+    with Camera(timeout_s) as camera:
+        return [camera.shoot(url, width, allowed, max_height) for url, width in shots]
+
+
+def chromium_missing() -> str:
+    """Why pages cannot be captured here, or "" when they can."""
     try:
-        from playwright.sync_api import Error, sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
-        raise CaptureError(
+        return (
             "capturing pages needs Playwright: install clicktrail's `browser` extra "
             "(pip install 'clicktrail[browser]') and Debian's chromium package"
-        ) from None
+        )
     if not Path(CHROMIUM).exists():
-        raise CaptureError(
+        return (
             f"capturing pages needs Chromium at {CHROMIUM}: install Debian's chromium package "
             "(apt-get install chromium) and clicktrail's `browser` extra"
         )
-    url = shots[0][0] if shots else ""
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                pngs = []
-                for url, width in shots:
-                    height = min(max_height, MAX_PIXELS // width)
-                    pngs.append(_shoot(browser, url, width, height, timeout_s, allowed))
-                return pngs
-            finally:
+    return ""
+
+
+class Camera:
+    """One headless Chromium, launched at the first capture and kept for those that follow (a
+    new one after a crash). Playwright's sync API: use it from one thread only."""
+
+    def __init__(self, timeout_s: float = 30) -> None:
+        self.timeout_s = timeout_s
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+
+    def __enter__(self) -> Camera:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def shoot(
+        self,
+        url: str,
+        width: int,
+        origins: Collection[str],
+        max_height: int = MAX_HEIGHT_PX,
+        same_path: bool = False,
+    ) -> bytes:
+        """A PNG of the page as capture_page takes it; with `same_path`, refused when the page
+        sends the browser to another path (a login page, say)."""
+        _check_request(url, width, max_height)
+        missing = "" if self._browser else chromium_missing()
+        if missing:
+            raise CaptureError(missing)
+        from playwright.sync_api import Error
+
+        height = min(max_height, MAX_PIXELS // width)
+        try:
+            browser = self._open()
+            return _shoot(browser, url, width, height, self.timeout_s, origins, same_path)
+        except Error as exc:
+            if self._browser is not None and not self._browser.is_connected():
+                self.close()
+            reason = exc.message.splitlines()[0] if exc.message else str(exc)
+            raise CaptureError(f"could not capture {url}: {reason}") from None
+
+    def _open(self) -> Browser:
+        if self._browser is None:
+            from playwright.sync_api import sync_playwright
+
+            self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS
+            )
+        return self._browser
+
+    def close(self) -> None:
+        if self._playwright is None:
+            return
+        from playwright.sync_api import Error
+
+        browser, playwright = self._browser, self._playwright
+        self._browser = self._playwright = None
+        try:
+            if browser is not None:
                 browser.close()
-    except Error as exc:
-        reason = exc.message.splitlines()[0] if exc.message else str(exc)
-        raise CaptureError(f"could not capture {url}: {reason}") from None
+        except Error:
+            pass  # gone already
+        finally:
+            if playwright is not None:
+                playwright.stop()
 
 
 def _check_request(url: str, width: int, max_height: int) -> None:
@@ -126,6 +186,7 @@ def _shoot(
     max_height: int,
     timeout_s: float,
     origins: Collection[str],
+    same_path: bool = False,
 ) -> bytes:
     mobile = width < MOBILE_BELOW_PX
     context = browser.new_context(
@@ -149,6 +210,11 @@ def _shoot(
         response = _open(page, lockdown, url)
         if response is not None and response.status >= 400:
             raise CaptureError(f"could not capture {url}: it answered HTTP {response.status}")
+        if same_path and urlsplit(page.url).path != urlsplit(url).path:
+            raise CaptureError(
+                f"could not capture {url}: it led to {urlsplit(page.url).path[:200]} instead "
+                "(a login page?)"
+            )
         try:
             page.add_style_tag(content=STILL_CSS)
             page.evaluate(SCROLL_THROUGH, [max_height])

@@ -76,3 +76,29 @@ LIVE_TTL_S = 2 * 3600
 def screenshot(site: str, band: str, template: str) -> str:
     """String: a PNG of the page at the band's width, drawn under its heatmaps."""
     return f"{PREFIX}:{{{site}}}:shot:{band}:{template}"
+
+
+def picture_paths(site: str, shard: int, day: str, template: str) -> str:
+    """Hash: '["host","path"]' (JSON) -> page views of that raw path of the template, the host
+    one of the site's origins' or "": where a picture of the template is taken from. Kept
+    PICTURE_WINDOW_DAYS."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:picpaths:{day}:{template}"
+
+
+def picture_visitors(site: str, shard: int, day: str, template: str) -> str:
+    """HyperLogLog of the visitor ids (daily hashes) that viewed the template that day: a
+    trigger for taking its picture, never a number shown. Kept PICTURE_WINDOW_DAYS."""
+    return f"{PREFIX}:{shard_tag(site, shard)}:picvisitors:{day}:{template}"
+
+
+PICTURE_WINDOW_DAYS = 14  # page views and visitors that make a template due for its picture
+
+
+def picture_states(site: str) -> str:
+    """Hash: template -> JSON of its automatic picture (heatmap.pictures.PictureState)."""
+    return f"{PREFIX}:{{{site}}}:picstate"
+
+
+def picture_lease(site: str, template: str) -> str:
+    """String, set NX with a TTL while one worker process captures the template's picture."""
+    return f"{PREFIX}:{{{site}}}:piclease:{template}"

@@ -5,6 +5,7 @@ stand behind the colour, composited over the page, with a legend that says what 
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -353,3 +354,14 @@ def cut_note(legend: Legend) -> str:
 
 def save_png(image: Image.Image, path: str, compress_level: int = 6) -> None:
     image.save(path, format="PNG", compress_level=compress_level)
+
+
+def draw_note(out: Image.Image, note: str) -> None:
+    """`note` in a box at the top of the page area, where a map says why it has no picture."""
+    font = ImageFont.load_default(size=12)
+    lines = textwrap.wrap(note, width=max(20, (out.width - 36) // 7))[:4]
+    height = 8 + 16 * len(lines)
+    box = (8, LEGEND_PX + 24, out.width - 8, LEGEND_PX + 24 + height)
+    ImageDraw.Draw(out).rectangle(box, fill=(255, 255, 255), outline=(190, 190, 185))
+    for i, line in enumerate(lines):
+        ImageDraw.Draw(out).text((16, box[1] + 4 + 16 * i), line, fill=(90, 90, 90), font=font)

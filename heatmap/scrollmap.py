@@ -76,7 +76,7 @@ def mark_labels(stats: ScrollStats, scale: float = 1.0) -> list[tuple[int, int, 
         marks.append((round(fold * scale), f"average fold ({fold} px)"))
     out = []
     free = -LABEL_PX
-    for depth, text in sorted(marks):
+    for depth, text in sorted(marks, key=lambda mark: mark[0]):  # stable: 75 before 50 at a tie
         label = max(depth - LABEL_PX, free)  # above its line when there is room
         out.append((depth, label, text))
         free = label + LABEL_PX

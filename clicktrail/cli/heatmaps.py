@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -14,13 +15,14 @@ from PIL import Image, UnidentifiedImageError
 from clicktrail.cli.errors import CommandError, warn
 from clicktrail.cli.options import int_between, iso_date, period, site_option
 from clicktrail.cli.parser import command
-from clicktrail.wiring import report_config
+from clicktrail.wiring import picture_rules, report_config
 from collector.days import PAGES_PERIOD_DAYS, day_names
 from collector.pages import BANDS, PageTemplates
 from collector.settings import Settings
 from collector.sites import Site, get_site
 from heatmap.page_selection import PageSelection
-from heatmap.render import save_png
+from heatmap.pictures import missing_picture_note
+from heatmap.render import draw_note, save_png
 from heatmap.selectors import ELLIPSIS, short_selector
 from heatmap.totals import (
     ElementStats,
@@ -190,12 +192,20 @@ def cmd_heatmap(args: argparse.Namespace, settings: Settings, client: Any) -> in
         raise CommandError(f"--channel: {exc}") from None
     except StoredDataError as exc:
         raise CommandError(str(exc)) from None
+    warnings = view.warnings
+    if request.background is None and view.views and selection.templates:  # on the ruler: why
+        pictured = selection.templates[0]  # the template whose picture a map is drawn over
+        note = missing_picture_note(
+            client, site, pictured, picture_rules(settings), int(time.time() * 1000)
+        )
+        draw_note(view.image, note)
+        warnings = [*warnings, note]
     _save(view.image, args.output)
     print(
         f"wrote {args.output}: {selection.label}, {args.band}, {first} to {last}: {view.events:,} "
         f"{args.kind} events, {view.views:,} page views"
     )
-    warn(view.warnings)
+    warn(warnings)
     if view.views and not view.events:
         print(
             "no events in this period: is the worker running, and the page template right? "

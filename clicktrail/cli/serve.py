@@ -20,11 +20,12 @@ from clicktrail.cli.options import http_options, int_between, setting
 from clicktrail.cli.parser import command
 from clicktrail.web.app import web_app
 from clicktrail.web.http_protocol import deadline_protocol
-from clicktrail.wiring import make_scheduler, make_worker
+from clicktrail.wiring import make_picture_taker, make_scheduler, make_worker, picture_rules
 from clicktrail.worker import Worker
 from collector import sites as site_store
 from collector.connections import RedisTarget, close_client, resolve, sync_client
 from collector.settings import Settings
+from heatmap.picture_taker import PictureTaker
 from reports.scheduled.scheduler import ReportScheduler
 
 log = logging.getLogger("clicktrail")
@@ -123,10 +124,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         )
         if no_site:
             log.info("no site yet; in another terminal: clicktrail site add NAME --origin URL")
-        background: list[Worker | ReportScheduler] = []
+        background: list[Worker | ReportScheduler | PictureTaker] = []
         if args.with_worker:
             background.append(make_worker(settings, target.url))
             background.append(make_scheduler(settings, target.url, args.config))
+            background += _picture_taker(settings, target.url)
         threads = [threading.Thread(target=job.run, name=type(job).__name__) for job in background]
         for thread in threads:
             thread.start()
@@ -163,11 +165,30 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     try:
         worker = make_worker(settings, target.url, args.batch)
         worker.stop_on_signals()
-        done = worker.run(burst=args.burst)
+        takers = [] if args.burst else _picture_taker(settings, target.url)
+        threads = [threading.Thread(target=t.run, name="PictureTaker") for t in takers]
+        for thread in threads:
+            thread.start()
+        try:
+            done = worker.run(burst=args.burst)
+        finally:
+            for taker in takers:
+                taker.stopping.set()
+            for thread in threads:
+                thread.join()
         log.info("worker stopped after %d stream entries", done)
     finally:
         target.close()
     return 0
+
+
+def _picture_taker(settings: Settings, url: str) -> list[PictureTaker]:
+    taker = make_picture_taker(settings, url)
+    if taker is None:
+        log.info("page pictures: %s", picture_rules(settings).off)
+        return []
+    log.info("page pictures: taken in the background (auto_pictures)")
+    return [taker]
 
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:

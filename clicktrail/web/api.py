@@ -41,10 +41,13 @@ from clicktrail.web.journey_reads import (
 from clicktrail.web.overview_reads import OVERVIEW_PARAMS, get_overview_result
 from clicktrail.web.reads import ApiState, get_funnel_result, iso_time, site_json
 from clicktrail.web.tokens import Token
+from clicktrail.wiring import picture_rules
 from collector.days import FUNNEL_PERIOD_DAYS, day_names
 from collector.sites import Site, list_sites
 from heatmap.live import load_live
 from heatmap.page_selection import PageSelection
+from heatmap.pictures import missing_picture_note
+from heatmap.render import draw_note
 from heatmap.totals import (
     StoredDataError,
     load_elements,
@@ -129,10 +132,11 @@ def get_scrollmap(call: Call) -> Response:
 
 
 def _png(api: ApiState, site: Site, values: dict[str, Any], kind: str) -> Response:
+    selection = _selection(api, site, values)
     request = selection_request(
         api.client,
         site,
-        _selection(api, site, values),
+        selection,
         values["band"],
         kind,
         p.period(values),
@@ -157,13 +161,21 @@ def _png(api: ApiState, site: Site, values: dict[str, Any], kind: str) -> Respon
         return error(400, str(exc), "channel")
     except StoredDataError as exc:  # not the client's mistake, nor a crash: the data's state
         return error(409, str(exc), None)
+    warnings = view.warnings
+    if request.background is None and view.views and selection.templates:  # on the ruler: why
+        pictured = selection.templates[0]  # the template whose picture a map is drawn over
+        note = missing_picture_note(
+            api.client, site, pictured, picture_rules(api.settings), int(time.time() * 1000)
+        )
+        draw_note(view.image, note)
+        warnings = [*warnings, note]
     out = io.BytesIO()
     view.image.save(out, "PNG", compress_level=6)
     headers = {
         "Cache-Control": PNG_CACHE,
         "X-Clicktrail-Events": str(view.events),
         "X-Clicktrail-Views": str(view.views),
-        **warnings_header(view.warnings),
+        **warnings_header(warnings),
     }
     return Response(out.getvalue(), media_type="image/png", headers=headers)
 

@@ -132,7 +132,9 @@ def run_overview(
     }
     return overview_json(
         site=site.name,
-        request=request,
+        chosen=chosen,
+        goal=request.goal,
+        limit=request.limit,
         as_of=now.isoformat(timespec="seconds"),
         warnings=warnings,
         spam_visits=spam,

@@ -6,14 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from reports.analyses import overview as o
 from reports.analyses.channel_names import Channel
-
-if TYPE_CHECKING:
-    from reports.analyses.overview_request import OverviewRequest
+from reports.analyses.journey_request import VisitFilter
 
 HOUR_MS = 3_600_000
 
@@ -91,7 +89,9 @@ class PeriodJson:
 def overview_json(
     *,
     site: str,
-    request: OverviewRequest,
+    chosen: VisitFilter,
+    goal: str | None,
+    limit: int,
     as_of: str,
     warnings: list[str],
     spam_visits: int,
@@ -103,13 +103,11 @@ def overview_json(
 ) -> dict[str, Any]:
     """The overview's JSON; `lists` are the current period's visits, `goals` each configured
     goal's pattern and visits (with who converted)."""
-    limit = request.limit
     counts = o.item_counts(lists)
     pages = o.pages(lists, counts)
     views_of = {page: views for page, _, views in pages}
     properties = o.properties(lists, counts)
     visits = current.totals.visits
-    chosen = request.visits
     return {
         "site": site,
         "from": chosen.first.isoformat(),
@@ -118,7 +116,7 @@ def overview_json(
         "as_of": as_of,
         "band": chosen.band,
         "channel": chosen.channel,
-        "goal": request.goal,
+        "goal": goal,
         "warnings": warnings,
         **current.totals_json(),
         "spam_visits": spam_visits,
