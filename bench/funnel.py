@@ -181,11 +181,19 @@ def child(what: str, n: int, reps: int) -> None:
 
 
 def run_child(what: str, n: int, reps: int) -> Result:
+    return child_result(__file__, PEERS_MODULE, OUT, what, n, reps)
+
+
+def child_result(
+    script: str, peers_module: Path, data: Path, what: str, n: int, reps: int
+) -> Result:
+    """One engine's run in a process of its own: a peer in the peers' venv over
+    data/events_N.parquet, else `script --child WHAT`; its last line of output, as JSON."""
     if what in PEER_ENGINES:
-        parquet = OUT / f"events_{n}.parquet"
-        argv = [str(PEERS_PYTHON), str(PEERS_MODULE), what, str(parquet), "--reps", str(reps)]
+        parquet = data / f"events_{n}.parquet"
+        argv = [str(PEERS_PYTHON), str(peers_module), what, str(parquet), "--reps", str(reps)]
     else:
-        argv = [sys.executable, __file__, "--child", what, "--ns", str(n), "--reps", str(reps)]
+        argv = [sys.executable, script, "--child", what, "--ns", str(n), "--reps", str(reps)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed:\n{done.stderr[-3000:]}")

@@ -28,23 +28,21 @@ import json
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import redis
+from funnel import OUT as DATA
 from funnel import (
-    CHILD_TIMEOUT_S,
-    PEERS_PYTHON,
     against_peers,
     bench_args,
     build_layout,
+    child_result,
     load_table,
     npy,
 )
-from funnel import OUT as DATA
 from funnel_peers import PEER_ENGINES, repeat
 from journeys_peers import A_PREFIX, B_PATH, BINS, ROWS, STEPS, Counts, counts_of
 from redis.typing import EncodableT, FieldT
@@ -186,16 +184,7 @@ def child(what: str, n: int, reps: int) -> None:
 
 
 def run_child(what: str, n: int, reps: int) -> Result:
-    if what in PEER_ENGINES:
-        parquet = DATA / f"events_{n}.parquet"
-        argv = [str(PEERS_PYTHON), str(PEERS_MODULE), what, str(parquet), "--reps", str(reps)]
-    else:
-        argv = [sys.executable, __file__, "--child", what, "--ns", str(n), "--reps", str(reps)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed:\n{done.stderr[-3000:]}")
-    result: Result = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return child_result(__file__, PEERS_MODULE, DATA, what, n, reps)
 
 
 def steps_of(engines: list[str]) -> list[str]:

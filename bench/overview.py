@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 import redis
-from funnel import CHILD_TIMEOUT_S, PEERS_PYTHON, against_peers, bench_args
+from funnel import PEERS_PYTHON, against_peers, bench_args, child_result
 from funnel_peers import PEER_ENGINES, repeat
 from overview_data import EVENTS, load, save, touch_entries
 from overview_peers import DAYS, GOAL_PAGE, P0, P1, P2, TOUCH_LISTS, Counts
@@ -242,16 +242,7 @@ def child(what: str, n: int, reps: int) -> None:
 
 
 def run_child(what: str, n: int, reps: int) -> Result:
-    if what in PEER_ENGINES:
-        parquet = OUT / f"events_{n}.parquet"
-        argv = [str(PEERS_PYTHON), str(PEERS_MODULE), what, str(parquet), "--reps", str(reps)]
-    else:
-        argv = [sys.executable, __file__, "--child", what, "--ns", str(n), "--reps", str(reps)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed:\n{done.stderr[-3000:]}")
-    result: Result = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return child_result(__file__, PEERS_MODULE, OUT, what, n, reps)
 
 
 def run_all(args: argparse.Namespace) -> dict[int, dict[str, Result]]:

@@ -32,6 +32,14 @@ def _landing_url(raw: str) -> str:
     return raw
 
 
+def goal_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--goal",
+        metavar="GOAL",
+        help="a goal's name in [goals] of clicktrail.toml, or a page or event:NAME: conversions",
+    )
+
+
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     channels = command(
         commands,
@@ -40,11 +48,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         help="visits by entry channel, with bounce and conversion rates and their sources",
     )
     site_option(channels)
-    channels.add_argument(
-        "--goal",
-        metavar="GOAL",
-        help="a goal's name in [goals] of clicktrail.toml, or a page or event:NAME: conversions",
-    )
+    goal_option(channels)
     visit_options(channels)
     channels.add_argument(
         "--explain",

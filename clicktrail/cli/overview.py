@@ -9,6 +9,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
+from clicktrail.cli.channels import goal_option
 from clicktrail.cli.errors import CommandError, warn
 from clicktrail.cli.journeys import visit_filter, visit_options
 from clicktrail.cli.options import int_between, site_option
@@ -36,11 +37,7 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         help="the site at a glance: visitors, visits, bounce rate, top pages, channels, events",
     )
     site_option(overview)
-    overview.add_argument(
-        "--goal",
-        metavar="GOAL",
-        help="a goal's name in [goals] of clicktrail.toml, or a page or event:NAME: conversions",
-    )
+    goal_option(overview)
     overview.add_argument(
         "--limit",
         type=int_between(0, MAX_LIMIT),

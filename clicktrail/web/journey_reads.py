@@ -122,8 +122,11 @@ PATHS_PARAMS = (
 )
 
 
-def _visit_filter(api: ApiState, site: Site, values: dict[str, Any]) -> VisitFilter:
-    first, last = p.period(values, JOURNEY_PERIOD_DAYS)
+def visit_filter(
+    api: ApiState, site: Site, values: dict[str, Any], default_days: int = JOURNEY_PERIOD_DAYS
+) -> VisitFilter:
+    """The visits a read asks for; the channel rules are read only when a channel is asked."""
+    first, last = p.period(values, default_days)
     return VisitFilter(
         first=first,
         last=last,
@@ -138,7 +141,7 @@ def _visit_filter(api: ApiState, site: Site, values: dict[str, Any]) -> VisitFil
 
 def get_journeys_result(api: ApiState, site: Site, values: dict[str, Any]) -> JourneyResult:
     request = JourneyRequest(
-        visits=_visit_filter(api, site, values),
+        visits=visit_filter(api, site, values),
         start=values.get("start"),
         end=values.get("end"),
         steps=values["steps"],
@@ -157,7 +160,7 @@ def get_journeys_result(api: ApiState, site: Site, values: dict[str, Any]) -> Jo
 
 
 def get_paths_result(api: ApiState, site: Site, values: dict[str, Any]) -> PathsResult:
-    request = PathsRequest(_visit_filter(api, site, values), values["start"], values["end"])
+    request = PathsRequest(visit_filter(api, site, values), values["start"], values["end"])
     gap_ms, max_ms = api.settings.session_ms
     try:
         return run_paths(api.client, site, request, gap_ms=gap_ms, max_ms=max_ms)
@@ -182,7 +185,7 @@ CHANNELS_PARAMS = (GOAL, *VISITS)
 
 
 def get_channels_result(api: ApiState, site: Site, values: dict[str, Any]) -> ChannelsResult:
-    chosen = replace(_visit_filter(api, site, values), channel_rules=api.channel_rules())
+    chosen = replace(visit_filter(api, site, values), channel_rules=api.channel_rules())
     request = ChannelsRequest(visits=chosen, goal=values.get("goal"), goals=api.goals())
     gap_ms, max_ms = api.settings.session_ms
     try:

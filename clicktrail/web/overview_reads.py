@@ -3,14 +3,15 @@ once, and the read that answers them with the JSON `clicktrail overview --json` 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from clicktrail.web import params as p
-from clicktrail.web.journey_reads import BAND, CHANNEL, GOAL, SOURCE, TO
+from clicktrail.web.journey_reads import BAND, CHANNEL, GOAL, SOURCE, TO, visit_filter
 from clicktrail.web.reads import ApiState
 from collector.days import OVERVIEW_PERIOD_DAYS
 from collector.sites import Site
-from reports.analyses.journey_request import JourneyError, VisitFilter
+from reports.analyses.journey_request import JourneyError
 from reports.analyses.overview_request import MAX_LIMIT, OverviewRequest, run_overview
 
 OVERVIEW_PARAMS = (
@@ -37,16 +38,9 @@ OVERVIEW_PARAMS = (
 
 
 def get_overview_result(api: ApiState, site: Site, values: dict[str, Any]) -> dict[str, Any]:
-    first, last = p.period(values, OVERVIEW_PERIOD_DAYS)
-    chosen = VisitFilter(
-        first=first,
-        last=last,
-        zone=values.get("tz") or site.time_zone,
-        band=values.get("band"),
-        source=values.get("source"),
-        templates=api.settings.page_templates,
-        channel=values.get("channel"),
-        channel_rules=api.channel_rules(),
+    # Every visit's channel is counted: the rules are always read.
+    chosen = replace(
+        visit_filter(api, site, values, OVERVIEW_PERIOD_DAYS), channel_rules=api.channel_rules()
     )
     request = OverviewRequest(chosen, values.get("goal"), api.goals(), values["limit"])
     gap_ms, max_ms = api.settings.session_ms
