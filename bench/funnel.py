@@ -214,16 +214,28 @@ def run_all(args: argparse.Namespace) -> dict[int, dict[str, Result]]:
 # --- report --------------------------------------------------------------------------------------
 
 
-def rows_of(found: dict[str, Result]) -> list[tuple[str, str, Result, float | None]]:
+def rows_of(found: dict[str, Result]) -> list[Line]:
     """(label, engine, {runs_s, counts}, load s) per line of the table, ours first."""
-    lines: list[tuple[str, str, Result, float | None]] = []
+    lines: list[Line] = []
     if "clicktrail" in found:
         ours = found["clicktrail"]
         lines.append(("clicktrail run_funnel", "clicktrail", ours["run_funnel"], None))
         if "run_funnel_t1" in ours:
             lines.append(("clicktrail (1 thread)", "clicktrail", ours["run_funnel_t1"], None))
         lines.append(("clicktrail compute_funnel", "clicktrail", ours["compute_funnel"], None))
-    for name in ("duckdb", "duckdb_t1", "chdb", "chdb_t1"):
+    return lines + peer_lines(found)
+
+
+Line = tuple[str, str, Result, float | None]  # label, engine, {runs_s, counts}, load s
+TABLE_HEAD = (
+    f"{'engine':<27}{'N':>12}{'median s':>10}{'vs ours':>9}{'RSS MB':>8}{'load s':>8}   runs s"
+)
+
+
+def peer_lines(found: dict[str, Result]) -> list[Line]:
+    """The table's lines of the peers that ran, in PEER_ENGINES order."""
+    lines: list[Line] = []
+    for name in PEER_ENGINES:
         if name in found:
             label = name.replace("_t1", " (1 thread)") if "_t1" in name else f"{name} (2 threads)"
             lines.append((label, name, found[name]["query"], found[name]["load_s"]))
@@ -234,6 +246,18 @@ def median(runs: Result) -> float:
     return float(statistics.median(runs["runs_s"]))
 
 
+def print_lines(n: int, found: dict[str, Result], lines: list[Line], ours: float | None) -> None:
+    """One table line per engine: median, ratio to ours, peak RSS, load time, every run."""
+    for label, engine, runs, load_s in lines:
+        rss = found[engine]["rss_mb"]
+        ratio = "" if ours is None else f"{median(runs) / ours:.2f}x"
+        load = "" if load_s is None else f"{load_s:.3f}"
+        print(
+            f"{label:<27}{n:>12,}{median(runs):>10.3f}{ratio:>9}{rss:>8.0f}{load:>8}   "
+            + ", ".join(f"{s:.3f}" for s in runs["runs_s"])
+        )
+
+
 def report(results: dict[int, dict[str, Result]], reps: int) -> list[str]:
     """Prints the table; returns the count mismatches."""
     print(
@@ -242,21 +266,12 @@ def report(results: dict[int, dict[str, Result]], reps: int) -> list[str]:
         "sessions are the peers' session ids as they are (clicktrail's 30-min gap not applied);\n"
         "vs ours = the engine's median / clicktrail run_funnel's (above 1: slower than ours)"
     )
-    print(
-        f"{'engine':<27}{'N':>12}{'median s':>10}{'vs ours':>9}{'RSS MB':>8}{'load s':>8}   runs s"
-    )
+    print(TABLE_HEAD)
     mismatches = []
     for n, found in results.items():
         lines = rows_of(found)
         ours = median(found["clicktrail"]["run_funnel"]) if "clicktrail" in found else None
-        for label, engine, runs, load_s in lines:
-            rss = found[engine]["rss_mb"]
-            ratio = "" if ours is None else f"{median(runs) / ours:.2f}x"
-            load = "" if load_s is None else f"{load_s:.3f}"
-            print(
-                f"{label:<27}{n:>12,}{median(runs):>10.3f}{ratio:>9}{rss:>8.0f}{load:>8}   "
-                + ", ".join(f"{s:.3f}" for s in runs["runs_s"])
-            )
+        print_lines(n, found, lines, ours)
         counts = {label: runs["counts"] for label, _, runs, _ in lines}
         same = len({str(c) for c in counts.values()}) == 1
         verdict = "identical in all engines" if same else "DIFFER between engines"

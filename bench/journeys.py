@@ -27,7 +27,6 @@ import argparse
 import json
 import resource
 import shutil
-import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,14 +35,19 @@ import numpy as np
 import redis
 from funnel import OUT as DATA
 from funnel import (
+    TABLE_HEAD,
+    Line,
     against_peers,
     bench_args,
     build_layout,
     child_result,
     load_table,
+    median,
     npy,
+    peer_lines,
+    print_lines,
 )
-from funnel_peers import PEER_ENGINES, repeat
+from funnel_peers import repeat
 from journeys_peers import A_PREFIX, B_PATH, BINS, ROWS, STEPS, Counts, counts_of
 from redis.typing import EncodableT, FieldT
 
@@ -216,24 +220,16 @@ def run_all(args: argparse.Namespace) -> dict[int, dict[str, Result]]:
 # --- report --------------------------------------------------------------------------------------
 
 
-def lines_of(found: dict[str, Result]) -> list[tuple[str, str, Result, float | None]]:
+def lines_of(found: dict[str, Result]) -> list[Line]:
     """(label, engine, {runs_s, counts}, load s) per line of the table, ours first."""
-    lines: list[tuple[str, str, Result, float | None]] = []
+    lines: list[Line] = []
     if "clicktrail" in found:
         lines.append(("clicktrail query", "clicktrail", found["clicktrail"]["query"], None))
         lines.append(("clicktrail engine only", "clicktrail", found["clicktrail"]["engine"], None))
     if "clicktrail_redis" in found:
         redis_runs = found["clicktrail_redis"]["query"]
         lines.append(("clicktrail + Redis load", "clicktrail_redis", redis_runs, None))
-    for name in PEER_ENGINES:
-        if name in found:
-            label = name.replace("_t1", " (1 thread)") if "_t1" in name else f"{name} (2 threads)"
-            lines.append((label, name, found[name]["query"], found[name]["load_s"]))
-    return lines
-
-
-def median(runs: Result) -> float:
-    return float(statistics.median(runs["runs_s"]))
+    return lines + peer_lines(found)
 
 
 def summary(counts: Counts) -> str:
@@ -256,21 +252,12 @@ def report(results: dict[int, dict[str, Result]], reps: int) -> list[str]:
         "(all runs listed, first one first); visits are the peers' session ids as they are;\n"
         "vs ours = the engine's median / clicktrail query's (above 1: slower than ours)"
     )
-    print(
-        f"{'engine':<27}{'N':>12}{'median s':>10}{'vs ours':>9}{'RSS MB':>8}{'load s':>8}   runs s"
-    )
+    print(TABLE_HEAD)
     mismatches = []
     for n, found in results.items():
         lines = lines_of(found)
         ours = median(found["clicktrail"]["query"]) if "clicktrail" in found else None
-        for label, engine_name, runs, load_s in lines:
-            rss = found[engine_name]["rss_mb"]
-            ratio = "" if ours is None else f"{median(runs) / ours:.2f}x"
-            load = "" if load_s is None else f"{load_s:.3f}"
-            print(
-                f"{label:<27}{n:>12,}{median(runs):>10.3f}{ratio:>9}{rss:>8.0f}{load:>8}   "
-                + ", ".join(f"{s:.3f}" for s in runs["runs_s"])
-            )
+        print_lines(n, found, lines, ours)
         counts = {label: json.dumps(runs["counts"]) for label, _, runs, _ in lines}
         same = len(set(counts.values())) == 1
         verdict = "identical in all engines" if same else "DIFFER between engines"

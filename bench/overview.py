@@ -41,7 +41,6 @@ import argparse
 import json
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -51,8 +50,18 @@ from typing import Any
 
 import numpy as np
 import redis
-from funnel import PEERS_PYTHON, against_peers, bench_args, child_result
-from funnel_peers import PEER_ENGINES, repeat
+from funnel import (
+    PEERS_PYTHON,
+    TABLE_HEAD,
+    Line,
+    against_peers,
+    bench_args,
+    child_result,
+    median,
+    peer_lines,
+    print_lines,
+)
+from funnel_peers import repeat
 from overview_data import EVENTS, load, save, touch_entries
 from overview_peers import DAYS, GOAL_PAGE, P0, P1, P2, TOUCH_LISTS, Counts
 from redis.typing import EncodableT, FieldT
@@ -267,20 +276,12 @@ def run_all(args: argparse.Namespace) -> dict[int, dict[str, Result]]:
 # --- report --------------------------------------------------------------------------------------
 
 
-def lines_of(found: dict[str, Result]) -> list[tuple[str, str, Result, float | None]]:
+def lines_of(found: dict[str, Result]) -> list[Line]:
     """(label, engine, {runs_s, counts}, load s) per line of the table, ours first."""
-    lines: list[tuple[str, str, Result, float | None]] = []
+    lines: list[Line] = []
     if "clicktrail" in found:
         lines.append(("clicktrail run_overview", "clicktrail", found["clicktrail"]["query"], None))
-    for name in PEER_ENGINES:
-        if name in found:
-            label = name.replace("_t1", " (1 thread)") if "_t1" in name else f"{name} (2 threads)"
-            lines.append((label, name, found[name]["query"], found[name]["load_s"]))
-    return lines
-
-
-def median(runs: Result) -> float:
-    return float(statistics.median(runs["runs_s"]))
+    return lines + peer_lines(found)
 
 
 def summary(counts: Counts) -> str:
@@ -301,20 +302,12 @@ def report(results: dict[int, dict[str, Result]], reps: int) -> list[str]:
         "the peers get each visit's channel as a column (classified by clicktrail: free for "
         "them);\nvs ours = the engine's median / clicktrail run_overview's (above 1: slower)"
     )
-    head = f"{'median s':>10}{'vs ours':>9}{'RSS MB':>8}{'load s':>8}   runs s"
-    print(f"{'engine':<27}{'N':>12}{head}")
+    print(TABLE_HEAD)
     mismatches = []
     for n, found in results.items():
         lines = lines_of(found)
         ours = median(found["clicktrail"]["query"]) if "clicktrail" in found else None
-        for label, engine, runs, load_s in lines:
-            rss = found[engine]["rss_mb"]
-            ratio = "" if ours is None else f"{median(runs) / ours:.2f}x"
-            load_text = "" if load_s is None else f"{load_s:.3f}"
-            print(
-                f"{label:<27}{n:>12,}{median(runs):>10.3f}{ratio:>9}{rss:>8.0f}{load_text:>8}   "
-                + ", ".join(f"{s:.3f}" for s in runs["runs_s"])
-            )
+        print_lines(n, found, lines, ours)
         counts = {label: json.dumps(runs["counts"], sort_keys=True) for label, _, runs, _ in lines}
         same = len(set(counts.values())) == 1
         verdict = "identical in all engines" if same else "DIFFER between engines"
