@@ -104,7 +104,10 @@ def test_pages_and_elements_count_each_event_once(api: TestClient) -> None:
     assert (pages[("/cart", "desktop")]["views"], pages[("/cart", "mobile")]["views"]) == (34, 16)
     assert pages[("/cart", "desktop")]["clicks"] == 34 + 1  # the click posted twice counts once
     elements = api.get("/api/sites/shop/elements?page=/cart&band=mobile").json()
-    assert elements == [{"selector": "#checkout", "clicks": 16, "rage": 0, "dead": 0}]
+    assert elements == [
+        {"selector": "#checkout", "clicks": 16, "rage": 0, "dead": 0, "label": "",
+         "box": {"x0": 85, "y0": 40, "x1": 85, "y1": 40}},  # every click on one spot: one cell
+    ]  # fmt: skip
 
 
 def test_the_heatmap_is_hottest_where_the_clicks_were(api: TestClient) -> None:
