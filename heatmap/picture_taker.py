@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 
 SCAN_EVERY_S = 60.0  # between looks for templates that are due
 LEASE_S = 300  # one capture of every band of a page; another process may take it after this
+# Let go of a lease only while it is still ours: checked and deleted in one step, so a lease
+# that expired and went to another process meanwhile is never taken from it.
+RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 NICE = 10  # added to the thread's (and its browser's) CPU niceness
 MAX_REDIS_WAIT_S = 60.0
 
@@ -54,6 +60,7 @@ class PictureTaker:
         self.stopping = threading.Event()
         self.taken = 0  # pages pictured by this taker
         self._owner = f"{os.getpid()}-{threading.get_native_id()}-{os.urandom(3).hex()}"
+        self._release = client.register_script(RELEASE_LUA)
 
     def run(self) -> int:
         """Scan and capture until stopped; returns the pages pictured."""
@@ -117,8 +124,7 @@ class PictureTaker:
             log.info("pictures: took %s of %s from %s", template, site, due.url)
             return True
         finally:
-            if self.client.get(lease) == self._owner.encode():
-                self.client.delete(lease)
+            self._release(keys=[lease], args=[self._owner])
 
     def _shoot(self, due: DuePicture, width: int) -> bytes:
         png = self.camera.shoot(due.url, width, due.site.origins, same_path=True)

@@ -1,0 +1,65 @@
+"""The picture lease: a process lets go of a page's lease only while it is still its own. When
+a capture outlasts the lease and another process takes the page over, the first one's release
+leaves the other's lease alone."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import redis
+
+from collector.sites import Site
+from heatmap import keys
+from heatmap.capture import Camera, CaptureError
+from heatmap.picture_taker import PictureTaker
+from heatmap.pictures import DuePicture, PictureRules
+from heatmap.screenshots import MAX_HEIGHT_PX
+
+
+class TakenOverMeanwhile(Camera):
+    """A camera so slow the lease expires: another process takes the page over mid-capture."""
+
+    def __init__(self, client: redis.Redis, lease: str) -> None:
+        super().__init__()
+        self.client, self.lease = client, lease
+
+    def shoot(
+        self,
+        url: str,
+        width: int,
+        origins: Collection[str],
+        max_height: int = MAX_HEIGHT_PX,
+        same_path: bool = False,
+    ) -> bytes:
+        self.client.set(self.lease, "another-process", ex=60)
+        raise CaptureError("the page took too long")
+
+
+def test_a_lease_taken_over_meanwhile_is_left_to_its_new_owner(
+    redis_client: redis.Redis, site: Site
+) -> None:
+    lease = keys.picture_lease(site.name, "/cart")
+    taker = PictureTaker(
+        redis_client, PictureRules(), camera=TakenOverMeanwhile(redis_client, lease)
+    )
+    due = DuePicture(site, "/cart", "https://shop.example/cart")
+    assert taker.take(due) is False
+    assert redis_client.get(lease) == b"another-process"
+
+
+class Failing(Camera):
+    def shoot(
+        self,
+        url: str,
+        width: int,
+        origins: Collection[str],
+        max_height: int = MAX_HEIGHT_PX,
+        same_path: bool = False,
+    ) -> bytes:
+        raise CaptureError("nothing to see")
+
+
+def test_its_own_lease_is_let_go_after_a_capture(redis_client: redis.Redis, site: Site) -> None:
+    taker = PictureTaker(redis_client, PictureRules(), camera=Failing())
+    assert taker.take(DuePicture(site, "/cart", "https://shop.example/cart")) is False
+    assert redis_client.exists(keys.picture_lease(site.name, "/cart")) == 0
