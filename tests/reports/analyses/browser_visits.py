@@ -4,7 +4,9 @@ by the worker, for the analyses' browser tests (journeys, channels).
 Times are exact because both clocks are the test's: each visitor's browser clock is paused
 (Playwright) and the collector's time of receipt is set to the same instant, so every batch's
 skew is zero and an event's time is the browser's. The clocks move on only once the pages left
-so far have been stored, so no batch is in flight across a change.
+so far have been stored and no request of the tab to the collector is in flight (moving the
+clock fires the snippet's 5-second send timer: that delivery must arrive before the collector's
+clock moves again, or its skew is off by the step), so no batch is in flight across a change.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class Shop:
     client: redis.Redis
     clock: CollectorClock
     browser: Browser
+    collector: str  # the collector's URL: the requests to it are watched
     sent: int = 0  # events that left the browser
 
 
@@ -77,7 +80,7 @@ def open_shop(
         site = sites.add_site(client, sites.new_site("shop", [origin, *other_origins]))
         pages["*"] = PAGE.format(snippet=snippet_tag(f"http://127.0.0.1:{port}", site.key))
         with BackgroundServer(create_app(settings, redis_url), port):
-            yield Shop(origin, site, client, clock, browser)
+            yield Shop(origin, site, client, clock, browser, f"http://127.0.0.1:{port}/")
 
 
 def stored(client: redis.Redis) -> int:
@@ -95,6 +98,14 @@ class Visitor:
         self.context.clock.pause_at(t0 // S)
         self.page: Page = self.context.new_page()
         self.on_page = 0  # events of the page it is on
+        self.in_flight = 0  # requests to the collector sent and not yet answered
+        self.context.on("request", lambda request: self._count(request.url, 1))
+        self.context.on("requestfinished", lambda request: self._count(request.url, -1))
+        self.context.on("requestfailed", lambda request: self._count(request.url, -1))
+
+    def _count(self, url: str, change: int) -> None:
+        if url.startswith(self.shop.collector) and not url.endswith(".js"):
+            self.in_flight = max(0, self.in_flight + change)
 
     def at(self, ms: int) -> Visitor:
         """Once what was sent has arrived, set the collector's clock, then the browser's."""
@@ -125,7 +136,9 @@ class Visitor:
         self.on_page += 1
 
     def leave(self) -> None:
+        self.settle()  # what the clock's last move sent, before the page goes
         self.page.close()  # pagehide: the snippet beacons the last page's events
+        self.in_flight = 0  # a closed page's requests report nothing more: the count says
         self.left_page(0)
         self.settle()
         self.context.close()
@@ -136,10 +149,20 @@ class Visitor:
         self.on_page = on_next
 
     def settle(self) -> None:
+        """Wait until what left the browser is stored and no request to the collector is in
+        flight (Playwright reports requests while it runs: the open page's wait lets it)."""
         deadline = time.monotonic() + ARRIVAL_TIMEOUT_S
-        while (arrived := stored(self.shop.client)) < self.shop.sent:
-            assert time.monotonic() < deadline, f"{arrived} of {self.shop.sent} events arrived"
-            time.sleep(0.02)
+        while True:
+            if self.page.is_closed():
+                time.sleep(0.02)
+            else:
+                self.page.wait_for_timeout(20)  # real time: the page's clock stays paused
+            arrived = stored(self.shop.client)
+            if arrived >= self.shop.sent and not self.in_flight:
+                return
+            assert time.monotonic() < deadline, (
+                f"{arrived} of {self.shop.sent} events arrived, {self.in_flight} requests open"
+            )
 
 
 @dataclass(frozen=True)
