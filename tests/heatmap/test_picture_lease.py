@@ -16,10 +16,11 @@ from heatmap.pictures import DuePicture, PictureRules
 from heatmap.screenshots import MAX_HEIGHT_PX
 
 
-class TakenOverMeanwhile(Camera):
-    """A camera so slow the lease expires: another process takes the page over mid-capture."""
+class FailingCamera(Camera):
+    """A capture that fails; with a lease, so slowly that the lease expired and another
+    process took the page over meanwhile."""
 
-    def __init__(self, client: redis.Redis, lease: str) -> None:
+    def __init__(self, client: redis.Redis | None = None, lease: str = "") -> None:
         super().__init__()
         self.client, self.lease = client, lease
 
@@ -31,7 +32,8 @@ class TakenOverMeanwhile(Camera):
         max_height: int = MAX_HEIGHT_PX,
         same_path: bool = False,
     ) -> bytes:
-        self.client.set(self.lease, "another-process", ex=60)
+        if self.client is not None:
+            self.client.set(self.lease, "another-process", ex=60)
         raise CaptureError("the page took too long")
 
 
@@ -39,27 +41,14 @@ def test_a_lease_taken_over_meanwhile_is_left_to_its_new_owner(
     redis_client: redis.Redis, site: Site
 ) -> None:
     lease = keys.picture_lease(site.name, "/cart")
-    taker = PictureTaker(
-        redis_client, PictureRules(), camera=TakenOverMeanwhile(redis_client, lease)
-    )
+    camera = FailingCamera(redis_client, lease)
+    taker = PictureTaker(redis_client, PictureRules(), camera=camera)
     due = DuePicture(site, "/cart", "https://shop.example/cart")
     assert taker.take(due) is False
     assert redis_client.get(lease) == b"another-process"
 
 
-class Failing(Camera):
-    def shoot(
-        self,
-        url: str,
-        width: int,
-        origins: Collection[str],
-        max_height: int = MAX_HEIGHT_PX,
-        same_path: bool = False,
-    ) -> bytes:
-        raise CaptureError("nothing to see")
-
-
 def test_its_own_lease_is_let_go_after_a_capture(redis_client: redis.Redis, site: Site) -> None:
-    taker = PictureTaker(redis_client, PictureRules(), camera=Failing())
+    taker = PictureTaker(redis_client, PictureRules(), camera=FailingCamera())
     assert taker.take(DuePicture(site, "/cart", "https://shop.example/cart")) is False
     assert redis_client.exists(keys.picture_lease(site.name, "/cart")) == 0
