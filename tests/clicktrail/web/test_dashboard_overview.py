@@ -179,7 +179,10 @@ def test_the_overview_shows_the_apis_figures_grows_lists_downloads_and_filters_b
     page = open_page(browser, served, 1280, errors)
     page.get_by_role("link", name="shop", exact=True).click()
     expect(page.get_by_role("link", name="Overview")).to_have_attribute("aria-current", "page")
-    page.select_option("#period", "7d")  # a preset applies at once
+    # The preset applies at once once the script has wired the form: changed before that (a
+    # slow module load on a busy machine), it stays a plain select that waits for "Show".
+    page.wait_for_selector("[data-overview][data-loaded]")
+    page.select_option("#period", "7d")
     page.wait_for_url(re.compile(r"period=7d"))
     page.wait_for_selector("[data-overview][data-loaded]")
     page.fill("#goal", "purchase")
