@@ -107,18 +107,35 @@ import {
     });
     const guide = svgElement("line", { y1: m.top, y2: m.top + plotH, class: "guide", visibility: "hidden" }, svg);
     const overlay = svgElement("rect", { x: m.left - 6, y: m.top, width: plotW + 12, height: plotH, class: "overlay" }, svg);
-    overlay.addEventListener("pointermove", (event) => {
-      const box = svg.getBoundingClientRect();
-      const at = n === 1 ? 0 : Math.round(((event.clientX - box.left - m.left) / plotW) * (n - 1));
-      const i = Math.min(n - 1, Math.max(0, at));
+    let shown = n - 1; // the point the keys move from: the latest one first
+    const point = (i, py) => {
+      shown = i;
       guide.setAttribute("x1", x(i));
       guide.setAttribute("x2", x(i));
       guide.setAttribute("visibility", "visible");
-      showTip(i, x(i), event.clientY - box.top);
-    });
-    overlay.addEventListener("pointerleave", () => {
+      showTip(i, x(i), py ?? y(current[i].visits));
+    };
+    const hide = () => {
       guide.setAttribute("visibility", "hidden");
       tip.hidden = true;
+    };
+    overlay.addEventListener("pointermove", (event) => {
+      const box = svg.getBoundingClientRect();
+      const at = n === 1 ? 0 : Math.round(((event.clientX - box.left - m.left) / plotW) * (n - 1));
+      point(Math.min(n - 1, Math.max(0, at)), event.clientY - box.top);
+    });
+    overlay.addEventListener("pointerleave", hide);
+    // Keyboards read it too: focus shows the latest point, the arrows, Home and End move.
+    svg.setAttribute("tabindex", "0");
+    svg.setAttribute("aria-describedby", tip.id);
+    svg.addEventListener("focus", () => { if (n) point(Math.min(shown, n - 1)); });
+    svg.addEventListener("blur", hide);
+    svg.addEventListener("keydown", (event) => {
+      const to = { ArrowLeft: shown - 1, ArrowRight: shown + 1, Home: 0, End: n - 1 }[event.key];
+      if (event.key === "Escape") hide();
+      if (to === undefined || !n) return;
+      event.preventDefault();
+      point(Math.min(n - 1, Math.max(0, to)));
     });
     chart.querySelector("svg")?.remove();
     chart.append(svg);

@@ -223,6 +223,23 @@ def test_the_overview_shows_the_apis_figures_grows_lists_downloads_and_filters_b
     expect(tip).to_contain_text(api["previous"]["series"][-1]["t"])
     keep(page, tmp_path, "overview-hover.png")
 
+    # The keyboard reads the chart too: focus shows the latest point, the arrows and Home move.
+    page.mouse.move(0, 0)
+    expect(tip).to_be_hidden()
+    chart = page.get_by_role("img", name=re.compile("^Visits and page views per day"))
+    chart.focus()
+    expect(tip).to_contain_text(f"{last['visits']:,} visits")
+    page.keyboard.press("ArrowLeft")
+    expect(tip).to_contain_text(api["series"][-2]["t"])
+    page.keyboard.press("Home")
+    first = api["series"][0]
+    expect(tip).to_contain_text(f"{first['visits']:,} visits · {first['pageviews']:,} page views")
+    keep(page, tmp_path, "overview-keyboard.png")
+    page.keyboard.press("ArrowLeft")  # stays on the first
+    expect(tip).to_contain_text(first["t"])
+    page.keyboard.press("Escape")
+    expect(tip).to_be_hidden()
+
     # Show all: the pages list grows to every page the API has.
     everything = overview(page, f"from={api['from']}&to={api['to']}&goal=purchase&limit=0")
     assert len(everything["pages"]) > 10
