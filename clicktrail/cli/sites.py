@@ -92,8 +92,10 @@ def cmd_site_list(args: argparse.Namespace, settings: Settings) -> int:
             )
         elif not found:
             print("No sites yet: clicktrail site add NAME --origin https://your.site")
-        for s in found if not args.json else []:
-            print(f"{s.name}\t{s.key}\t{s.time_zone}\t{' '.join(s.origins)}")
+        else:
+            print("name\tkey\ttime_zone\torigins")
+            for s in found:
+                print(f"{s.name}\t{s.key}\t{s.time_zone}\t{' '.join(s.origins)}")
         return 0
 
     return with_redis(settings, show)

@@ -26,7 +26,9 @@ def test_a_site_is_added_with_a_time_zone_and_changed(
     code, out, _ = run(capsys, redis_url, *add)
     assert code == 0 and "Time zone: Europe/Paris" in out
     code, out, _ = run(capsys, redis_url, "site", "list")
-    assert out.split("\t")[2] == "Europe/Paris"
+    header, row = out.splitlines()
+    assert header.split("\t") == ["name", "key", "time_zone", "origins"]
+    assert row.split("\t")[2] == "Europe/Paris"
     code, out, _ = run(capsys, redis_url, "site", "set", "blog", "--tz", "Asia/Tokyo")
     assert code == 0 and out == "Site blog: time zone Asia/Tokyo\n"
     code, out, _ = run(capsys, redis_url, "site", "list", "--json")
