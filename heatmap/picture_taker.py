@@ -14,7 +14,6 @@ import redis
 from PIL import Image
 
 from collector.failures import REDIS_DOWN, count_failure
-from collector.pages import BANDS
 from collector.sites import list_sites
 from heatmap import keys
 from heatmap.capture import Camera, CaptureError
@@ -110,7 +109,7 @@ class PictureTaker:
         try:
             state = load_states(self.client, site).get(template, PictureState())
             try:
-                pictures = {band: self._shoot(due, BAND_WIDTHS_PX[band]) for band in BANDS}
+                pictures = {band: self._shoot(due, BAND_WIDTHS_PX[band]) for band in due.bands}
             except CaptureError as exc:
                 self._failed(due, state, str(exc))
                 return False
@@ -120,7 +119,7 @@ class PictureTaker:
                 except ScreenshotError as exc:
                     self._failed(due, state, str(exc))
                     return False
-            save_state(self.client, site, template, PictureState(_now_ms(), due.url))
+            save_state(self.client, site, template, state.taken(due.url, due.bands, _now_ms()))
             log.info("pictures: took %s of %s from %s", template, site, due.url)
             return True
         finally:

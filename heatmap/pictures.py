@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from urllib.parse import urlsplit
@@ -19,6 +19,7 @@ from collector.pages import BANDS, PageTemplates
 from collector.sites import Site
 from heatmap import keys
 from heatmap.examples import parse_example
+from heatmap.screenshots import save_screenshot
 
 RETRY_FIRST_S = 3600  # after a failed capture; doubled after each further failure
 RETRY_MAX_S = 2 * 86_400
@@ -52,12 +53,21 @@ class PictureState:
     failures: int = 0
     reason: str = ""  # of the last failure
     retry_ms: int = 0  # no new try before this
+    bands: tuple[str, ...] = ()  # whose pictures were taken automatically; the others by hand
 
     def failed(self, url: str, reason: str, now_ms: int) -> PictureState:
         wait_s = min(RETRY_MAX_S, RETRY_FIRST_S * 2**self.failures)
-        return PictureState(
-            self.taken_ms, url, self.failures + 1, reason[:MAX_REASON_CHARS], now_ms + wait_s * 1000
+        return replace(
+            self,
+            url=url,
+            failures=self.failures + 1,
+            reason=reason[:MAX_REASON_CHARS],
+            retry_ms=now_ms + wait_s * 1000,
         )
+
+    def taken(self, url: str, bands: tuple[str, ...], now_ms: int) -> PictureState:
+        ours = {*self.bands, *bands}
+        return PictureState(now_ms, url, bands=tuple(b for b in BANDS if b in ours))
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,7 @@ class DuePicture:
     site: Site
     template: str
     url: str  # the example path on the origin it was seen on
+    bands: tuple[str, ...] = BANDS  # those without a picture given by hand
 
 
 @dataclass(frozen=True)
@@ -82,14 +93,27 @@ def load_states(client: redis.Redis, site: str) -> dict[str, PictureState]:
     states = {}
     for name, raw in client.hgetall(keys.picture_states(site)).items():
         try:
-            states[_text(name)] = PictureState(**json.loads(raw))
-        except (ValueError, TypeError):
+            fields = json.loads(raw)
+            # States saved before bands were kept: their pictures were taken at every band.
+            ours = fields.pop("bands", BANDS if fields.get("taken_ms") else ())
+            states[_text(name)] = PictureState(**fields, bands=tuple(b for b in BANDS if b in ours))
+        except (ValueError, TypeError, AttributeError):
             continue  # not ours: the template is tried as if never
     return states
 
 
 def save_state(client: redis.Redis, site: str, template: str, state: PictureState) -> None:
     client.hset(keys.picture_states(site), template, json.dumps(asdict(state)))
+
+
+def give_picture(client: redis.Redis, site: str, band: str, template: str, png: bytes) -> None:
+    """A picture given by hand (`clicktrail screenshot`, the demo): saved, and from then on the
+    owner's, never replaced by an automatic one."""
+    save_screenshot(client, site, band, template, png)
+    state = load_states(client, site).get(template)
+    if state is not None and band in state.bands:
+        bands = tuple(b for b in state.bands if b != band)
+        save_state(client, site, template, replace(state, bands=bands))
 
 
 def window(now_ms: int) -> list[str]:
@@ -133,11 +157,16 @@ def example_url(site: Site, example: Example) -> str:
     return origin + example.path
 
 
-def has_picture(client: redis.Redis, site: str, template: str) -> bool:
+def pictured_bands(client: redis.Redis, site: str, template: str) -> tuple[str, ...]:
+    """The bands a picture of the template is kept for, by hand or automatically."""
     pipe = client.pipeline(transaction=False)
     for band in BANDS:
         pipe.exists(keys.screenshot(site, band, template))
-    return all(pipe.execute())
+    return tuple(b for b, there in zip(BANDS, pipe.execute(), strict=True) if there)
+
+
+def has_picture(client: redis.Redis, site: str, template: str) -> bool:
+    return pictured_bands(client, site, template) == BANDS
 
 
 def candidates(client: redis.Redis, site: Site, now_ms: int, min_views: int) -> list[str]:
@@ -165,14 +194,18 @@ def due_pictures(
         state = states.get(template, PictureState())
         if state.retry_ms > now_ms or rules.denies(template):
             continue
-        if state.taken_ms and now_ms - state.taken_ms < rules.max_age_days * DAY_MS:
+        there = pictured_bands(client, site.name, template)
+        # A band pictured by hand (`clicktrail screenshot`) is the owner's, never replaced; the
+        # others are taken when missing, and all of them again once the last capture is old.
+        ours = tuple(b for b in BANDS if b in state.bands or b not in there)
+        old = bool(state.taken_ms) and now_ms - state.taken_ms >= rules.max_age_days * DAY_MS
+        bands = ours if old else tuple(b for b in ours if b not in there)
+        if not bands:
             continue
-        if not state.taken_ms and has_picture(client, site.name, template):
-            continue  # given by hand (`clicktrail screenshot`): the owner's, never replaced
         example = load_example(client, site, template, now_ms)
         enough = example.views >= rules.min_views and example.visitors >= rules.min_visitors
         if enough and example.path and not rules.denies(example.path):
-            due.append(DuePicture(site, template, example_url(site, example)))
+            due.append(DuePicture(site, template, example_url(site, example), bands))
     return due
 
 

@@ -14,8 +14,9 @@ from collector.pages import BANDS, PageTemplates
 from collector.settings import Settings
 from collector.sites import Site, get_site, normalize_origin
 from heatmap.capture import CaptureError, capture_page
+from heatmap.pictures import give_picture
 from heatmap.render import BAND_WIDTHS_PX
-from heatmap.screenshots import ScreenshotError, save_screenshot
+from heatmap.screenshots import ScreenshotError
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -51,7 +52,7 @@ def cmd_screenshot(args: argparse.Namespace, settings: Settings, client: Any) ->
     for band in bands:
         png = _read(args.file) if args.file else _capture(site, args.url, BAND_WIDTHS_PX[band])
         try:
-            save_screenshot(client, site.name, band, template, png)
+            give_picture(client, site.name, band, template, png)
         except ScreenshotError as exc:
             raise CommandError(f"--file: {exc}" if args.file else str(exc)) from None
         print(f"saved the {band} picture of {template} ({len(png):,} bytes)")

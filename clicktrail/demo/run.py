@@ -43,8 +43,9 @@ from collector.settings import Settings
 from collector.sites import SiteError, add_site, get_site, new_site, remove_site
 from collector.snippet import script_tag
 from heatmap.capture import CaptureError, capture_pages
+from heatmap.pictures import give_picture
 from heatmap.render import BAND_WIDTHS_PX, save_png
-from heatmap.screenshots import load_screenshot, save_screenshot
+from heatmap.screenshots import load_screenshot
 from heatmap.view import HeatmapRequest, heatmap_view
 from reports.scheduled.build import build_report
 from reports.scheduled.config import FunnelDefinition
@@ -170,7 +171,7 @@ def _capture_pages(client: redis.Redis, shop_url: str) -> None:
         log.warning("no page pictures: %s", exc)
         return
     for (_, template, band), png in zip(SHOTS, pngs, strict=True):
-        save_screenshot(client, SITE, band, template, png)
+        give_picture(client, SITE, band, template, png)
     print(f"captured {len(SHOTS)} page pictures in {time.monotonic() - started:.1f} s")
 
 
