@@ -33,6 +33,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
+FUNNEL = "step=/product/*&step=/cart&step=/checkout&step=/thanks"
 LOGIN = re.compile(r"Open the dashboard: (\S+/login#token=\S+)")
 
 
@@ -46,11 +47,16 @@ class Shot:
 
 SHOTS = (
     Shot("sites", "/", 1280, "[data-site]"),
-    Shot("overview", f"/sites/{SITE}?period=30d", 1280, "[data-overview][data-loaded]"),
-    Shot("overview-phone", f"/sites/{SITE}?period=30d", 390, "[data-overview][data-loaded]"),
+    Shot("overview", f"/sites/{SITE}?period=7d&goal=/thanks", 1280, "[data-overview][data-loaded]"),
+    Shot(
+        "overview-phone",
+        f"/sites/{SITE}?period=7d&goal=/thanks",
+        390,
+        "[data-overview][data-loaded]",
+    ),
     Shot("pages", f"/sites/{SITE}/pages", 1280, "table"),
     Shot("heatmap-desktop", f"/sites/{SITE}/heatmap?page=/cart&band=desktop", 1280, "#heatmap-img"),
-    Shot("funnel", f"/sites/{SITE}/funnel", 1280, "form"),
+    Shot("funnel", f"/sites/{SITE}/funnel?{FUNNEL}&window=1h&by=channel", 1280, ".funnel-chart"),
     Shot("journeys", f"/sites/{SITE}/journeys?goal=/thanks", 1280, "g.node"),
     Shot("journeys-phone", f"/sites/{SITE}/journeys?goal=/thanks", 390, "g.node"),
 )
