@@ -24,15 +24,9 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 from clicktrail.demo.run import SITE
+from heatmap.capture import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 FUNNEL = "step=/product/*&step=/cart&step=/checkout&step=/thanks"
 LOGIN = re.compile(r"Open the dashboard: (\S+/login#token=\S+)")
 
@@ -104,7 +98,7 @@ def main() -> int:
     origin = login.split("/login")[0]
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page()
             page.on("console", lambda m: print(f"console {m.type}: {m.text}", file=sys.stderr))
             page.on("pageerror", lambda e: print(f"page error: {e}", file=sys.stderr))
