@@ -211,7 +211,7 @@ def counts_of_json(got: dict[str, Any]) -> Counts:
         "events": pairs("events", "name", "visits", "count"),
         "properties": {e["name"]: properties(e["properties"]) for e in got["events"]},
     }
-    for key, _ in TOUCH_LISTS:
+    for key, _, _ in TOUCH_LISTS:
         field = {"sources": "source", "campaigns": "campaign", "terms": "term",
                  "contents": "content", "browsers": "browser", "os": "os",
                  "countries": "country", "hostnames": "hostname"}[key]  # fmt: skip

@@ -40,14 +40,15 @@ FIRST_DAY_MS = 1_740_787_200_000  # 2025-03-01T00:00Z: the previous period's fir
 DAYS = 30  # a period; the data covers two
 P0, P1, P2 = FIRST_DAY_MS, FIRST_DAY_MS + DAYS * DAY_MS, FIRST_DAY_MS + 2 * DAYS * DAY_MS
 GOAL_PAGE = "/thanks"
+NOT_SET = "(not set)"  # reports.analyses.overview.NOT_SET (this runs in the peers' own venv)
 LIMIT = 10
 TOUCH_COLUMNS = ("referrer", "utm_source", "utm_medium", "utm_campaign", "utm_term",
                  "utm_content", "click_ids", "browser", "os", "country", "host")  # fmt: skip
 STRING_COLUMNS = ("band", "name", "page", "prop", "value", *TOUCH_COLUMNS, "channel")
-TOUCH_LISTS = (  # (list, column or expression): visits per value, "" left out
-    ("sources", "source"), ("campaigns", "utm_campaign"), ("terms", "utm_term"),
-    ("contents", "utm_content"), ("browsers", "browser"), ("os", "os"),
-    ("countries", "country"), ("hostnames", "host"),
+TOUCH_LISTS = (  # (list, column or expression, unset): visits per value, "" as unset or left out
+    ("sources", "source", ""), ("campaigns", "utm_campaign", ""), ("terms", "utm_term", ""),
+    ("contents", "utm_content", ""), ("browsers", "browser", NOT_SET), ("os", "os", NOT_SET),
+    ("countries", "country", NOT_SET), ("hostnames", "host", NOT_SET),
 )  # fmt: skip
 CHDB_COLUMNS = "visit_id UInt32, ts Int64, visitor UInt64, " + ", ".join(
     f"{name} LowCardinality(String)" for name in STRING_COLUMNS
@@ -92,9 +93,10 @@ def list_queries(visits: str, rows: str, limit: str) -> dict[str, str]:
         f" FROM {rows} WHERE name <> 'pageview' GROUP BY name, prop, value))"
         f" WHERE r <= {LIMIT} ORDER BY name, r",
     }
-    for key, column in TOUCH_LISTS:
+    for key, column, unset in TOUCH_LISTS:
+        value = f"CASE WHEN {column} = '' THEN '{unset}' ELSE {column} END" if unset else column
         out[key] = (
-            f"SELECT {column} AS k, count(*) AS v FROM {visits} WHERE {column} <> ''"
+            f"SELECT {value} AS k, count(*) AS v FROM {visits} WHERE {value} <> ''"
             f" GROUP BY k ORDER BY v DESC, k {limit}"
         )
     return out

@@ -27,6 +27,7 @@ from reports.sessions.rollup_reader import PAGE_PREFIX, VisitTable
 from reports.sessions.touches import Touch, parse_entry
 
 EVENT_PREFIX = "e:"
+NOT_SET = "(not set)"  # what a visit without a browser, system, country or host counts as
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 Ranked = list[tuple[str, int]]
@@ -223,11 +224,12 @@ def properties(visits: Visits, counts: ItemCounts) -> dict[str, list[tuple[str, 
     return out
 
 
-def by_touch(visits: Visits, name: Callable[[Touch], str]) -> Ranked:
-    """Visits per value a touch gives (its source, browser, country...); "" values left out."""
+def by_touch(visits: Visits, name: Callable[[Touch], str], unset: str = "") -> Ranked:
+    """Visits per value a touch gives (its source, browser, country...); a visit without one
+    counts as `unset`, left out when that is ""."""
     named: dict[str, int] = {}
     for touch, n in visits.touches:
-        value = name(touch)
+        value = name(touch) or unset
         if value:
             named[value] = named.get(value, 0) + n
     return _ranked(named.items())

@@ -149,8 +149,10 @@ def overview_json(
             for slug, n, conversions in o.top(o.by_channel(lists), limit)
         ],
         **{
-            key: [{field: name, "visits": n} for name, n in o.top(o.by_touch(lists, of), limit)]
-            for key, field, of in _TOUCH_LISTS
+            key: [
+                {field: name, "visits": n} for name, n in o.top(o.by_touch(lists, of, unset), limit)
+            ]
+            for key, field, of, unset in _TOUCH_LISTS
         },
         "devices": [{"band": band, "visits": n} for band, n in o.by_band(lists)],
         "events": [
@@ -187,13 +189,16 @@ def _goal_json(name: str, pattern: str, visits: o.Visits, limit: int) -> dict[st
     }
 
 
+# Lists of what every visit has (a browser, a system, a country, a host) count the visits that
+# lack it as NOT_SET, so that they add up to the visits; campaigns, terms and contents only
+# list the tagged ones.
 _TOUCH_LISTS = (
-    ("sources", "source", lambda t: t.source_name),
-    ("campaigns", "campaign", lambda t: t.campaign),
-    ("terms", "term", lambda t: t.term),
-    ("contents", "content", lambda t: t.content),
-    ("browsers", "browser", lambda t: t.browser),
-    ("os", "os", lambda t: t.os),
-    ("countries", "country", lambda t: t.country),
-    ("hostnames", "hostname", lambda t: t.host),
+    ("sources", "source", lambda t: t.source_name, ""),
+    ("campaigns", "campaign", lambda t: t.campaign, ""),
+    ("terms", "term", lambda t: t.term, ""),
+    ("contents", "content", lambda t: t.content, ""),
+    ("browsers", "browser", lambda t: t.browser, o.NOT_SET),
+    ("os", "os", lambda t: t.os, o.NOT_SET),
+    ("countries", "country", lambda t: t.country, o.NOT_SET),
+    ("hostnames", "hostname", lambda t: t.host, o.NOT_SET),
 )

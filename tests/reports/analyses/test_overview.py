@@ -155,7 +155,7 @@ def oracle(visits: list[Visit], first: date, last: date, zone: ZoneInfo) -> dict
         "channel_conversions": Counter(TOUCHES[v.touch][3] for v in chosen if "/thanks" in v.pages),
         "sources": Counter(TOUCHES[v.touch][4] for v in chosen),
         "devices": Counter(v.band for v in chosen),
-        "countries": Counter(v.country for v in chosen if v.country),
+        "countries": Counter(v.country or "(not set)" for v in chosen),
         "events": {name: tuple(c) for name, c in events.items()},
         "plans": Counter(
             pair
@@ -219,6 +219,10 @@ def test_every_figure_matches_a_count_of_the_same_visits(
     assert Counter({s["source"]: s["visits"] for s in got["sources"]}) == want["sources"]
     assert Counter({d["band"]: d["visits"] for d in got["devices"]}) == want["devices"]
     assert Counter({c["country"]: c["visits"] for c in got["countries"]}) == want["countries"]
+    # What every visit has (a missing one counted as "(not set)") adds up to the visits.
+    for key, field in (("browsers", "browser"), ("os", "os"), ("hostnames", "hostname")):
+        assert sum(row["visits"] for row in got[key]) == want["visits"], key
+        assert all(row[field] for row in got[key]), key
     assert {e["name"]: (e["visits"], e["count"]) for e in got["events"]} == want["events"]
     plans = Counter(
         {(e["name"], p["value"]): p["visits"] for e in got["events"] for p in e["properties"]}
