@@ -220,9 +220,9 @@ def test_every_figure_matches_a_count_of_the_same_visits(
     assert Counter({d["band"]: d["visits"] for d in got["devices"]}) == want["devices"]
     assert Counter({c["country"]: c["visits"] for c in got["countries"]}) == want["countries"]
     # What every visit has (a missing one counted as "(not set)") adds up to the visits.
-    for key, field in (("browsers", "browser"), ("os", "os"), ("hostnames", "hostname")):
+    for key, name in (("browsers", "browser"), ("os", "os"), ("hostnames", "hostname")):
         assert sum(row["visits"] for row in got[key]) == want["visits"], key
-        assert all(row[field] for row in got[key]), key
+        assert all(row[name] for row in got[key]), key
     assert {e["name"]: (e["visits"], e["count"]) for e in got["events"]} == want["events"]
     plans = Counter(
         {(e["name"], p["value"]): p["visits"] for e in got["events"] for p in e["properties"]}
