@@ -216,6 +216,7 @@ def post_visits(
     rng = random.Random(seed)
     endpoint = collector_url.rstrip("/") + "/e"
     now_ms = time.time() * 1000
+    host = urllib.parse.urlsplit(origin).hostname or ""
     accepted = 0
     for visit, address in zip(visits, pick_addresses(len(visits), seed), strict=True):
         sid = _token()
@@ -224,6 +225,8 @@ def post_visits(
         for events in pages:
             for event in events:
                 event.ts += shift
+                if isinstance(event, PageView):
+                    event.host = host  # as the snippet sends location.hostname
             batch = Batch(site_key, int(time.time() * 1000), sid, events)
             accepted += _post(endpoint, batch, origin, visit.user_agent, address)
     return accepted

@@ -76,6 +76,10 @@ def test_a_second_run_reuses_the_history_and_the_token_and_fresh_starts_over(
 
     first = clicktrail(*demo, *data).stdout
     assert "posted 1,260 visits of the last 14 days" in first
+    # The history's visits are on the shop's host and in the demo's countries, as a browser's.
+    overview = json.loads(clicktrail("overview", "--site", "demo-shop", "--json", *data).stdout)
+    assert overview["hostnames"] == [{"hostname": "127.0.0.1", "visits": overview["visits"]}]
+    assert "(not set)" not in {c["country"] for c in overview["countries"]}
     again = clicktrail(*demo, *data).stdout
     assert "reusing the 14 days of history posted on" in again
     assert "posted 1,260" not in again
