@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import redis
@@ -12,6 +13,7 @@ import redis.asyncio.cluster as aiocluster
 
 from collector import keys
 from collector.connections import cluster_seed
+from collector.days import day_names
 
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 ORIGIN = "https://shop.example"
@@ -19,6 +21,13 @@ ORIGIN = "https://shop.example"
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def days_since(start_ms: int) -> list[str]:
+    """The UTC days (YYYYMMDD) from `start_ms` to now: those of every event made in between,
+    two when the test ran over midnight (a day taken once, at import, can be a day behind)."""
+    first, last = (datetime.fromtimestamp(ms / 1000, UTC).date() for ms in (start_ms, now_ms()))
+    return day_names(first, last)
 
 
 def event(kind: str, **fields: Any) -> dict[str, Any]:

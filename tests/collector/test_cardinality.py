@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import cast
 
 import pytest
@@ -28,10 +27,9 @@ from heatmap.aggregate import Aggregator
 from heatmap.totals import load_pages
 from reports.sessions.builder import SessionBuilder
 from reports.sessions.reader import load_sessions
-from tests.factories import batch, click, event, now_ms, pageview, tiny_async_client
+from tests.factories import batch, click, days_since, event, now_ms, pageview, tiny_async_client
 
 HOUR = 3_600_000
-TODAY = [datetime.now(UTC).strftime("%Y%m%d")]
 
 
 def test_the_default_limits_are_the_settings_defaults() -> None:
@@ -90,6 +88,7 @@ def drain(redis_client: redis.Redis, folder: Folder) -> SessionBuilder:
 def test_paths_selectors_and_event_names_past_the_limit_fold_alike_in_heatmaps_and_sessions(
     client: TestClient, redis_url: str, redis_client: redis.Redis, site: Site
 ) -> None:
+    start = now_ms()
     for i in range(12):  # twelve distinct pages, selectors and event names, one visit each
         events = [
             pageview(p=f"/page-{i}", ref=f"site-{i}.example"),
@@ -100,7 +99,7 @@ def test_paths_selectors_and_event_names_past_the_limit_fold_alike_in_heatmaps_a
     folder = Folder(redis_client, Limits(paths=5, templates=4, selectors=3, events=2, sources=6))
     drain(redis_client, folder).tick("shop", 0, now_ms=now_ms() + HOUR)
 
-    pages = {p.template: p.views for p in load_pages(redis_client, site, TODAY)}
+    pages = {p.template: p.views for p in load_pages(redis_client, site, days_since(start))}
     assert pages == {**{f"/page-{i}": 1 for i in range(4)}, OVER_LIMIT: 8}
     t = now_ms()
     table = load_sessions(redis_client, site, t - HOUR, t + HOUR, HOUR)

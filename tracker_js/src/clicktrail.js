@@ -148,10 +148,12 @@
       if (response.status === 429 || response.status >= 500) throw 0;
       done(batch); // accepted, or refused for good (other 4xx): never resend it
     }).catch(() => {
-      // Exponential backoff with jitter, up to a minute.
+      // Exponential backoff with jitter, up to a minute. The timer is the retry: it clears
+      // retryAt, since it may fire while Date.now() still reads a little short of it (setTimeout
+      // drops the fraction of a millisecond), and deliver() would then skip the retry for good.
       const wait = Math.min(6e4, 1e3 * 2 ** attempt++) * (0.5 + Math.random());
       retryAt = Date.now() + wait;
-      setTimeout(guard(deliver), wait);
+      setTimeout(guard(() => { retryAt = 0; deliver(); }), wait);
     }).finally(() => {
       sending = false;
     });

@@ -223,6 +223,10 @@ def test_the_funnel_form_keeps_what_was_typed_marks_the_faulty_step_and_removes_
     assert fits_the_width(page)
     page.screenshot(path=tmp_path / f"funnel-error-{width}.png", full_page=True)
 
+    # The error page came by a click ("Show funnel"), which waits only for it to start loading:
+    # its step buttons do something once dashboard.js (deferred: run before DOMContentLoaded)
+    # has wired them; clicked before that, "Remove step 3" does nothing.
+    page.wait_for_load_state("domcontentloaded")
     page.get_by_role("button", name="Remove step 3").click()
     expect(page.get_by_label("Step 3", exact=True)).to_have_value("/thanks")
     expect(page.locator("[aria-invalid]")).to_have_count(0)
