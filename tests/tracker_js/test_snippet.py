@@ -10,7 +10,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 import redis
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, Route
 
 from collector import keys
 from collector.consumer import StreamReader
@@ -195,6 +195,32 @@ def test_clicks_made_during_an_outage_arrive_exactly_once(
     page.close()
     assert sorted(c.x for c in clicks(events)) == [130, 160, 190, 200]
     assert len({c.id for c in clicks(events)}) == 4
+
+
+def test_a_refused_batch_is_retried_while_the_page_stays_idle(
+    context: BrowserContext, site: Site
+) -> None:
+    """Nothing else happens on the page: only the backoff timer can send the batch again. (Its
+    timer used to fire a fraction of a millisecond short of the retry time, find it not yet due
+    and stop retrying: the click waited for the visitor's next event or page.)"""
+    page = open_shop(context, site)
+    refused: list[str] = []
+
+    def refuse_three_times(route: Route) -> None:
+        if len(refused) < 3:  # as an overloaded collector answers
+            refused.append(route.request.method)
+            route.fulfill(status=503, headers={"access-control-allow-origin": site.origin})
+        else:
+            route.continue_()
+
+    page.route(f"{site.collector.url}/e", refuse_three_times)
+    page.mouse.click(130, 215)  # sent by the 5-second timer, then retried after 1, 2 and 4 s
+    deadline = time.monotonic() + 60  # the three backoffs take 10.5 s at most
+    while not clicks(site.events()) and time.monotonic() < deadline:
+        page.wait_for_timeout(200)  # Playwright calls let the route handler run meanwhile
+    page.close()
+    assert refused == ["POST"] * 3
+    assert [(c.x, c.sel) for c in clicks(site.events())] == [(130, "button#buy")]
 
 
 BUFFER_MAX = 1000  # the smallest bound the setting takes
