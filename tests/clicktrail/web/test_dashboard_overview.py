@@ -311,4 +311,14 @@ def test_the_overview_fits_the_width(
         )
         assert too_wide == 0, f"{selector} overflows at {width} px"
     keep(page, tmp_path, "overview.png" if width > 500 else "overview-phone.png")
+    # The chart's tooltip, focused by keyboard at the first point, stays within the window.
+    page.get_by_role("img", name=re.compile("^Visits and page views")).focus()
+    page.keyboard.press("Home")
+    tip = page.get_by_role("tooltip")
+    expect(tip).to_contain_text(api["series"][0]["t"])
+    box = tip.bounding_box()
+    assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= width
+    page.locator("[data-chart]").screenshot(path=tmp_path / "chart-keyboard.png")
+    if SHOTS:
+        shutil.copy(tmp_path / "chart-keyboard.png", Path(SHOTS) / f"chart-keyboard-{width}.png")
     assert errors == []
