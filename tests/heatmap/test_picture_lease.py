@@ -4,19 +4,17 @@ leaves the other's lease alone."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 import redis
 
 from collector.sites import Site
 from heatmap import keys
-from heatmap.capture import Camera, CaptureError
+from heatmap.capture import CaptureError
 from heatmap.picture_taker import PictureTaker
 from heatmap.pictures import DuePicture, PictureRules
-from heatmap.screenshots import MAX_HEIGHT_PX
+from tests.heatmap.cameras import StandInCamera
 
 
-class FailingCamera(Camera):
+class FailingCamera(StandInCamera):
     """A capture that fails; with a lease, so slowly that the lease expired and another
     process took the page over meanwhile."""
 
@@ -24,14 +22,7 @@ class FailingCamera(Camera):
         super().__init__()
         self.client, self.lease = client, lease
 
-    def shoot(
-        self,
-        url: str,
-        width: int,
-        origins: Collection[str],
-        max_height: int = MAX_HEIGHT_PX,
-        same_path: bool = False,
-    ) -> bytes:
+    def picture(self, url: str, width: int) -> bytes:
         if self.client is not None:
             self.client.set(self.lease, "another-process", ex=60)
         raise CaptureError("the page took too long")

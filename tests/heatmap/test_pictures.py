@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -22,7 +22,6 @@ from collector.pages import BANDS, PageTemplates
 from collector.sites import Site
 from heatmap import keys
 from heatmap.aggregate import Aggregator
-from heatmap.capture import Camera
 from heatmap.examples import SiteHosts
 from heatmap.picture_taker import PictureTaker
 from heatmap.pictures import (
@@ -33,29 +32,23 @@ from heatmap.pictures import (
     pictured_bands,
     save_state,
 )
-from heatmap.screenshots import MAX_HEIGHT_PX, load_screenshot
+from heatmap.screenshots import load_screenshot
 from tests.factories import BROWSER_UA, ORIGIN, batch, now_ms, pageview
+from tests.heatmap.cameras import StandInCamera
 
 RULES = PictureRules(min_views=3, min_visitors=2, max_age_days=30)
 BY_HAND = (200, 40, 40)  # the owner's pictures are red
 TAKEN = (40, 200, 40)  # the taker's green
 
 
-class PlainCamera(Camera):
+class PlainCamera(StandInCamera):
     """Draws a page with a green block at the asked width instead of opening Chromium."""
 
     def __init__(self) -> None:
         super().__init__()
         self.widths: list[int] = []
 
-    def shoot(
-        self,
-        url: str,
-        width: int,
-        origins: Collection[str],
-        max_height: int = MAX_HEIGHT_PX,
-        same_path: bool = False,
-    ) -> bytes:
+    def picture(self, url: str, width: int) -> bytes:
         self.widths.append(width)
         return png(width, TAKEN)
 
