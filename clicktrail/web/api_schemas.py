@@ -291,6 +291,7 @@ def _rows(*fields: str, **typed: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_ADDS_UP = 'every visit counted once: a visit without a value as "(not set)"'
 _TOTALS = {
     "visitors": {**_INT, "description": "unique visitors per day (daily visitor hash), summed"},
     "visits": _INT,
@@ -333,8 +334,14 @@ OVERVIEW = {
             key: _rows(field, "visits", **{field: _NAME})
             for key, field in (
                 ("sources", "source"), ("campaigns", "campaign"), ("terms", "term"),
-                ("contents", "content"), ("devices", "band"), ("browsers", "browser"),
-                ("os", "os"), ("countries", "country"), ("hostnames", "hostname"),
+                ("contents", "content"), ("devices", "band"),
+            )
+        },
+        **{
+            key: {**_rows(field, "visits", **{field: _NAME}), "description": _ADDS_UP}
+            for key, field in (
+                ("browsers", "browser"), ("os", "os"), ("countries", "country"),
+                ("hostnames", "hostname"),
             )
         },
         "events": _rows(
